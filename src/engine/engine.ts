@@ -1,0 +1,340 @@
+import { ErrorCodes, FlowgramError, errorMessage } from '../errors.js';
+import type { BlockGraph, DocumentNode, WorkflowDocument } from '../schema/document.js';
+import { NodeTypes, type WorkflowInputs, type WorkflowOutputs } from '../schema/types.js';
+import type { TaskRecorder } from './recorder.js';
+import { VariableScope, resolveNodeInputs, storeGlobals, storeNodeOutputs } from './state.js';
+import type {
+  BlockRun,
+  ExecutionContext,
+  ExecutionResult,
+  NetworkPolicy,
+  NodeExecutor,
+  NodeLogger,
+  ResolvedValue,
+  RuntimeLimits,
+} from './types.js';
+import { copyValue } from './value-types.js';
+
+export interface ExecutionParams {
+  readonly taskID: string;
+  readonly document: WorkflowDocument;
+  readonly inputs: WorkflowInputs;
+  readonly executors: ReadonlyMap<string, NodeExecutor>;
+  readonly limits: RuntimeLimits;
+  readonly network: NetworkPolicy;
+  readonly recorder: TaskRecorder;
+}
+
+export interface WorkflowError {
+  code: string;
+  message: string;
+  nodeID?: string;
+}
+
+type Snapshot = ReturnType<TaskRecorder['nodeStarted']>;
+
+/** Nodes after which the graph does not continue along edges. */
+const TERMINATING_TYPES: ReadonlySet<string> = new Set([
+  NodeTypes.End,
+  NodeTypes.BlockEnd,
+  NodeTypes.Break,
+  NodeTypes.Continue,
+]);
+
+const DEFAULT_MAX_NODE_EXECUTIONS = 1_000_000;
+
+/**
+ * One run of a workflow: schedules nodes, records what happens, and ends exactly once with
+ * succeeded, failed or canceled. Knows nothing of HTTP, storage or queues.
+ */
+export class WorkflowExecution {
+  readonly controller = new AbortController();
+  /** Settles (never rejects) when the workflow has ended. */
+  readonly done: Promise<void>;
+  error: WorkflowError | undefined;
+  private settle!: () => void;
+  private executions = 0;
+  private readonly maxExecutions: number;
+
+  constructor(readonly params: ExecutionParams) {
+    this.done = new Promise((resolve) => {
+      this.settle = resolve;
+    });
+    this.maxExecutions = params.limits.maxNodeExecutions ?? DEFAULT_MAX_NODE_EXECUTIONS;
+  }
+
+  get ended(): boolean {
+    return this.params.recorder.terminated;
+  }
+
+  start(): void {
+    const { document, recorder } = this.params;
+    recorder.workflowStarted();
+    const scope = new VariableScope();
+    storeGlobals(document.globalVariable, scope);
+    new GraphRun(this, document.graph, scope, undefined).start().then(
+      () => this.finish('succeeded'),
+      () => undefined, // failures were recorded where they happened
+    );
+  }
+
+  /** Ends the task as canceled; false when it had already ended. */
+  cancel(reason: string): boolean {
+    const ended = this.finish('canceled', { code: ErrorCodes.TASK_CANCELLED, message: reason });
+    return ended;
+  }
+
+  finish(status: 'succeeded' | 'failed' | 'canceled', error?: WorkflowError): boolean {
+    if (!this.params.recorder.workflowFinished(status, error)) return false;
+    this.error = error;
+    // Stop whatever is still in flight (sibling branches, a spinning code node, an LLM stream).
+    if (status !== 'succeeded') this.controller.abort(new FlowgramError(error?.code === ErrorCodes.TASK_CANCELLED ? ErrorCodes.TASK_CANCELLED : ErrorCodes.NODE_FAILED, error?.message ?? status));
+    this.settle();
+    return true;
+  }
+
+  countExecution(): boolean {
+    return ++this.executions <= this.maxExecutions;
+  }
+
+  get maxNodeExecutions(): number {
+    return this.maxExecutions;
+  }
+
+  setOutputs(outputs: WorkflowOutputs): void {
+    this.params.recorder.outputs = outputs;
+  }
+}
+
+interface ParentLink {
+  readonly node: DocumentNode;
+  readonly snapshot: Snapshot;
+  readonly run: GraphRun;
+}
+
+/**
+ * Runs one graph (the workflow, or one iteration of a loop body) by dead-path elimination: a node
+ * starts once every incoming edge is resolved and at least one is live; a node whose incoming edges
+ * are all dead is skipped and kills its own outgoing edges, so joins after a condition still fire.
+ */
+class GraphRun {
+  private readonly pending: Int32Array;
+  private readonly live: Uint8Array;
+  private readonly queue: DocumentNode[] = [];
+  private head = 0;
+  private running = 0;
+  private pumping = false;
+  private settled = false;
+  control: BlockRun['control'] = 'next';
+  private resolve!: () => void;
+  private reject!: (error: unknown) => void;
+
+  constructor(
+    private readonly execution: WorkflowExecution,
+    private readonly graph: BlockGraph,
+    readonly scope: VariableScope,
+    readonly parent: ParentLink | undefined,
+  ) {
+    const count = graph.nodes.length;
+    this.pending = new Int32Array(count);
+    this.live = new Uint8Array(count);
+    for (let i = 0; i < count; i++) this.pending[i] = graph.nodes[i].inDegree;
+  }
+
+  start(): Promise<void> {
+    const promise = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    const entry = this.graph.entry;
+    if (!entry) {
+      this.settle(new Error('graph has no entry node'));
+    } else {
+      this.queue.push(entry);
+      this.pump();
+    }
+    return promise;
+  }
+
+  private settle(error?: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    if (error === undefined) this.resolve();
+    else this.reject(error);
+  }
+
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    while (this.head < this.queue.length) {
+      if (this.execution.ended) break;
+      this.launch(this.queue[this.head++]);
+    }
+    this.pumping = false;
+    if (this.execution.ended) {
+      this.settle(new FlowgramError(ErrorCodes.NODE_FAILED, 'workflow ended'));
+    } else if (this.running === 0 && this.head >= this.queue.length) {
+      this.settle();
+    }
+  }
+
+  private launch(node: DocumentNode): void {
+    const { recorder, executors } = this.execution.params;
+    const snapshot = recorder.nodeStarted(node);
+    if (!this.execution.countExecution()) {
+      this.fail(node, snapshot, new FlowgramError(ErrorCodes.LIMIT_EXCEEDED, `maxNodeExecutions: the task ran more than ${this.execution.maxNodeExecutions} nodes`));
+      return;
+    }
+    let result: Promise<ExecutionResult> | ExecutionResult;
+    try {
+      const inputs = resolveNodeInputs(node, this.scope);
+      snapshot.inputs = copyValue(inputs);
+      const executor = executors.get(node.type);
+      if (!executor) {
+        throw new FlowgramError(ErrorCodes.UNKNOWN_NODE_TYPE, `node "${node.id}" has unknown type "${node.type}" (no executor registered)`);
+      }
+      result = executor.execute(new NodeContext(this.execution, this, node, snapshot, inputs));
+    } catch (error) {
+      this.fail(node, snapshot, error);
+      return;
+    }
+    if (result instanceof Promise) {
+      this.running++;
+      result.then(
+        (value) => {
+          this.running--;
+          this.complete(node, snapshot, value);
+          this.pump();
+        },
+        (error: unknown) => {
+          this.running--;
+          this.fail(node, snapshot, error);
+          this.pump();
+        },
+      );
+    } else {
+      this.complete(node, snapshot, result);
+    }
+  }
+
+  private complete(node: DocumentNode, snapshot: Snapshot, result: ExecutionResult): void {
+    if (this.execution.ended) return;
+    if (!result || typeof result !== 'object' || typeof result.outputs !== 'object' || result.outputs === null) {
+      this.fail(node, snapshot, new Error(`node "${node.id}" executor returned no outputs object`));
+      return;
+    }
+    const { outputs, branch } = result;
+    const terminating = TERMINATING_TYPES.has(node.type);
+    if (!terminating) {
+      if (node.out.length === 0) {
+        this.fail(node, snapshot, new Error(`node "${node.id}" has no next nodes`));
+        return;
+      }
+      if (branch !== undefined && !node.ports.includes(branch)) {
+        this.fail(node, snapshot, new Error(`branch "${branch}" of node "${node.id}" is not connected`));
+        return;
+      }
+    }
+    storeNodeOutputs(node, outputs, this.scope);
+    if (node === this.execution.params.document.end) this.execution.setOutputs(outputs);
+    if (result.control) this.control = result.control;
+    this.execution.params.recorder.nodeSucceeded(node, snapshot, outputs, branch);
+    for (const edge of node.out) {
+      this.resolveEdge(edge.target, !terminating && (branch === undefined || edge.port === branch));
+    }
+  }
+
+  private resolveEdge(target: DocumentNode, live: boolean): void {
+    const i = target.index;
+    if (live) this.live[i] = 1;
+    if (--this.pending[i] !== 0) return;
+    if (this.live[i] === 1) {
+      this.queue.push(target);
+      return;
+    }
+    // Every way into the target is dead: skip it, and everything only it leads to.
+    for (const edge of target.out) this.resolveEdge(edge.target, false);
+  }
+
+  fail(node: DocumentNode, snapshot: Snapshot, error: unknown): void {
+    if (this.execution.ended) return;
+    const { recorder } = this.execution.params;
+    const message = errorMessage(error);
+    recorder.nodeFailed(node, snapshot, message);
+    for (let link = this.parent; link; link = link.run.parent) {
+      recorder.nodeFailed(link.node, link.snapshot, `block node "${node.id}" failed: ${message}`);
+    }
+    const code = error instanceof FlowgramError ? error.code : ErrorCodes.NODE_FAILED;
+    this.execution.finish('failed', { code, message: `node "${node.id}" failed: ${message}`, nodeID: node.id });
+  }
+
+  runBlock(owner: DocumentNode, snapshot: Snapshot, locals: Record<string, ResolvedValue>): Promise<BlockRun> {
+    if (!owner.block) return Promise.reject(new Error(`node "${owner.id}" has no blocks to run`));
+    const scope = this.scope.child();
+    const localsID = `${owner.id}_locals`;
+    for (const key in locals) scope.set(localsID, key, locals[key]);
+    const run = new GraphRun(this.execution, owner.block, scope, { node: owner, snapshot, run: this });
+    return run.start().then(() => ({ control: run.control, values: scope }));
+  }
+}
+
+/** The context handed to an executor; cheap to create, one per node execution. */
+class NodeContext implements ExecutionContext {
+  private logger: NodeLogger | undefined;
+
+  constructor(
+    private readonly execution: WorkflowExecution,
+    private readonly run: GraphRun,
+    readonly node: DocumentNode,
+    private readonly snapshot: Snapshot,
+    readonly inputs: WorkflowInputs,
+  ) {}
+
+  get taskID(): string {
+    return this.execution.params.taskID;
+  }
+
+  get signal(): AbortSignal {
+    return this.execution.controller.signal;
+  }
+
+  get limits(): RuntimeLimits {
+    return this.execution.params.limits;
+  }
+
+  get network(): NetworkPolicy {
+    return this.execution.params.network;
+  }
+
+  get values(): VariableScope {
+    return this.run.scope;
+  }
+
+  get workflowInputs(): WorkflowInputs {
+    return this.execution.params.inputs;
+  }
+
+  get log(): NodeLogger {
+    if (!this.logger) {
+      const { recorder } = this.execution.params;
+      const nodeID = this.node.id;
+      this.logger = {
+        log: (message) => recorder.message('log', message, nodeID),
+        info: (message) => recorder.message('info', message, nodeID),
+        debug: (message) => recorder.message('debug', message, nodeID),
+        warn: (message) => recorder.message('warning', message, nodeID),
+        error: (message) => recorder.message('error', message, nodeID),
+      };
+    }
+    return this.logger;
+  }
+
+  progress(data: Record<string, unknown>): void {
+    if (this.execution.ended) return;
+    this.execution.params.recorder.nodeProgress(this.node.id, this.snapshot, data);
+  }
+
+  runBlock(locals: Record<string, ResolvedValue>): Promise<BlockRun> {
+    return this.run.runBlock(this.node, this.snapshot, locals);
+  }
+}

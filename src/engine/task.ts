@@ -1,0 +1,156 @@
+import type { IReport } from '@flowgram.ai/runtime-interface';
+import { ErrorCodes, FlowgramError } from '../errors.js';
+import type { WorkflowInputs, WorkflowOutputs } from '../schema/types.js';
+import type { WorkflowError, WorkflowExecution } from './engine.js';
+import type { TaskRecorder } from './recorder.js';
+import type { TaskEvent, TaskEventListener, WorkflowStatusName } from './types.js';
+
+/** The error `wait()` and `run()` reject with when a workflow does not succeed; it carries the report. */
+export class WorkflowRunError extends FlowgramError {
+  readonly taskID: string;
+  readonly report: IReport;
+
+  constructor(taskID: string, error: WorkflowError, report: IReport, details?: string[]) {
+    super(error.code as FlowgramError['code'], error.message, { ...(details ? { details } : {}), ...(error.nodeID ? { nodeID: error.nodeID } : {}) });
+    this.name = 'WorkflowRunError';
+    this.taskID = taskID;
+    this.report = report;
+  }
+}
+
+export interface WaitOptions {
+  /** Give up waiting after this long (the task keeps running); rejects with FLOWGRAM_ERR_WAIT_TIMEOUT. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** A summary of a task for listings. */
+export interface TaskSummary {
+  id: string;
+  status: WorkflowStatusName;
+  startTime: number;
+  endTime?: number;
+  timeCost: number;
+  error?: string;
+}
+
+/**
+ * A handle on one workflow run. Created by `start()`; lives in the runtime's memory until retention
+ * releases it after it has ended.
+ */
+export class Task {
+  /** Set once the task ended; used by retention. */
+  endedAt = 0;
+
+  constructor(
+    private readonly recorder: TaskRecorder,
+    private readonly execution: WorkflowExecution | undefined,
+    private readonly validationErrors: string[] | undefined,
+  ) {}
+
+  get id(): string {
+    return this.recorder.taskID;
+  }
+
+  get status(): WorkflowStatusName {
+    return this.recorder.workflow.status;
+  }
+
+  get ended(): boolean {
+    return this.recorder.terminated;
+  }
+
+  get inputs(): WorkflowInputs {
+    return this.recorder.inputs;
+  }
+
+  /** The error that ended the task, if it failed or was cancelled. */
+  get error(): WorkflowError | undefined {
+    if (this.validationErrors) {
+      return { code: ErrorCodes.SCHEMA_INVALID, message: this.validationErrors.join('; ') };
+    }
+    return this.execution?.error;
+  }
+
+  /** Settles (never rejects) when the task has ended. */
+  get done(): Promise<void> {
+    return this.execution ? this.execution.done : Promise.resolve();
+  }
+
+  /** Waits for the outputs; rejects when the workflow fails, is cancelled, or the wait times out. */
+  async wait(options: WaitOptions = {}): Promise<WorkflowOutputs> {
+    if (!this.ended) {
+      const waits: Array<Promise<unknown>> = [this.done];
+      const cleanups: Array<() => void> = [];
+      if (options.timeoutMs !== undefined) {
+        waits.push(
+          new Promise((_, reject) => {
+            const timer = setTimeout(
+              () => reject(new FlowgramError(ErrorCodes.WAIT_TIMEOUT, `task ${this.id} did not finish within ${options.timeoutMs} ms`)),
+              options.timeoutMs,
+            );
+            cleanups.push(() => clearTimeout(timer));
+          }),
+        );
+      }
+      if (options.signal) {
+        const signal = options.signal;
+        waits.push(
+          new Promise((_, reject) => {
+            const onAbort = (): void => reject(new FlowgramError(ErrorCodes.WAIT_TIMEOUT, `waiting for task ${this.id} was aborted`));
+            if (signal.aborted) onAbort();
+            signal.addEventListener('abort', onAbort, { once: true });
+            cleanups.push(() => signal.removeEventListener('abort', onAbort));
+          }),
+        );
+      }
+      try {
+        await Promise.race(waits);
+      } finally {
+        for (const cleanup of cleanups) cleanup();
+      }
+    }
+    return this.outcome();
+  }
+
+  private outcome(): WorkflowOutputs {
+    if (this.status === 'succeeded') return this.recorder.outputs;
+    const error = this.error ?? { code: ErrorCodes.INTERNAL, message: `task ended with status ${this.status}` };
+    throw new WorkflowRunError(this.id, error, this.report(), this.validationErrors);
+  }
+
+  /** The outputs once the task has ended (`{}` unless it succeeded); undefined while it runs. */
+  result(): WorkflowOutputs | undefined {
+    return this.ended ? this.recorder.outputs : undefined;
+  }
+
+  report(): IReport {
+    return this.recorder.report();
+  }
+
+  /** Cancels the task; idempotent. Returns true when this call ended it. */
+  cancel(reason = 'cancelled by user'): boolean {
+    if (!this.execution) return false;
+    return this.execution.cancel(reason);
+  }
+
+  /** Subscribes to live events; returns the unsubscribe function. */
+  subscribe(listener: TaskEventListener): () => void {
+    return this.recorder.subscribe(listener);
+  }
+
+  /** The events emitted so far (for consumers that attach late). */
+  events(): readonly TaskEvent[] {
+    return this.recorder.events().events;
+  }
+
+  summary(): TaskSummary {
+    const { startTime, endTime } = this.recorder.workflow;
+    const timeCost = startTime === 0 ? 0 : (endTime ?? Date.now()) - startTime;
+    const summary: TaskSummary = { id: this.id, status: this.status, startTime, timeCost };
+    if (endTime !== undefined) summary.endTime = endTime;
+    const error = this.error;
+    if (error && this.status !== 'succeeded') summary.error = error.message;
+    return summary;
+  }
+}

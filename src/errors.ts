@@ -1,0 +1,81 @@
+/**
+ * The one catalogue of errors. Every error a user can see carries a stable code; the server maps
+ * codes to HTTP statuses and the CLI maps them to exit codes. Tests assert codes, not message text.
+ */
+export const ErrorCodes = {
+  /** The schema is not valid JSON or not an object. */
+  SCHEMA_PARSE: 'FLOWGRAM_ERR_SCHEMA_PARSE',
+  /** The schema parsed but failed validation (shape, graph or inputs); `details` lists every issue. */
+  SCHEMA_INVALID: 'FLOWGRAM_ERR_SCHEMA_INVALID',
+  /** The task inputs do not match the start node's declared outputs. */
+  INPUTS_INVALID: 'FLOWGRAM_ERR_INPUTS_INVALID',
+  /** A node has a type no executor is registered for. */
+  UNKNOWN_NODE_TYPE: 'FLOWGRAM_ERR_UNKNOWN_NODE_TYPE',
+  /** A flow value of a kind the runtime does not evaluate (e.g. `expression`). */
+  UNSUPPORTED_VALUE: 'FLOWGRAM_ERR_UNSUPPORTED_VALUE',
+  /** A node's executor threw; the workflow failed. */
+  NODE_FAILED: 'FLOWGRAM_ERR_NODE_FAILED',
+  /** The task was cancelled before it finished. */
+  TASK_CANCELLED: 'FLOWGRAM_ERR_TASK_CANCELLED',
+  /** `task.wait({ timeoutMs })` gave up; the task keeps running. */
+  WAIT_TIMEOUT: 'FLOWGRAM_ERR_WAIT_TIMEOUT',
+  /** No task with that ID is known (never existed, or pruned). */
+  TASK_NOT_FOUND: 'FLOWGRAM_ERR_TASK_NOT_FOUND',
+  /** The result was asked for before the task ended. */
+  TASK_NOT_FINISHED: 'FLOWGRAM_ERR_TASK_NOT_FINISHED',
+  /** A configured limit (time, memory, size, concurrency) was exceeded. */
+  LIMIT_EXCEEDED: 'FLOWGRAM_ERR_LIMIT_EXCEEDED',
+  /** A request to the server or CLI was malformed (missing field, wrong type, bad JSON). */
+  BAD_REQUEST: 'FLOWGRAM_ERR_BAD_REQUEST',
+  /** The server requires a bearer token and none or a wrong one was given. */
+  UNAUTHORIZED: 'FLOWGRAM_ERR_UNAUTHORIZED',
+  /** The runtime is shutting down or closed and accepts no new tasks. */
+  SHUTTING_DOWN: 'FLOWGRAM_ERR_SHUTTING_DOWN',
+  /** An outbound request was refused by the runtime's network policy. */
+  NETWORK_POLICY: 'FLOWGRAM_ERR_NETWORK_POLICY',
+  /** Anything else: a bug, reported as 500. */
+  INTERNAL: 'FLOWGRAM_ERR_INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export interface FlowgramErrorOptions {
+  /** Every individual problem, e.g. all validation errors at once. */
+  details?: string[];
+  /** The node the error belongs to, when there is one. */
+  nodeID?: string;
+  cause?: unknown;
+}
+
+export class FlowgramError extends Error {
+  readonly code: ErrorCode;
+  readonly details?: string[];
+  readonly nodeID?: string;
+
+  constructor(code: ErrorCode, message: string, options: FlowgramErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'FlowgramError';
+    this.code = code;
+    if (options.details) this.details = options.details;
+    if (options.nodeID) this.nodeID = options.nodeID;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details?: string[] } {
+    return { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) };
+  }
+}
+
+export function isFlowgramError(value: unknown): value is FlowgramError {
+  return value instanceof FlowgramError;
+}
+
+/** The message of anything thrown, without assuming it is an Error. */
+export function errorMessage(value: unknown): string {
+  if (value instanceof Error) return value.message;
+  if (typeof value === 'string') return value;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * flowgram-runtime: run flowgram.ai workflows as a library, a server, or from the command line.
+ * This file is the only public entry; everything exported here is supported API.
+ */
+import type { ValidationResult } from '@flowgram.ai/runtime-interface';
+import type { NodeExecutor } from './engine/types.js';
+import type { Task } from './engine/task.js';
+import { createRuntime, type Runtime, type SchemaInput, type StartOptions } from './runtime.js';
+import type { WorkflowInputs, WorkflowOutputs } from './schema/types.js';
+
+export { createRuntime } from './runtime.js';
+export type { Runtime, RuntimeOptions, RetentionOptions, StartOptions, SchemaInput, ListTasksFilter } from './runtime.js';
+export { Task, WorkflowRunError } from './engine/task.js';
+export type { WaitOptions, TaskSummary } from './engine/task.js';
+export type {
+  BlockRun,
+  CodeLimits,
+  ExecutionContext,
+  ExecutionResult,
+  HttpLimits,
+  LlmLimits,
+  MessageLevel,
+  NetworkPolicy,
+  NodeExecutor,
+  NodeLogger,
+  ResolvedValue,
+  RuntimeLimits,
+  TaskEvent,
+  TaskEventListener,
+  ValueResolver,
+  WorkflowStatusName,
+} from './engine/types.js';
+export type { DocumentNode } from './schema/document.js';
+export type { IFlowValue, IJsonSchema, VariableType, WorkflowInputs, WorkflowOutputs, WorkflowSchema } from './schema/types.js';
+export { ErrorCodes, FlowgramError, isFlowgramError } from './errors.js';
+export type { ErrorCode } from './errors.js';
+export type { IReport, ValidationResult } from '@flowgram.ai/runtime-interface';
+
+let defaultRuntime: Runtime | undefined;
+
+/** The runtime behind the module-level `run`, `start`, `validate` and `registerExecutor`. */
+export function getDefaultRuntime(): Runtime {
+  defaultRuntime ??= createRuntime();
+  return defaultRuntime;
+}
+
+/** Runs a workflow on the default runtime and resolves with its outputs. */
+export function run(schema: SchemaInput, inputs?: WorkflowInputs | string, options?: StartOptions): Promise<WorkflowOutputs> {
+  return getDefaultRuntime().run(schema, inputs, options);
+}
+
+/** Starts a workflow on the default runtime and returns its task. */
+export function start(schema: SchemaInput, inputs?: WorkflowInputs | string, options?: StartOptions): Task {
+  return getDefaultRuntime().start(schema, inputs, options);
+}
+
+/** Validates a workflow (and inputs) against the default runtime's node types. */
+export function validate(schema: SchemaInput, inputs?: WorkflowInputs | string): ValidationResult {
+  return getDefaultRuntime().validate(schema, inputs);
+}
+
+/** Adds (or replaces) a node type on the default runtime. */
+export function registerExecutor(executor: NodeExecutor): void {
+  getDefaultRuntime().registerExecutor(executor);
+}

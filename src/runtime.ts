@@ -1,0 +1,229 @@
+import { randomUUID } from 'node:crypto';
+import type { ValidationResult } from '@flowgram.ai/runtime-interface';
+import { ErrorCodes, FlowgramError } from './errors.js';
+import { WorkflowExecution } from './engine/engine.js';
+import { TaskRecorder } from './engine/recorder.js';
+import { Task, type TaskSummary } from './engine/task.js';
+import type { NetworkPolicy, NodeExecutor, RuntimeLimits, WorkflowStatusName } from './engine/types.js';
+import { defaultExecutors } from './nodes/index.js';
+import { buildDocument, type WorkflowDocument } from './schema/document.js';
+import { parseInputsInput, parseSchemaInput } from './schema/parse.js';
+import type { IJsonSchema, WorkflowInputs, WorkflowOutputs, WorkflowSchema } from './schema/types.js';
+import { validateInputs } from './schema/validate-inputs.js';
+import { validateSchemaStructure, type SchemaIssue } from './schema/validate-schema.js';
+
+export interface RetentionOptions {
+  /** Finished tasks kept in memory. Default 1,000. */
+  maxTasks?: number;
+  /** How long a finished task stays in memory (ms). Default 1 hour. */
+  maxAgeMs?: number;
+}
+
+export interface RuntimeOptions {
+  /** Executors for custom node types; one with a built-in type replaces the built-in. */
+  executors?: NodeExecutor[];
+  limits?: RuntimeLimits;
+  network?: NetworkPolicy;
+  retention?: RetentionOptions;
+}
+
+export interface StartOptions {
+  /** Use this task ID instead of a generated one (e.g. one a queue assigned). */
+  taskID?: string;
+}
+
+export type SchemaInput = WorkflowSchema | string | Record<string, unknown>;
+
+export interface ListTasksFilter {
+  status?: WorkflowStatusName;
+  limit?: number;
+}
+
+export interface Runtime {
+  /** Runs a workflow to its end; resolves with its outputs or rejects with a `WorkflowRunError`. */
+  run(schema: SchemaInput, inputs?: WorkflowInputs | string, options?: StartOptions): Promise<WorkflowOutputs>;
+  /** Starts a workflow and returns its task at once. Throws only when the schema is not JSON/an object. */
+  start(schema: SchemaInput, inputs?: WorkflowInputs | string, options?: StartOptions): Task;
+  /** Checks a schema (and inputs) without running it; every problem at once. */
+  validate(schema: SchemaInput, inputs?: WorkflowInputs | string): ValidationResult;
+  getTask(taskID: string): Task | undefined;
+  /** Tasks in memory, newest first. */
+  listTasks(filter?: ListTasksFilter): TaskSummary[];
+  registerExecutor(executor: NodeExecutor): void;
+  readonly executors: ReadonlyMap<string, NodeExecutor>;
+  readonly limits: RuntimeLimits;
+  /** Cancels running tasks, releases executors' resources; the runtime accepts nothing afterwards. */
+  close(): Promise<void>;
+}
+
+interface CompiledSchema {
+  document: WorkflowDocument | undefined;
+  issues: SchemaIssue[];
+  /** The start node's declared outputs (the task inputs' schema), found even when the graph is invalid. */
+  inputsSchema: IJsonSchema | undefined;
+}
+
+const DEFAULT_RETENTION: Required<RetentionOptions> = { maxTasks: 1_000, maxAgeMs: 60 * 60 * 1000 };
+const MAX_CACHED_SCHEMA_STRINGS = 256;
+const MAX_EVENTS_PER_TASK = 10_000;
+const DEFAULT_MAX_MESSAGES = 1_000;
+
+function isExecutor(value: unknown): value is NodeExecutor {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as NodeExecutor).type === 'string' &&
+    typeof (value as NodeExecutor).execute === 'function'
+  );
+}
+
+export function createRuntime(options: RuntimeOptions = {}): Runtime {
+  const executors = new Map<string, NodeExecutor>();
+  const limits: RuntimeLimits = { ...options.limits };
+  const network: NetworkPolicy = { ...options.network };
+  const retention = { ...DEFAULT_RETENTION, ...options.retention };
+  const tasks = new Map<string, Task>();
+  /** Ended tasks in the order they ended, for retention. */
+  const ended: Task[] = [];
+  let endedHead = 0;
+  let closed = false;
+
+  // Schemas are compiled once: by identity for objects (treat a schema as immutable once passed in),
+  // by content for strings (the server's case).
+  let compiledObjects = new WeakMap<object, CompiledSchema>();
+  let compiledStrings = new Map<string, CompiledSchema>();
+
+  function register(executor: NodeExecutor): void {
+    if (!isExecutor(executor)) {
+      throw new FlowgramError(ErrorCodes.BAD_REQUEST, 'executor: must be an object with a string "type" and an "execute" function');
+    }
+    executors.set(executor.type, executor);
+    // Known types changed, so cached validation results may be stale.
+    compiledObjects = new WeakMap();
+    compiledStrings = new Map();
+  }
+  for (const executor of defaultExecutors()) register(executor);
+  for (const executor of options.executors ?? []) register(executor);
+
+  function compile(input: SchemaInput): CompiledSchema {
+    if (typeof input === 'string') {
+      const cached = compiledStrings.get(input);
+      if (cached) return cached;
+      const compiled = compileSchema(parseSchemaInput(input));
+      if (compiledStrings.size >= MAX_CACHED_SCHEMA_STRINGS) compiledStrings.delete(compiledStrings.keys().next().value as string);
+      compiledStrings.set(input, compiled);
+      return compiled;
+    }
+    const schema = parseSchemaInput(input);
+    const cached = compiledObjects.get(schema);
+    if (cached) return cached;
+    const compiled = compileSchema(schema);
+    compiledObjects.set(schema, compiled);
+    return compiled;
+  }
+
+  function compileSchema(schema: WorkflowSchema): CompiledSchema {
+    const issues = validateSchemaStructure(schema, new Set(executors.keys()));
+    const start = Array.isArray(schema.nodes)
+      ? (schema.nodes as unknown[]).find((node) => (node as { type?: unknown } | null)?.type === 'start')
+      : undefined;
+    const outputs = (start as { data?: { outputs?: unknown } } | undefined)?.data?.outputs;
+    const inputsSchema = outputs && typeof outputs === 'object' ? (outputs as IJsonSchema) : undefined;
+    return { document: issues.length === 0 ? buildDocument(schema) : undefined, issues, inputsSchema };
+  }
+
+  function check(input: SchemaInput, inputs: WorkflowInputs): { document: WorkflowDocument | undefined; errors: string[] } {
+    const { document, issues, inputsSchema } = compile(input);
+    const errors = issues.map((issue) => issue.message);
+    errors.push(...validateInputs(inputsSchema, inputs));
+    return { document, errors };
+  }
+
+  function prune(now: number): void {
+    while (endedHead < ended.length) {
+      const oldest = ended[endedHead];
+      const count = ended.length - endedHead;
+      if (count <= retention.maxTasks && now - oldest.endedAt <= retention.maxAgeMs) break;
+      if (tasks.get(oldest.id) === oldest) tasks.delete(oldest.id);
+      endedHead++;
+    }
+    if (endedHead > 1024 && endedHead * 2 > ended.length) {
+      ended.splice(0, endedHead);
+      endedHead = 0;
+    }
+  }
+
+  function track(task: Task): void {
+    tasks.set(task.id, task);
+    void task.done.then(() => {
+      task.endedAt = Date.now();
+      ended.push(task);
+      prune(task.endedAt);
+    });
+  }
+
+  function start(schema: SchemaInput, rawInputs?: WorkflowInputs | string, startOptions: StartOptions = {}): Task {
+    if (closed) throw new FlowgramError(ErrorCodes.SHUTTING_DOWN, 'runtime: closed, no new tasks are accepted');
+    const inputs = parseInputsInput(rawInputs);
+    const { document, errors } = check(schema, inputs);
+    const taskID = startOptions.taskID ?? randomUUID();
+    if (tasks.has(taskID)) throw new FlowgramError(ErrorCodes.BAD_REQUEST, `taskID: "${taskID}" is already in use`);
+    const recorder = new TaskRecorder(taskID, inputs, limits.maxMessages ?? DEFAULT_MAX_MESSAGES, MAX_EVENTS_PER_TASK);
+    if (!document || errors.length > 0) {
+      // An invalid workflow still becomes a (failed) task, as upstream does, so clients find its errors in the report.
+      recorder.workflowStarted();
+      for (const message of errors) recorder.message('error', message);
+      recorder.workflowFinished('failed', { code: ErrorCodes.SCHEMA_INVALID, message: errors.join('; ') });
+      const task = new Task(recorder, undefined, errors);
+      track(task);
+      return task;
+    }
+    const execution = new WorkflowExecution({ taskID, document, inputs, executors, limits, network, recorder });
+    const task = new Task(recorder, execution, undefined);
+    track(task);
+    execution.start();
+    return task;
+  }
+
+  return {
+    executors,
+    limits,
+    start,
+    run(schema, inputs, runOptions) {
+      try {
+        return start(schema, inputs, runOptions).wait();
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
+    validate(schema, rawInputs) {
+      let inputs: WorkflowInputs;
+      try {
+        inputs = parseInputsInput(rawInputs);
+        const { errors } = check(schema, inputs);
+        return errors.length === 0 ? { valid: true } : { valid: false, errors };
+      } catch (error) {
+        if (error instanceof FlowgramError) return { valid: false, errors: [error.message] };
+        throw error;
+      }
+    },
+    getTask: (taskID) => tasks.get(taskID),
+    listTasks(filter = {}) {
+      prune(Date.now());
+      const limit = filter.limit ?? 100;
+      const out: TaskSummary[] = [];
+      const all = [...tasks.values()];
+      for (let i = all.length - 1; i >= 0 && out.length < limit; i--) {
+        if (!filter.status || all[i].status === filter.status) out.push(all[i].summary());
+      }
+      return out;
+    },
+    registerExecutor: register,
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const task of tasks.values()) task.cancel('runtime closed');
+      await Promise.all([...new Set(executors.values())].map((executor) => executor.close?.()));
+    },
+  };
+}

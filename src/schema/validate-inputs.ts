@@ -1,0 +1,96 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import * as ajvFormats from 'ajv-formats';
+import type { IJsonSchema } from './types.js';
+
+// ajv-formats is CommonJS with `exports.default`; under NodeNext the callable sits on `.default`.
+const addFormats = ajvFormats.default as unknown as (ajv: Ajv) => Ajv;
+
+const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: false, useDefaults: false });
+addFormats(ajv);
+
+const MAX_CACHED_VALIDATORS = 256;
+const validators = new Map<string, ValidateFunction>();
+
+type JsonSchema = Record<string, unknown>;
+
+/**
+ * Translates the editor's JSON Schema dialect (`map`, `date-time` as types, `extra`, editor-only keys)
+ * into standard JSON Schema for ajv.
+ */
+export function toStandardJsonSchema(schema: IJsonSchema): JsonSchema {
+  const out: JsonSchema = {};
+  if (schema.$ref) return {}; // upstream accepts anything behind a $ref; so do we
+  switch (schema.type) {
+    case 'map':
+      out.type = 'object';
+      break;
+    case 'date-time':
+      out.type = 'string';
+      out.format = 'date-time';
+      break;
+    case 'null':
+      out.type = 'null';
+      break;
+    default:
+      if (typeof schema.type === 'string') out.type = schema.type;
+  }
+  if (Array.isArray(schema.enum) && schema.enum.length > 0) out.enum = schema.enum;
+  if (Array.isArray(schema.required) && schema.required.length > 0) out.required = schema.required;
+  const format = (schema as { format?: unknown }).format;
+  if (typeof format === 'string' && out.type === 'string') out.format = format;
+  if (schema.properties && typeof schema.properties === 'object') {
+    out.properties = Object.fromEntries(
+      Object.entries(schema.properties).map(([key, value]) => [key, toStandardJsonSchema(value)]),
+    );
+  }
+  if (schema.additionalProperties && typeof schema.additionalProperties === 'object') {
+    out.additionalProperties = toStandardJsonSchema(schema.additionalProperties);
+  }
+  if (schema.items && typeof schema.items === 'object') out.items = toStandardJsonSchema(schema.items);
+  return out;
+}
+
+function compile(schema: IJsonSchema): ValidateFunction | Error {
+  const standard = toStandardJsonSchema(schema);
+  const key = JSON.stringify(standard);
+  const cached = validators.get(key);
+  if (cached) return cached;
+  try {
+    const validator = ajv.compile(standard);
+    if (validators.size >= MAX_CACHED_VALIDATORS) validators.delete(validators.keys().next().value as string);
+    validators.set(key, validator);
+    return validator;
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+function describe(error: ErrorObject): string {
+  const segments = error.instancePath
+    .split('/')
+    .slice(1)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'));
+  if (error.keyword === 'required') segments.push(String((error.params as { missingProperty: string }).missingProperty));
+  const path = ['inputs', ...segments].join('.');
+  switch (error.keyword) {
+    case 'required':
+      return `${path}: is required`;
+    case 'type':
+      return `${path}: must be ${(error.params as { type: string }).type}`;
+    case 'format':
+      return `${path}: must be a valid ${(error.params as { format: string }).format} string`;
+    case 'enum':
+      return `${path}: must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+    default:
+      return `${path}: ${error.message ?? 'is invalid'}`;
+  }
+}
+
+/** Checks task inputs against the start node's declared outputs; returns one message per problem. */
+export function validateInputs(declaration: IJsonSchema | undefined, inputs: unknown): string[] {
+  if (!declaration || typeof declaration !== 'object') return [];
+  const validator = compile(declaration);
+  if (validator instanceof Error) return [`nodes.start.data.outputs: not a usable JSON Schema (${validator.message})`];
+  if (validator(inputs)) return [];
+  return (validator.errors ?? []).map(describe);
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Worker threads (code sandbox) and child processes (CLI, servers) need real processes around them.
+    pool: 'forks',
+    reporters: ['default'],
+  },
+});
