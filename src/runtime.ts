@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ValidationResult } from '@flowgram.ai/runtime-interface';
+import type { IReport, ValidationResult } from '@flowgram.ai/runtime-interface';
 import { ErrorCodes, FlowgramError } from './errors.js';
 import { WorkflowExecution } from './engine/engine.js';
 import { TaskRecorder } from './engine/recorder.js';
@@ -46,7 +46,14 @@ export interface Runtime {
   start(schema: SchemaInput, inputs?: WorkflowInputs | string, options?: StartOptions): Task;
   /** Checks a schema (and inputs) without running it; every problem at once. */
   validate(schema: SchemaInput, inputs?: WorkflowInputs | string): ValidationResult;
+  /** The live task, while it is in memory (running, or ended and within retention). */
   getTask(taskID: string): Task | undefined;
+  /** The report of any known task (in memory or, with a store, persisted); undefined when unknown. */
+  getReport(taskID: string): IReport | undefined;
+  /** Status and outputs of any known task; undefined when unknown. Outputs are `{}` unless it succeeded. */
+  getResult(taskID: string): { status: WorkflowStatusName; outputs: WorkflowOutputs } | undefined;
+  /** Forgets a task (cancelling it first if it still runs); false when unknown. */
+  deleteTask(taskID: string): boolean;
   /** Tasks in memory, newest first. */
   listTasks(filter?: ListTasksFilter): TaskSummary[];
   registerExecutor(executor: NodeExecutor): void;
@@ -208,6 +215,19 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       }
     },
     getTask: (taskID) => tasks.get(taskID),
+    getReport: (taskID) => tasks.get(taskID)?.report(),
+    getResult(taskID) {
+      const task = tasks.get(taskID);
+      if (!task) return undefined;
+      return { status: task.status, outputs: task.result() ?? {} };
+    },
+    deleteTask(taskID) {
+      const task = tasks.get(taskID);
+      if (!task) return false;
+      task.cancel('task deleted');
+      tasks.delete(taskID);
+      return true;
+    },
     listTasks(filter = {}) {
       prune(Date.now());
       const limit = filter.limit ?? 100;
