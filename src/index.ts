@@ -9,7 +9,16 @@ import { createRuntime, type Runtime, type SchemaInput, type StartOptions } from
 import type { WorkflowInputs, WorkflowOutputs } from './schema/types.js';
 
 export { createRuntime } from './runtime.js';
-export type { Runtime, RuntimeOptions, RetentionOptions, StartOptions, SchemaInput, ListTasksFilter } from './runtime.js';
+export type {
+  Runtime,
+  RuntimeOptions,
+  RetentionOptions,
+  ConcurrencyOptions,
+  StartOptions,
+  SchemaInput,
+  ListTasksFilter,
+  TaskResult,
+} from './runtime.js';
 export { Task, WorkflowRunError } from './engine/task.js';
 export type { WaitOptions, TaskSummary } from './engine/task.js';
 export type {

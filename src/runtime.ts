@@ -19,9 +19,17 @@ export interface RetentionOptions {
   maxAgeMs?: number;
 }
 
+export interface ConcurrencyOptions {
+  /** Tasks running at once; more wait in a FIFO queue with status `pending`. Default: unlimited. */
+  maxRunningTasks?: number;
+  /** Tasks waiting for a slot; beyond it `start` throws FLOWGRAM_ERR_LIMIT_EXCEEDED. Default: unlimited. */
+  maxQueuedTasks?: number;
+}
+
 export interface RuntimeOptions {
   /** Executors for custom node types; one with a built-in type replaces the built-in. */
   executors?: NodeExecutor[];
+  concurrency?: ConcurrencyOptions;
   limits?: RuntimeLimits;
   network?: NetworkPolicy;
   retention?: RetentionOptions;
@@ -36,7 +44,19 @@ export type SchemaInput = WorkflowSchema | string | Record<string, unknown>;
 
 export interface ListTasksFilter {
   status?: WorkflowStatusName;
+  /** Only tasks started at or after this time (ms since epoch). */
+  since?: number;
+  /** Only tasks started before this time (ms since epoch). */
+  until?: number;
+  /** Default 100. */
   limit?: number;
+  /** Skip this many matching tasks (paging). */
+  offset?: number;
+}
+
+export interface TaskResult {
+  status: WorkflowStatusName;
+  outputs: WorkflowOutputs;
 }
 
 export interface Runtime {
@@ -49,14 +69,16 @@ export interface Runtime {
   /** The live task, while it is in memory (running, or ended and within retention). */
   getTask(taskID: string): Task | undefined;
   /** The report of any known task (in memory or, with a store, persisted); undefined when unknown. */
-  getReport(taskID: string): IReport | undefined;
+  getReport(taskID: string): Promise<IReport | undefined>;
   /** Status and outputs of any known task; undefined when unknown. Outputs are `{}` unless it succeeded. */
-  getResult(taskID: string): { status: WorkflowStatusName; outputs: WorkflowOutputs } | undefined;
+  getResult(taskID: string): Promise<TaskResult | undefined>;
   /** Forgets a task (cancelling it first if it still runs); false when unknown. */
-  deleteTask(taskID: string): boolean;
-  /** Tasks in memory, newest first. */
-  listTasks(filter?: ListTasksFilter): TaskSummary[];
+  deleteTask(taskID: string): Promise<boolean>;
+  /** Known tasks, newest first. */
+  listTasks(filter?: ListTasksFilter): Promise<TaskSummary[]>;
   registerExecutor(executor: NodeExecutor): void;
+  /** Tasks running, waiting for a slot, and held in memory right now. */
+  stats(): { running: number; queued: number; inMemory: number };
   readonly executors: ReadonlyMap<string, NodeExecutor>;
   readonly limits: RuntimeLimits;
   /** Cancels running tasks, releases executors' resources; the runtime accepts nothing afterwards. */
@@ -94,6 +116,28 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const ended: Task[] = [];
   let endedHead = 0;
   let closed = false;
+  const maxRunning = options.concurrency?.maxRunningTasks ?? Number.POSITIVE_INFINITY;
+  const maxQueued = options.concurrency?.maxQueuedTasks ?? Number.POSITIVE_INFINITY;
+  let running = 0;
+  /** Executions waiting for a slot, FIFO; entries cancelled while waiting are skipped. */
+  const waiting: WorkflowExecution[] = [];
+  let waitingHead = 0;
+
+  function admit(execution: WorkflowExecution): void {
+    running++;
+    void execution.done.then(() => {
+      running--;
+      while (running < maxRunning && waitingHead < waiting.length) {
+        const next = waiting[waitingHead++];
+        if (!next.ended) admit(next);
+      }
+      if (waitingHead === waiting.length) {
+        waiting.length = 0;
+        waitingHead = 0;
+      }
+    });
+    execution.start();
+  }
 
   // Schemas are compiled once: by identity for objects (treat a schema as immutable once passed in),
   // by content for strings (the server's case).
@@ -185,10 +229,14 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       track(task);
       return task;
     }
+    if (running >= maxRunning && waiting.length - waitingHead >= maxQueued) {
+      throw new FlowgramError(ErrorCodes.LIMIT_EXCEEDED, `maxQueuedTasks: ${maxQueued} tasks are already waiting to run`);
+    }
     const execution = new WorkflowExecution({ taskID, document, inputs, executors, limits, network, recorder });
     const task = new Task(recorder, execution, undefined);
     track(task);
-    execution.start();
+    if (running < maxRunning) admit(execution);
+    else waiting.push(execution);
     return task;
   }
 
@@ -215,30 +263,40 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       }
     },
     getTask: (taskID) => tasks.get(taskID),
-    getReport: (taskID) => tasks.get(taskID)?.report(),
-    getResult(taskID) {
+    getReport: async (taskID) => tasks.get(taskID)?.report(),
+    async getResult(taskID) {
       const task = tasks.get(taskID);
       if (!task) return undefined;
       return { status: task.status, outputs: task.result() ?? {} };
     },
-    deleteTask(taskID) {
+    async deleteTask(taskID) {
       const task = tasks.get(taskID);
       if (!task) return false;
       task.cancel('task deleted');
       tasks.delete(taskID);
       return true;
     },
-    listTasks(filter = {}) {
+    async listTasks(filter = {}) {
       prune(Date.now());
       const limit = filter.limit ?? 100;
+      let skip = filter.offset ?? 0;
       const out: TaskSummary[] = [];
       const all = [...tasks.values()];
       for (let i = all.length - 1; i >= 0 && out.length < limit; i--) {
-        if (!filter.status || all[i].status === filter.status) out.push(all[i].summary());
+        const summary = all[i].summary();
+        if (filter.status && summary.status !== filter.status) continue;
+        if (filter.since !== undefined && summary.startTime < filter.since) continue;
+        if (filter.until !== undefined && summary.startTime >= filter.until) continue;
+        if (skip > 0) {
+          skip--;
+          continue;
+        }
+        out.push(summary);
       }
       return out;
     },
     registerExecutor: register,
+    stats: () => ({ running, queued: waiting.length - waitingHead, inMemory: tasks.size }),
     async close() {
       if (closed) return;
       closed = true;
