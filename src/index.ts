@@ -9,6 +9,8 @@ import { createRuntime, type Runtime, type SchemaInput, type StartOptions } from
 import type { WorkflowInputs, WorkflowOutputs } from './schema/types.js';
 
 export { createRuntime } from './runtime.js';
+export { createServer, flowgramPlugin } from './server/index.js';
+export type { ServerOptions, ListenOptions, FlowgramServer, FlowgramPluginOptions, CorsOrigins, FlowgramRouter } from './server/index.js';
 export type {
   Runtime,
   RuntimeOptions,
@@ -41,6 +43,11 @@ export type {
 } from './engine/types.js';
 export type { DocumentNode } from './schema/document.js';
 export type { IFlowValue, IJsonSchema, VariableType, WorkflowInputs, WorkflowOutputs, WorkflowSchema } from './schema/types.js';
+export { createSqliteStore } from './store/sqlite.js';
+export type { SqliteStoreOptions } from './store/sqlite.js';
+export { createMemoryStore } from './store/memory.js';
+export type { MemoryStoreOptions } from './store/memory.js';
+export type { MaybePromise, StoreBatch, StoreListFilter, StoreRetention, StoredTaskError, TaskRecord, TaskStore, TaskUpdate } from './store/types.js';
 export { ErrorCodes, FlowgramError, isFlowgramError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export type { IReport, ValidationResult } from '@flowgram.ai/runtime-interface';

@@ -11,6 +11,8 @@ import { parseInputsInput, parseSchemaInput } from './schema/parse.js';
 import type { IJsonSchema, WorkflowInputs, WorkflowOutputs, WorkflowSchema } from './schema/types.js';
 import { validateInputs } from './schema/validate-inputs.js';
 import { validateSchemaStructure, type SchemaIssue } from './schema/validate-schema.js';
+import { TaskJournal } from './store/journal.js';
+import type { TaskStore } from './store/types.js';
 
 export interface RetentionOptions {
   /** Finished tasks kept in memory. Default 1,000. */
@@ -33,6 +35,11 @@ export interface RuntimeOptions {
   limits?: RuntimeLimits;
   network?: NetworkPolicy;
   retention?: RetentionOptions;
+  /**
+   * Where tasks and reports outlive the process (`createSqliteStore`). The runtime owns it: it
+   * settles tasks the last process left running, and `close()` closes it. Default: memory only.
+   */
+  store?: TaskStore;
 }
 
 export interface StartOptions {
@@ -40,7 +47,8 @@ export interface StartOptions {
   taskID?: string;
 }
 
-export type SchemaInput = WorkflowSchema | string | Record<string, unknown>;
+/** A workflow schema as an object (the editor's shape; `meta` and `data` may be left out) or a JSON string. */
+export type SchemaInput = WorkflowSchema | string | object;
 
 export interface ListTasksFilter {
   status?: WorkflowStatusName;
@@ -122,6 +130,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   /** Executions waiting for a slot, FIFO; entries cancelled while waiting are skipped. */
   const waiting: WorkflowExecution[] = [];
   let waitingHead = 0;
+  const store = options.store;
+  const journal = store ? new TaskJournal(store) : undefined;
 
   function admit(execution: WorkflowExecution): void {
     running++;
@@ -225,19 +235,38 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       recorder.workflowStarted();
       for (const message of errors) recorder.message('error', message);
       recorder.workflowFinished('failed', { code: ErrorCodes.SCHEMA_INVALID, message: errors.join('; ') });
-      const task = new Task(recorder, undefined, errors);
+      const task = new Task(recorder, undefined, errors, schema);
       track(task);
+      journal?.accept(task, schema);
       return task;
     }
     if (running >= maxRunning && waiting.length - waitingHead >= maxQueued) {
       throw new FlowgramError(ErrorCodes.LIMIT_EXCEEDED, `maxQueuedTasks: ${maxQueued} tasks are already waiting to run`);
     }
     const execution = new WorkflowExecution({ taskID, document, inputs, executors, limits, network, recorder });
-    const task = new Task(recorder, execution, undefined);
+    const task = new Task(recorder, execution, undefined, document.schema);
     track(task);
     if (running < maxRunning) admit(execution);
     else waiting.push(execution);
+    // After admit: a workflow that completes synchronously has ended by the time the journal's
+    // accept write runs, so it is written once, already ended.
+    journal?.accept(task, schema);
     return task;
+  }
+
+  // Tasks the previous process left running are settled before any query is answered.
+  const recovered = journal?.recover((record) => start(record.schema, record.inputs, { taskID: record.id }));
+  /** The store, once recovery is done and pending writes are durable. */
+  async function stored(): Promise<TaskStore | undefined> {
+    if (!store || !journal) return undefined;
+    await recovered;
+    await journal.flush();
+    return store;
+  }
+
+  /** With a store, an outcome is shown only once it is written: what a client saw survives a crash. */
+  async function durable(task: Task): Promise<void> {
+    if (journal && task.ended && journal.has(task.id)) await journal.flush();
   }
 
   return {
@@ -263,21 +292,34 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       }
     },
     getTask: (taskID) => tasks.get(taskID),
-    getReport: async (taskID) => tasks.get(taskID)?.report(),
+    async getReport(taskID) {
+      const task = tasks.get(taskID);
+      if (!task) return (await stored())?.getReport(taskID);
+      await durable(task);
+      return task.report();
+    },
     async getResult(taskID) {
       const task = tasks.get(taskID);
-      if (!task) return undefined;
+      if (!task) {
+        const record = await (await stored())?.getTask(taskID);
+        return record && { status: record.status, outputs: record.outputs ?? {} };
+      }
+      await durable(task);
       return { status: task.status, outputs: task.result() ?? {} };
     },
     async deleteTask(taskID) {
       const task = tasks.get(taskID);
-      if (!task) return false;
-      task.cancel('task deleted');
-      tasks.delete(taskID);
-      return true;
+      if (task) {
+        task.cancel('task deleted');
+        tasks.delete(taskID);
+      }
+      const removed = await (await stored())?.deleteTask(taskID);
+      return task !== undefined || removed === true;
     },
     async listTasks(filter = {}) {
       prune(Date.now());
+      const persisted = await stored();
+      if (persisted) return persisted.listTasks({ ...filter, limit: filter.limit ?? 100, offset: filter.offset ?? 0 });
       const limit = filter.limit ?? 100;
       let skip = filter.offset ?? 0;
       const out: TaskSummary[] = [];
@@ -302,6 +344,9 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       closed = true;
       for (const task of tasks.values()) task.cancel('runtime closed');
       await Promise.all([...new Set(executors.values())].map((executor) => executor.close?.()));
+      await recovered;
+      await journal?.close();
+      await store?.close();
     },
   };
 }

@@ -13,7 +13,7 @@ import type {
   ResolvedValue,
   RuntimeLimits,
 } from './types.js';
-import { copyValue } from './value-types.js';
+import { copyRecord } from './value-types.js';
 
 export interface ExecutionParams {
   readonly taskID: string;
@@ -48,7 +48,9 @@ const DEFAULT_MAX_NODE_EXECUTIONS = 1_000_000;
  * succeeded, failed or canceled. Knows nothing of HTTP, storage or queues.
  */
 export class WorkflowExecution {
-  readonly controller = new AbortController();
+  // Created on first use: most workflows never look at the signal, and an AbortController is costly to keep.
+  private abortController: AbortController | undefined;
+  private abortReason: FlowgramError | undefined;
   /** Settles (never rejects) when the workflow has ended. */
   readonly done: Promise<void>;
   error: WorkflowError | undefined;
@@ -65,6 +67,15 @@ export class WorkflowExecution {
 
   get ended(): boolean {
     return this.params.recorder.terminated;
+  }
+
+  /** Aborted when the task ends other than by succeeding. */
+  get controller(): AbortController {
+    if (!this.abortController) {
+      this.abortController = new AbortController();
+      if (this.abortReason !== undefined) this.abortController.abort(this.abortReason);
+    }
+    return this.abortController;
   }
 
   start(): void {
@@ -88,7 +99,10 @@ export class WorkflowExecution {
     if (!this.params.recorder.workflowFinished(status, error)) return false;
     this.error = error;
     // Stop whatever is still in flight (sibling branches, a spinning code node, an LLM stream).
-    if (status !== 'succeeded') this.controller.abort(new FlowgramError(error?.code === ErrorCodes.TASK_CANCELLED ? ErrorCodes.TASK_CANCELLED : ErrorCodes.NODE_FAILED, error?.message ?? status));
+    if (status !== 'succeeded') {
+      this.abortReason = new FlowgramError(error?.code === ErrorCodes.TASK_CANCELLED ? ErrorCodes.TASK_CANCELLED : ErrorCodes.NODE_FAILED, error?.message ?? status);
+      this.abortController?.abort(this.abortReason);
+    }
     this.settle();
     return true;
   }
@@ -118,8 +132,9 @@ interface ParentLink {
  * are all dead is skipped and kills its own outgoing edges, so joins after a condition still fire.
  */
 class GraphRun {
-  private readonly pending: Int32Array;
-  private readonly live: Uint8Array;
+  // Plain arrays: a loop body builds one GraphRun per iteration, and typed arrays cost far more to allocate.
+  private readonly pending: number[];
+  private readonly live: boolean[];
   private readonly queue: DocumentNode[] = [];
   private head = 0;
   private running = 0;
@@ -136,9 +151,12 @@ class GraphRun {
     readonly parent: ParentLink | undefined,
   ) {
     const count = graph.nodes.length;
-    this.pending = new Int32Array(count);
-    this.live = new Uint8Array(count);
-    for (let i = 0; i < count; i++) this.pending[i] = graph.nodes[i].inDegree;
+    this.pending = new Array<number>(count);
+    this.live = new Array<boolean>(count);
+    for (let i = 0; i < count; i++) {
+      this.pending[i] = graph.nodes[i].inDegree;
+      this.live[i] = false;
+    }
   }
 
   start(): Promise<void> {
@@ -188,8 +206,10 @@ class GraphRun {
     let result: Promise<ExecutionResult> | ExecutionResult;
     try {
       const inputs = resolveNodeInputs(node, this.scope);
-      snapshot.inputs = copyValue(inputs);
       const executor = executors.get(node.type);
+      snapshot.inputs = copyRecord(inputs);
+      // Secrets (e.g. an LLM API key) are used by the executor but never recorded in reports.
+      for (const key of executor?.secretInputs ?? []) if (key in snapshot.inputs) snapshot.inputs[key] = '[redacted]';
       if (!executor) {
         throw new FlowgramError(ErrorCodes.UNKNOWN_NODE_TYPE, `node "${node.id}" has unknown type "${node.type}" (no executor registered)`);
       }
@@ -246,9 +266,9 @@ class GraphRun {
 
   private resolveEdge(target: DocumentNode, live: boolean): void {
     const i = target.index;
-    if (live) this.live[i] = 1;
+    if (live) this.live[i] = true;
     if (--this.pending[i] !== 0) return;
-    if (this.live[i] === 1) {
+    if (this.live[i]) {
       this.queue.push(target);
       return;
     }

@@ -2,16 +2,28 @@ import type { IReport } from '@flowgram.ai/runtime-interface';
 import type { DocumentNode } from '../schema/document.js';
 import type { WorkflowInputs, WorkflowOutputs } from '../schema/types.js';
 import type { MessageLevel, TaskEvent, TaskEventListener, WorkflowStatusName } from './types.js';
-import { copyValue } from './value-types.js';
+import { EMPTY_RECORD, copyRecord, copyValue } from './value-types.js';
 
+type NodeEndStatus = 'succeeded' | 'failed' | 'canceled';
+
+/** One run of a node: the report's snapshot, plus what its node_started/node_finished events said. */
 interface SnapshotRecord {
-  id: string;
+  /** Numbered per task; the report's snapshot ID is `<taskID>:<seq>` (built on export, not per run). */
+  seq: number;
   nodeID: string;
   inputs: WorkflowInputs;
   outputs?: WorkflowOutputs;
   data: Record<string, unknown>;
   branch?: string;
   error?: string;
+  /** Position of its node_started / node_finished event in the task's event sequence. */
+  startSeq: number;
+  startTime: number;
+  endSeq: number;
+  endTime: number;
+  status: NodeEndStatus | undefined;
+  /** Why the run ended, when that is not in `error` (a canceled run). */
+  finishError?: string;
 }
 
 interface StatusRecord {
@@ -38,18 +50,25 @@ const MESSAGE_LEVELS: readonly MessageLevel[] = ['log', 'info', 'debug', 'error'
 
 /**
  * Records what a task did, in the upstream report's terms (statuses, snapshots, messages), and fans
- * each change out as a `TaskEvent`. The report is built from these records on demand.
+ * each change out as a `TaskEvent` to live listeners. Both the report and the event history are built
+ * from these records on demand: a task keeps no event objects (most tasks are never watched, and
+ * finished tasks stay in memory for a while), only a sequence number per event in its records.
  */
 export class TaskRecorder {
   readonly workflow: StatusRecord = { status: 'pending', startTime: 0, endTime: undefined };
   private readonly nodes = new Map<string, NodeRecord>();
   private readonly messages: MessageRecord[] = [];
+  /** Event sequence numbers of `messages`, index for index. */
+  private readonly messageSeqs: number[] = [];
   private droppedMessages = 0;
   private snapshotSeq = 0;
   private messageSeq = 0;
+  /** Events emitted so far, heard or not; each record keeps the number of its own events. */
+  private eventSeq = 0;
+  private workflowStartSeq = -1;
+  private finished: Extract<TaskEvent, { type: 'workflow_finished' }> | undefined;
+  private finishedSeq = -1;
   private listeners: TaskEventListener[] = [];
-  private readonly eventLog: TaskEvent[] = [];
-  private droppedEvents = 0;
   outputs: WorkflowOutputs = {};
 
   constructor(
@@ -70,14 +89,35 @@ export class TaskRecorder {
     };
   }
 
-  /** Events so far, oldest first (capped; `droppedEvents` counts what the cap left out). */
+  /**
+   * Events so far, oldest first, rebuilt from the records (capped at `maxEvents`; `dropped` counts what
+   * the cap and the message limit left out). Progress events are not replayed: their data is merged into
+   * the snapshot's `data`, which the report shows.
+   */
   events(): { events: readonly TaskEvent[]; dropped: number } {
-    return { events: this.eventLog, dropped: this.droppedEvents };
+    const numbered: Array<[number, TaskEvent]> = [];
+    if (this.workflowStartSeq >= 0) {
+      numbered.push([this.workflowStartSeq, { type: 'workflow_started', taskID: this.taskID, time: this.workflow.startTime }]);
+    }
+    for (const record of this.nodes.values()) {
+      for (const snapshot of record.snapshots) {
+        numbered.push([snapshot.startSeq, this.startedEvent(record.node, snapshot.startTime)]);
+        if (snapshot.status !== undefined) numbered.push([snapshot.endSeq, this.finishedEvent(record.node, snapshot)]);
+      }
+    }
+    this.messages.forEach((message, index) => numbered.push([this.messageSeqs[index], this.messageEvent(message)]));
+    if (this.finished) numbered.push([this.finishedSeq, this.finished]);
+    numbered.sort((a, b) => a[0] - b[0]);
+    const events = numbered.slice(0, this.maxEvents).map(([, event]) => event);
+    return { events, dropped: this.eventSeq - events.length };
   }
 
-  private emit(event: TaskEvent): void {
-    if (this.eventLog.length < this.maxEvents) this.eventLog.push(event);
-    else this.droppedEvents++;
+  /** Whether anyone listens; events are only built when someone does (no closures, no objects otherwise). */
+  private get heard(): boolean {
+    return this.listeners.length > 0;
+  }
+
+  private dispatch(event: TaskEvent): void {
     for (const listener of this.listeners) {
       try {
         listener(event);
@@ -91,7 +131,8 @@ export class TaskRecorder {
     const now = Date.now();
     this.workflow.status = 'processing';
     this.workflow.startTime = now;
-    this.emit({ type: 'workflow_started', taskID: this.taskID, time: now });
+    this.workflowStartSeq = this.eventSeq++;
+    if (this.heard) this.dispatch({ type: 'workflow_started', taskID: this.taskID, time: now });
   }
 
   workflowFinished(
@@ -107,7 +148,7 @@ export class TaskRecorder {
     for (const [nodeID, record] of this.nodes) {
       if (record.status === 'processing') this.finishNode(nodeID, 'canceled', undefined, error?.message ?? 'workflow ended');
     }
-    const event: TaskEvent = {
+    const event: Extract<TaskEvent, { type: 'workflow_finished' }> = {
       type: 'workflow_finished',
       taskID: this.taskID,
       status,
@@ -116,7 +157,9 @@ export class TaskRecorder {
       outputs: this.outputs,
     };
     if (error) event.error = error;
-    this.emit(event);
+    this.finished = event;
+    this.finishedSeq = this.eventSeq++;
+    if (this.heard) this.dispatch(event);
     return true;
   }
 
@@ -133,24 +176,31 @@ export class TaskRecorder {
       record.endTime = undefined;
     }
     const snapshot: SnapshotRecord = {
-      id: `${this.taskID}:${++this.snapshotSeq}`,
+      seq: ++this.snapshotSeq,
       nodeID: node.id,
-      inputs: {},
+      inputs: EMPTY_RECORD as WorkflowInputs,
       data: node.snapshotData as Record<string, unknown>,
+      startSeq: 0,
+      startTime: now,
+      endSeq: 0,
+      endTime: 0,
+      status: undefined,
     };
     record.snapshots.push(snapshot);
-    this.emit({ type: 'node_started', taskID: this.taskID, nodeID: node.id, nodeType: node.type, title: node.title, time: now });
+    snapshot.startSeq = this.eventSeq++;
+    if (this.heard) this.dispatch(this.startedEvent(node, now));
     return snapshot;
   }
 
   nodeProgress(nodeID: string, snapshot: SnapshotRecord, data: Record<string, unknown>): void {
     // The node's configuration is shared by every run; progress goes into this snapshot's own copy.
     snapshot.data = { ...snapshot.data, ...copyValue(data) };
-    this.emit({ type: 'node_progress', taskID: this.taskID, nodeID, data, time: Date.now() });
+    this.eventSeq++;
+    if (this.heard) this.dispatch({ type: 'node_progress', taskID: this.taskID, nodeID, data, time: Date.now() });
   }
 
   nodeSucceeded(node: DocumentNode, snapshot: SnapshotRecord, outputs: WorkflowOutputs, branch: string | undefined): void {
-    snapshot.outputs = copyValue(outputs);
+    snapshot.outputs = copyRecord(outputs);
     if (branch !== undefined) snapshot.branch = branch;
     this.finishNode(node.id, 'succeeded', snapshot.outputs, undefined, branch);
   }
@@ -163,7 +213,7 @@ export class TaskRecorder {
 
   private finishNode(
     nodeID: string,
-    status: 'succeeded' | 'failed' | 'canceled',
+    status: NodeEndStatus,
     outputs: WorkflowOutputs | undefined,
     error: string | undefined,
     branch?: string,
@@ -173,34 +223,74 @@ export class TaskRecorder {
     const now = Date.now();
     record.status = status;
     record.endTime = now;
+    const snapshot = record.snapshots[record.snapshots.length - 1];
+    snapshot.status = status;
+    snapshot.endTime = now;
+    // Only for replay: a canceled run's reason is not part of its snapshot in the report.
+    if (error !== undefined && snapshot.error === undefined) snapshot.finishError = error;
+    snapshot.endSeq = this.eventSeq++;
+    if (this.heard) this.dispatch(this.finishedEvent(record.node, snapshot, outputs, branch, error));
+  }
+
+  private startedEvent(node: DocumentNode, time: number): TaskEvent {
+    return { type: 'node_started', taskID: this.taskID, nodeID: node.id, nodeType: node.type, title: node.title, time };
+  }
+
+  private finishedEvent(
+    node: DocumentNode,
+    snapshot: SnapshotRecord,
+    outputs = snapshot.outputs,
+    branch = snapshot.branch,
+    error = snapshot.error ?? snapshot.finishError,
+  ): TaskEvent {
+    const startTime = snapshot.startTime;
     const event: TaskEvent = {
       type: 'node_finished',
       taskID: this.taskID,
-      nodeID,
-      nodeType: record.node.type,
-      title: record.node.title,
-      status,
-      time: now,
-      timeCost: now - record.startTime,
+      nodeID: node.id,
+      nodeType: node.type,
+      title: node.title,
+      status: snapshot.status as NodeEndStatus,
+      time: snapshot.endTime,
+      timeCost: snapshot.endTime - startTime,
     };
     if (outputs !== undefined) event.outputs = outputs;
     if (branch !== undefined) event.branch = branch;
     if (error !== undefined) event.error = error;
-    this.emit(event);
+    return event;
+  }
+
+  private messageEvent(record: MessageRecord): TaskEvent {
+    const event: TaskEvent = { type: 'message', taskID: this.taskID, level: record.type, message: record.message, time: record.timestamp };
+    if (record.nodeID !== undefined) event.nodeID = record.nodeID;
+    return event;
   }
 
   message(level: MessageLevel, message: string, nodeID?: string): void {
     const now = Date.now();
+    const record: MessageRecord = { id: `${this.taskID}:m${++this.messageSeq}`, type: level, message, timestamp: now };
+    if (nodeID !== undefined) record.nodeID = nodeID;
+    const seq = this.eventSeq++;
+    if (this.heard) this.dispatch(this.messageEvent(record));
     if (this.messages.length < this.maxMessages) {
-      const record: MessageRecord = { id: `${this.taskID}:m${++this.messageSeq}`, type: level, message, timestamp: now };
-      if (nodeID !== undefined) record.nodeID = nodeID;
       this.messages.push(record);
+      this.messageSeqs.push(seq);
     } else {
       this.droppedMessages++;
     }
-    const event: TaskEvent = { type: 'message', taskID: this.taskID, level, message, time: now };
-    if (nodeID !== undefined) event.nodeID = nodeID;
-    this.emit(event);
+  }
+
+  private exportSnapshot(snapshot: SnapshotRecord): Record<string, unknown> {
+    const out: Record<string, unknown> = {
+      id: `${this.taskID}:${snapshot.seq}`,
+      nodeID: snapshot.nodeID,
+      inputs: exportRecord(snapshot.inputs),
+      data: copyValue(snapshot.data),
+    };
+    if (snapshot.outputs !== undefined) out.outputs = exportRecord(snapshot.outputs);
+    if (snapshot.branch !== undefined) out.branch = snapshot.branch;
+    if (snapshot.error !== undefined) out.error = snapshot.error;
+    return out;
   }
 
   /** The upstream `IReport`, as plain data that survives JSON and structured cloning. */
@@ -212,7 +302,7 @@ export class TaskRecorder {
         id: nodeID,
         ...exportStatus(record, now),
         // Upstream's TS type says `outputs` is always there; its zod schema and its runtime leave it out on failure.
-        snapshots: record.snapshots.map((snapshot) => ({ ...snapshot })) as IReport['reports'][string]['snapshots'],
+        snapshots: record.snapshots.map((snapshot) => this.exportSnapshot(snapshot)) as unknown as IReport['reports'][string]['snapshots'],
       };
     }
     const messages = Object.fromEntries(MESSAGE_LEVELS.map((level) => [level, [] as MessageRecord[]])) as Record<
@@ -230,13 +320,18 @@ export class TaskRecorder {
     }
     return {
       id: this.taskID,
-      inputs: this.inputs,
-      outputs: this.outputs,
+      inputs: copyValue(this.inputs),
+      outputs: copyValue(this.outputs),
       workflowStatus: exportStatus(this.workflow, now),
       reports,
       messages: messages as unknown as IReport['messages'],
     } as IReport;
   }
+}
+
+/** A report is the caller's to keep and change: it never shares objects with the recorder (or the document). */
+function exportRecord<T extends Record<string, unknown>>(value: T): T {
+  return value === EMPTY_RECORD ? ({} as T) : copyValue(value);
 }
 
 function exportStatus(record: StatusRecord, now: number): IReport['workflowStatus'] {

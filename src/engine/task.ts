@@ -46,6 +46,8 @@ export class Task {
     private readonly recorder: TaskRecorder,
     private readonly execution: WorkflowExecution | undefined,
     private readonly validationErrors: string[] | undefined,
+    /** The workflow schema as submitted (for viewers and stores); never mutated. */
+    readonly schema: unknown,
   ) {}
 
   get id(): string {
@@ -79,7 +81,9 @@ export class Task {
 
   /** Waits for the outputs; rejects when the workflow fails, is cancelled, or the wait times out. */
   async wait(options: WaitOptions = {}): Promise<WorkflowOutputs> {
-    if (!this.ended) {
+    if (!this.ended && options.timeoutMs === undefined && !options.signal) {
+      await this.done; // the common case: no race, no timers
+    } else if (!this.ended) {
       const waits: Array<Promise<unknown>> = [this.done];
       const cleanups: Array<() => void> = [];
       if (options.timeoutMs !== undefined) {

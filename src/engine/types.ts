@@ -68,6 +68,8 @@ export interface ExecutionContext {
 export interface NodeExecutor {
   readonly type: string;
   execute(context: ExecutionContext): Promise<ExecutionResult> | ExecutionResult;
+  /** Inputs the executor needs but reports must not show (masked in snapshots), e.g. `apiKey`. */
+  readonly secretInputs?: readonly string[];
   /** Releases resources (worker pools, sockets) when the runtime closes. */
   close?(): Promise<void> | void;
 }
@@ -88,7 +90,7 @@ export interface CodeLimits {
 }
 
 export interface HttpLimits {
-  /** Default request timeout (ms) when the node sets none. */
+  /** Timeout of each attempt, body included (ms), when the node sets none. Default 60,000. */
   timeoutMs?: number;
   /** Largest response body accepted (bytes). Default 10 MiB. */
   maxResponseBytes?: number;

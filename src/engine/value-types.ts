@@ -67,3 +67,12 @@ export function copyValue<T>(value: T): T {
   }
   return out as T;
 }
+
+/** The one empty record snapshots share (frozen, so no one can fill it); most nodes have no inputs or outputs. */
+export const EMPTY_RECORD: Readonly<Record<string, unknown>> = Object.freeze({});
+
+/** `copyValue` for a node's inputs/outputs record, sharing `EMPTY_RECORD` when it has no keys. */
+export function copyRecord(value: Record<string, unknown>): Record<string, unknown> {
+  for (const _key in value) return copyValue(value);
+  return EMPTY_RECORD as Record<string, unknown>;
+}

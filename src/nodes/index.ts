@@ -2,9 +2,12 @@ import type { NodeExecutor } from '../engine/types.js';
 import { blockEndExecutor } from './block-end.js';
 import { blockStartExecutor } from './block-start.js';
 import { breakExecutor } from './break.js';
+import { createCodeExecutor } from './code.js';
 import { conditionExecutor } from './condition.js';
 import { continueExecutor } from './continue.js';
 import { endExecutor } from './end.js';
+import { httpExecutor } from './http.js';
+import { llmExecutor } from './llm.js';
 import { loopExecutor } from './loop.js';
 import { startExecutor } from './start.js';
 
@@ -19,5 +22,8 @@ export function defaultExecutors(): NodeExecutor[] {
     blockEndExecutor,
     breakExecutor,
     continueExecutor,
+    llmExecutor,
+    httpExecutor,
+    createCodeExecutor(),
   ];
 }

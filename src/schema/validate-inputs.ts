@@ -50,7 +50,19 @@ export function toStandardJsonSchema(schema: IJsonSchema): JsonSchema {
   return out;
 }
 
+/** Validators by declaration object: a schema compiled once is checked per task without re-translating it. */
+const validatorsByDeclaration = new WeakMap<IJsonSchema, ValidateFunction | Error>();
+
 function compile(schema: IJsonSchema): ValidateFunction | Error {
+  let validator = validatorsByDeclaration.get(schema);
+  if (!validator) {
+    validator = compileUncached(schema);
+    validatorsByDeclaration.set(schema, validator);
+  }
+  return validator;
+}
+
+function compileUncached(schema: IJsonSchema): ValidateFunction | Error {
   const standard = toStandardJsonSchema(schema);
   const key = JSON.stringify(standard);
   const cached = validators.get(key);

@@ -1,0 +1,10 @@
+import autocannon from 'autocannon';
+import { spawn } from 'node:child_process';
+import { smallWorkflow } from '../bench/lib/workflows.ts';
+const child = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir=/tmp/smoke/prof', '--import', 'tsx', '/work/main/bench/server.bench.ts', '--serve'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const url: string = await new Promise((resolve) => child.stdout!.on('data', (c: Buffer) => resolve(JSON.parse(c.toString()).url)));
+const body = JSON.stringify({ schema: JSON.stringify(smallWorkflow()), inputs: { name: 'ada', count: 42 } });
+const r = await autocannon({ url: url + '/api/task/run', method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: 50, duration: 5 });
+console.log('run only', r.requests.average, 'req/s', 'p50', r.latency.p50, 'p99', r.latency.p99, r.non2xx);
+child.kill('SIGTERM');
+await new Promise(r => child.once('exit', r));

@@ -1,0 +1,10 @@
+import { createRuntime } from '../src/index.js';
+import { smallWorkflow } from './lib/workflows.js';
+const runtime = createRuntime({ retention: { maxTasks: 100000 } });
+const s = smallWorkflow();
+const gc = (globalThis as any).gc;
+const run = async (n: number) => { for (let i = 0; i < n; i++) { const t = runtime.start(s as never, { name: 'ada', count: 42 }); await t.done; } };
+await run(2000); gc(); await new Promise(r => setTimeout(r, 10)); gc();
+const b = process.memoryUsage().heapUsed;
+await run(10000); gc(); await new Promise(r => setTimeout(r, 10)); gc();
+console.log('bytes per task', (process.memoryUsage().heapUsed - b) / 10000, runtime.stats());

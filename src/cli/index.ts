@@ -1,0 +1,86 @@
+/**
+ * The `flowgram` command line: `serve`, `run`, `validate`. `main` never exits the process; it resolves
+ * with the exit code (bin/flowgram.js sets it), so tests can call it directly.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { errorMessage } from '../errors.js';
+import { packageVersion } from '../server/version.js';
+import { ExitCode, exitCodeFor } from './exit-codes.js';
+import type { InputsFlags } from './load.js';
+import type { CommandIO, RunFlags } from './run.js';
+import type { ServeFlags } from './serve.js';
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(',')];
+}
+
+function buildProgram(io: CommandIO, setCode: (code: ExitCode) => void): Command {
+  const program = new Command('flowgram')
+    .description('Run flowgram.ai workflows: serve the editor\'s runtime API, or run and validate workflow files.')
+    .version(packageVersion, '-v, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .showHelpAfterError('(run flowgram --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    });
+
+  program
+    .command('serve')
+    .description('start the HTTP server the flowgram.ai editor talks to')
+    .option('--host <host>', 'address to listen on (env HOST)', undefined)
+    .option('--port <port>', 'port to listen on, 0 for any free one (env PORT)', undefined)
+    .option('--cors-origin <origins>', 'allowed CORS origins, comma-separated (env FLOWGRAM_CORS_ORIGINS; default *)', collect)
+    .option('--max-running <n>', 'tasks running at once (env FLOWGRAM_MAX_RUNNING; default unlimited)')
+    .option('--max-queued <n>', 'tasks waiting for a slot before new ones get 429 (env FLOWGRAM_MAX_QUEUED)')
+    .option('--body-limit <bytes>', 'largest request body (env FLOWGRAM_BODY_LIMIT; default 1048576)')
+    .option('--grace-ms <ms>', 'on SIGTERM/SIGINT, how long running tasks may finish before they are cancelled (default 10000)')
+    .option('--db <path>', 'SQLite file where tasks and reports persist, or :memory: (env FLOWGRAM_DB; default ./.flowgram/flowgram.db)')
+    .option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug, trace, silent (default info)')
+    .addHelpText('after', '\nSet FLOWGRAM_API_TOKEN to require "Authorization: Bearer <token>" on every route but /api/info.')
+    // Commands load lazily: `--version` and `--help` should not pay for the server's imports.
+    .action(async (flags: ServeFlags) => setCode(await (await import('./serve.js')).serveCommand(flags, io)));
+
+  program
+    .command('run')
+    .description('run a workflow file; outputs go to stdout as JSON, progress to stderr')
+    .argument('<workflow.json>', 'the workflow schema, as the editor exports it')
+    .addOption(new Option('--inputs <json>', 'task inputs as a JSON object').conflicts('inputsFile'))
+    .option('--inputs-file <file>', 'task inputs from a JSON file')
+    .option('--report <file>', 'write the full task report (IReport) to this file')
+    .option('--no-progress', 'do not show per-node progress')
+    .addHelpText('after', '\nExit codes: 0 succeeded, 1 the workflow failed or was cancelled, 2 bad usage or an invalid file.')
+    .action(async (file: string, flags: RunFlags) => setCode(await (await import('./run.js')).runCommand(file, flags, io)));
+
+  program
+    .command('validate')
+    .description('check a workflow file (and inputs) without running it; prints every problem with its path')
+    .argument('<workflow.json>', 'the workflow schema')
+    .addOption(new Option('--inputs <json>', 'task inputs as a JSON object').conflicts('inputsFile'))
+    .option('--inputs-file <file>', 'task inputs from a JSON file')
+    .addHelpText('after', '\nExit codes: 0 valid, 1 problems found, 2 bad usage or an unreadable file.')
+    .action(async (file: string, flags: InputsFlags) => setCode(await (await import('./validate.js')).validateCommand(file, flags, io)));
+
+  return program;
+}
+
+export async function main(argv: readonly string[], io: CommandIO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  let code: ExitCode = ExitCode.OK;
+  const program = buildProgram(io, (value) => (code = value));
+  if (argv.length === 0) {
+    program.outputHelp();
+    return ExitCode.USAGE;
+  }
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version end with exit code 0; commander already printed the usage problem.
+      return error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
+    }
+    io.stderr.write(`flowgram: ${errorMessage(error)}\n`);
+    return exitCodeFor(error);
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * `flowgram serve`: the runtime server the flowgram.ai editor calls (default http://127.0.0.1:4000),
+ * with request logging, tasks persisted in SQLite (--db), and graceful shutdown on SIGTERM/SIGINT.
+ * Resolves once the server has closed.
+ */
+import { errorMessage } from '../errors.js';
+import { createServer } from '../server/index.js';
+import { DEFAULT_DB_PATH, createSqliteStore } from '../store/sqlite.js';
+import type { TaskStore } from '../store/types.js';
+import { ExitCode } from './exit-codes.js';
+import { UsageError } from './load.js';
+import type { CommandIO } from './run.js';
+
+export interface ServeFlags {
+  host?: string;
+  port?: string;
+  corsOrigin?: string[];
+  maxRunning?: string;
+  maxQueued?: string;
+  bodyLimit?: string;
+  graceMs?: string;
+  logLevel?: string;
+  db?: string;
+}
+
+const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+/** A whole number from a flag or an environment variable, or undefined when neither is set. */
+function integer(value: string | undefined, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+    throw new UsageError(`${name}: must be a whole number between ${min} and ${max}, got "${value}"`);
+  }
+  return parsed;
+}
+
+function corsOrigins(list: string[] | undefined): true | string[] {
+  const origins = (list ?? process.env.FLOWGRAM_CORS_ORIGINS?.split(',') ?? []).map((origin) => origin.trim()).filter(Boolean);
+  return origins.length === 0 || origins.includes('*') ? true : origins;
+}
+
+export async function serveCommand(flags: ServeFlags, io: CommandIO): Promise<ExitCode> {
+  const env = process.env;
+  const port = integer(flags.port ?? env.PORT, '--port', 0, 65_535) ?? 4000;
+  const host = flags.host ?? env.HOST ?? '127.0.0.1';
+  const maxRunningTasks = integer(flags.maxRunning ?? env.FLOWGRAM_MAX_RUNNING, '--max-running', 1);
+  const maxQueuedTasks = integer(flags.maxQueued ?? env.FLOWGRAM_MAX_QUEUED, '--max-queued', 0);
+  const level = flags.logLevel ?? env.FLOWGRAM_LOG_LEVEL ?? 'info';
+  if (!LOG_LEVELS.has(level)) throw new UsageError(`--log-level: must be one of ${[...LOG_LEVELS].join(', ')}, got "${level}"`);
+
+  const dbPath = flags.db ?? env.FLOWGRAM_DB ?? DEFAULT_DB_PATH;
+  let store: TaskStore;
+  try {
+    store = createSqliteStore({ path: dbPath });
+  } catch (error) {
+    throw new UsageError(`--db ${dbPath}: ${errorMessage(error)}`);
+  }
+
+  const server = await createServer({
+    logger: { level },
+    runtimeOptions: { store },
+    handleSignals: true,
+    cors: corsOrigins(flags.corsOrigin),
+    concurrency: { maxRunningTasks, maxQueuedTasks },
+    bodyLimit: integer(flags.bodyLimit ?? env.FLOWGRAM_BODY_LIMIT, '--body-limit', 1),
+    shutdownGraceMs: integer(flags.graceMs ?? env.FLOWGRAM_SHUTDOWN_GRACE_MS, '--grace-ms', 0),
+  });
+  const closed = new Promise<void>((resolve) => server.app.addHook('onClose', (_app, done) => (resolve(), done())));
+  let url: string;
+  try {
+    url = await server.listen({ host, port });
+  } catch (error) {
+    await server.close();
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new UsageError(`--port ${port}: address ${host}:${port} is already in use`);
+    throw error;
+  }
+  io.stderr.write(`flowgram server listening on ${url} (API ${url}/api, docs ${url}/docs; tasks in ${dbPath})\n`);
+  await closed;
+  return ExitCode.OK;
+}

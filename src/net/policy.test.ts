@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { ErrorCodes, FlowgramError } from '../errors.js';
+import { assertUrlAllowed, hostMatches, isPrivateAddress, policyHost } from './policy.js';
+
+describe('isPrivateAddress', () => {
+  it.each([
+    '127.0.0.1',
+    '127.255.0.9',
+    '10.1.2.3',
+    '172.16.0.1',
+    '172.31.255.255',
+    '192.168.1.1',
+    '169.254.169.254',
+    '100.64.0.1',
+    '0.0.0.0',
+    '::1',
+    '::',
+    'fe80::1',
+    'fd12:3456::1',
+    'fc00::1',
+    '::ffff:127.0.0.1',
+    '::ffff:7f00:1',
+    '::ffff:10.0.0.1',
+    '64:ff9b::a00:1',
+  ])('%s is private', (address) => {
+    expect(isPrivateAddress(address)).toBe(true);
+  });
+
+  it.each(['8.8.8.8', '172.32.0.1', '192.169.0.1', '1.1.1.1', '2606:4700:4700::1111', '::ffff:8.8.8.8', 'not-an-ip'])('%s is not private', (address) => {
+    expect(isPrivateAddress(address)).toBe(false);
+  });
+});
+
+describe('hostMatches', () => {
+  it('matches exact hosts case-insensitively and wildcards only on subdomains', () => {
+    expect(hostMatches('Example.com', 'example.COM')).toBe(true);
+    expect(hostMatches('example.com', 'api.example.com')).toBe(false);
+    expect(hostMatches('*.example.com', 'api.example.com')).toBe(true);
+    expect(hostMatches('*.example.com', 'a.b.example.com')).toBe(true);
+    expect(hostMatches('*.example.com', 'example.com')).toBe(false);
+    expect(hostMatches('*.example.com', 'badexample.com')).toBe(false);
+  });
+
+  it('normalises IPv6 brackets and trailing dots', () => {
+    expect(policyHost(new URL('http://[::1]:8080/'))).toBe('::1');
+    expect(policyHost(new URL('http://Example.com./'))).toBe('example.com');
+  });
+});
+
+describe('assertUrlAllowed', () => {
+  const resolveTo = (...addresses: string[]) => async () => addresses;
+  const code = async (promise: Promise<void>) => {
+    const error = await promise.then(() => undefined, (reason: unknown) => reason);
+    return error instanceof FlowgramError ? error.code : error;
+  };
+
+  it('allows everything http(s) by default, without resolving', async () => {
+    const resolve = () => Promise.reject(new Error('must not resolve'));
+    await expect(assertUrlAllowed(new URL('http://127.0.0.1/'), {}, resolve)).resolves.toBeUndefined();
+  });
+
+  it('refuses other schemes', async () => {
+    expect(await code(assertUrlAllowed(new URL('file:///etc/passwd'), {}))).toBe(ErrorCodes.NETWORK_POLICY);
+  });
+
+  it('applies deny before allow, and a non-empty allow list strictly', async () => {
+    const policy = { allowHosts: ['*.example.com'], denyHosts: ['secret.example.com'] };
+    expect(await code(assertUrlAllowed(new URL('https://secret.example.com/'), policy))).toBe(ErrorCodes.NETWORK_POLICY);
+    expect(await code(assertUrlAllowed(new URL('https://other.org/'), policy))).toBe(ErrorCodes.NETWORK_POLICY);
+    await expect(assertUrlAllowed(new URL('https://api.example.com/'), policy)).resolves.toBeUndefined();
+  });
+
+  it('with denyPrivateNetworks refuses a host when any of its addresses is private', async () => {
+    const policy = { denyPrivateNetworks: true };
+    await expect(assertUrlAllowed(new URL('https://public.test/'), policy, resolveTo('93.184.216.34'))).resolves.toBeUndefined();
+    expect(await code(assertUrlAllowed(new URL('https://rebind.test/'), policy, resolveTo('93.184.216.34', '10.0.0.5')))).toBe(ErrorCodes.NETWORK_POLICY);
+    expect(await code(assertUrlAllowed(new URL('http://[::1]/'), policy))).toBe(ErrorCodes.NETWORK_POLICY);
+    expect(await code(assertUrlAllowed(new URL('http://169.254.169.254/latest/meta-data'), policy))).toBe(ErrorCodes.NETWORK_POLICY);
+  });
+});

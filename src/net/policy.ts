@@ -1,0 +1,90 @@
+import { lookup } from 'node:dns/promises';
+import { BlockList, isIP } from 'node:net';
+import type { NetworkPolicy } from '../engine/types.js';
+import { ErrorCodes, FlowgramError } from '../errors.js';
+
+/** Loopback, private, link-local, unique-local, CGNAT, multicast and reserved ranges. */
+const PRIVATE_RANGES: ReadonlyArray<[string, number, 'ipv4' | 'ipv6']> = [
+  ['0.0.0.0', 8, 'ipv4'],
+  ['10.0.0.0', 8, 'ipv4'],
+  ['100.64.0.0', 10, 'ipv4'],
+  ['127.0.0.0', 8, 'ipv4'],
+  ['169.254.0.0', 16, 'ipv4'],
+  ['172.16.0.0', 12, 'ipv4'],
+  ['192.0.0.0', 24, 'ipv4'],
+  ['192.168.0.0', 16, 'ipv4'],
+  ['198.18.0.0', 15, 'ipv4'],
+  ['224.0.0.0', 4, 'ipv4'],
+  ['240.0.0.0', 4, 'ipv4'],
+  ['::', 128, 'ipv6'],
+  ['::1', 128, 'ipv6'],
+  ['fc00::', 7, 'ipv6'],
+  ['fe80::', 10, 'ipv6'],
+  ['fec0::', 10, 'ipv6'],
+  ['ff00::', 8, 'ipv6'],
+  // NAT64 and 6to4 embed IPv4 addresses; without unpacking them, refuse them outright.
+  ['64:ff9b::', 96, 'ipv6'],
+  ['2002::', 16, 'ipv6'],
+];
+
+const privateAddresses = new BlockList();
+for (const [address, prefix, family] of PRIVATE_RANGES) privateAddresses.addSubnet(address, prefix, family);
+
+/** Whether an IP address is loopback/private/link-local/unique-local (IPv4-mapped IPv6 included). */
+export function isPrivateAddress(address: string): boolean {
+  const family = isIP(address);
+  if (family === 0) return false;
+  return privateAddresses.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/** `example.com` matches only itself; `*.example.com` matches its subdomains. Case-insensitive. */
+export function hostMatches(pattern: string, host: string): boolean {
+  const p = pattern.trim().toLowerCase();
+  const h = host.toLowerCase();
+  if (p.startsWith('*.')) return h.endsWith(p.slice(1)) && h.length > p.length - 1;
+  return p === h;
+}
+
+/** The host of a URL as the policy sees it: lower-case, IPv6 without brackets, no trailing dot. */
+export function policyHost(url: URL): string {
+  let host = url.hostname.toLowerCase();
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  if (host.endsWith('.')) host = host.slice(0, -1);
+  return host;
+}
+
+function refuse(url: URL, why: string): FlowgramError {
+  return new FlowgramError(ErrorCodes.NETWORK_POLICY, `network policy refused ${url.protocol}//${url.host}: ${why}`);
+}
+
+/** Resolves a hostname to every address it may connect to (IP literals resolve to themselves). */
+export type HostResolver = (host: string) => Promise<string[]>;
+
+const resolveWithDns: HostResolver = async (host) => {
+  if (isIP(host)) return [host];
+  const records = await lookup(host, { all: true, verbatim: true });
+  return records.map((record) => record.address);
+};
+
+/**
+ * Throws FLOWGRAM_ERR_NETWORK_POLICY when the policy forbids connecting to the URL: non-http(s)
+ * schemes, a denied host, a host missing from a non-empty allow list, or (with denyPrivateNetworks)
+ * a host with any private address. Call it for every hop of a redirect chain.
+ */
+export async function assertUrlAllowed(url: URL, policy: NetworkPolicy, resolve: HostResolver = resolveWithDns): Promise<void> {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw refuse(url, `only http and https are allowed`);
+  const host = policyHost(url);
+  if (policy.denyHosts?.some((pattern) => hostMatches(pattern, host))) throw refuse(url, 'the host is on the deny list');
+  if (policy.allowHosts && policy.allowHosts.length > 0 && !policy.allowHosts.some((pattern) => hostMatches(pattern, host))) {
+    throw refuse(url, 'the host is not on the allow list');
+  }
+  if (!policy.denyPrivateNetworks) return;
+  let addresses: string[];
+  try {
+    addresses = await resolve(host);
+  } catch (error) {
+    throw new Error(`cannot resolve host "${host}": ${(error as Error).message}`, { cause: error });
+  }
+  const blocked = addresses.find(isPrivateAddress);
+  if (blocked !== undefined) throw refuse(url, `the host resolves to the private address ${blocked}`);
+}

@@ -1,0 +1,387 @@
+/**
+ * The Python side of the sandbox, run once per interpreter when its worker starts.
+ *
+ * It defines `_flowgram_configure(allowed_json)` and `_flowgram_run(source, params_json, limits_json)`
+ * and then removes every way from Python back to JavaScript. Layers, each enough on its own for the
+ * common attacks and together for the known ones:
+ *   1. an AST check before the script runs (no `_`-attributes, no dunder names, no eval/exec/open/...),
+ *   2. a fresh namespace per run with reduced builtins, an import allowlist and read-only module views,
+ *   3. an audit hook (cannot be removed once added) refusing files, sockets, processes, frame and gc
+ *      introspection, and imports outside the allowlist while a script runs,
+ *   4. the `js` / `pyodide_js` bridges and pyodide's own modules dropped from `sys.modules`,
+ *      their import finder removed, and (in the worker) Node globals scrubbed.
+ * Kept as a TypeScript string so `tsc` ships it in dist/ without a copy step.
+ */
+export const HARNESS_SOURCE = String.raw`
+import ast as _ast
+import builtins as _builtins
+import json as _json
+import sys as _sys
+
+_SCRIPT_FILE = '<script>'
+_SCRIPT_MODULE = '__script__'
+# Refused as names anywhere in a script: they reach code, frames, files or the import system.
+_FORBIDDEN_NAMES = frozenset({
+    'eval', 'exec', 'compile', 'open', 'globals', 'locals', 'vars', 'getattr', 'setattr', 'delattr',
+    'breakpoint', 'input', 'help', 'memoryview', 'exit', 'quit', 'copyright', 'credits', 'license',
+})
+_SAFE_BUILTINS = (
+    'abs', 'all', 'any', 'ascii', 'bin', 'bool', 'bytearray', 'bytes', 'callable', 'chr', 'classmethod',
+    'complex', 'dict', 'divmod', 'enumerate', 'filter', 'float', 'format', 'frozenset', 'hasattr', 'hash',
+    'hex', 'id', 'int', 'isinstance', 'issubclass', 'iter', 'aiter', 'anext', 'len', 'list', 'map', 'max',
+    'min', 'next', 'object', 'oct', 'ord', 'pow', 'property', 'range', 'repr', 'reversed', 'round', 'set',
+    'slice', 'sorted', 'staticmethod', 'str', 'sum', 'super', 'tuple', 'type', 'zip', 'dir',
+    'True', 'False', 'None', 'Ellipsis', 'NotImplemented', '__build_class__',
+)
+# Modules never importable while a script runs, whoever asks (second line behind the allowlist).
+_DENIED_MODULE_ROOTS = frozenset({
+    'js', 'pyodide_js', 'pyodide', '_pyodide', '_pyodide_core', 'ctypes', '_ctypes', 'os', 'posix',
+    'subprocess', '_posixsubprocess', 'socket', '_socket', 'ssl', '_ssl', 'select', 'gc', 'sys', 'builtins',
+    'importlib', '_imp', 'marshal', 'pickle', '_pickle', 'io', '_io', 'pathlib', 'shutil', 'tempfile',
+    'threading', '_thread', 'signal', '_signal', 'inspect', 'types', 'code', 'codeop', 'runpy', 'pty',
+    'fcntl', 'mmap', 'resource', 'asyncio', 'urllib', 'http', 'ftplib', 'smtplib', 'webbrowser', 'zipimport',
+})
+# Public attributes hidden from module views: they look attributes up by a string at run time.
+_HIDDEN_ATTRIBUTES = {
+    'operator': frozenset({'attrgetter', 'methodcaller'}),
+    'string': frozenset({'Formatter'}),
+}
+# Audit events refused outright while a script runs (prefix match on the event name).
+_DENIED_EVENT_PREFIXES = (
+    'os.', 'subprocess.', 'socket.', 'ctypes.', 'shutil.', 'gc.', 'sys.settrace', 'sys.setprofile',
+    'sys.addaudithook', 'sys._current_frames', 'sys.monitoring', 'marshal.', 'pickle.', 'code.__new__',
+    'function.__new__', 'cpython.', 'builtins.input', 'builtins.breakpoint', 'webbrowser.', 'urllib.',
+    'http.', 'ftplib.', 'smtplib.', 'imaplib.', 'poplib.', 'nntplib.', 'telnetlib.', 'sqlite3.', 'mmap.',
+    'fcntl.', 'resource.', 'syslog.', 'pty.', 'glob.', 'shutil', 'tempfile.', 'msvcrt.', 'winreg.',
+)
+# Events refused only when raised directly by the script's own code (the stdlib legitimately raises them).
+_DENIED_FROM_SCRIPT = ('exec', 'compile', 'import', 'open', 'object.__getattr__', 'object.__setattr__',
+                       'object.__delattr__', 'sys._getframe', 'sys._getframemodulename')
+
+
+class SandboxViolation(Exception):
+    pass
+
+
+class _Limit(Exception):
+    def __init__(self, limit, message):
+        super().__init__(message)
+        self.limit = limit
+
+
+_state = {'allowed': frozenset(), 'active': False, 'code': None, 'logs': None, 'log_bytes': 0,
+          'console_bytes': 0, 'console_truncated': False, 'imported': set()}
+_views = {}
+_fingerprints = {}
+
+
+def _root(name):
+    return name.partition('.')[0]
+
+
+# ---- 1. the AST check -------------------------------------------------------------------------
+def _check_tree(tree, allowed):
+    for node in _ast.walk(tree):
+        line = getattr(node, 'lineno', None)
+        where = f' (line {line})' if line else ''
+        if isinstance(node, _ast.Attribute) and node.attr.startswith('_'):
+            raise SandboxViolation(f'attribute "{node.attr}" is not allowed: names starting with "_" are private{where}')
+        if isinstance(node, _ast.Name):
+            if node.id.startswith('__') and node.id != '__name__':
+                raise SandboxViolation(f'name "{node.id}" is not allowed{where}')
+            if node.id in _FORBIDDEN_NAMES:
+                raise SandboxViolation(f'"{node.id}" is not allowed in scripts{where}')
+        elif isinstance(node, (_ast.FunctionDef, _ast.AsyncFunctionDef, _ast.ClassDef)):
+            if node.name.startswith('__') and not node.name.endswith('__'):
+                raise SandboxViolation(f'name "{node.name}" is not allowed{where}')
+        elif isinstance(node, _ast.arg) and node.arg.startswith('__'):
+            raise SandboxViolation(f'name "{node.arg}" is not allowed{where}')
+        elif isinstance(node, _ast.keyword) and node.arg and node.arg.startswith('__'):
+            raise SandboxViolation(f'name "{node.arg}" is not allowed{where}')
+        elif isinstance(node, _ast.alias):
+            if node.name != '*' and any(part.startswith('_') for part in node.name.split('.')):
+                raise SandboxViolation(f'import of "{node.name}" is not allowed{where}')
+            if node.asname and node.asname.startswith('__'):
+                raise SandboxViolation(f'name "{node.asname}" is not allowed{where}')
+        if isinstance(node, _ast.Import):
+            for alias in node.names:
+                if _root(alias.name) not in allowed:
+                    raise SandboxViolation(f'import of "{alias.name}" is not allowed{where}')
+        elif isinstance(node, _ast.ImportFrom):
+            if node.level or not node.module or _root(node.module) not in allowed:
+                raise SandboxViolation(f'import from "{node.module or "."}" is not allowed{where}')
+        elif isinstance(node, (_ast.Global, _ast.Nonlocal)):
+            for name in node.names:
+                if name.startswith('__'):
+                    raise SandboxViolation(f'name "{name}" is not allowed{where}')
+        elif isinstance(node, _ast.MatchClass):
+            for name in node.kwd_attrs:
+                if name.startswith('_'):
+                    raise SandboxViolation(f'attribute "{name}" is not allowed{where}')
+
+
+# ---- 2. namespace, builtins, imports ----------------------------------------------------------
+class _ModuleView:
+    """What a script gets for an allowed module: public attributes only, and read-only."""
+    __slots__ = ('_flowgram_module', '_flowgram_hidden')
+
+    def __init__(self, module):
+        object.__setattr__(self, '_flowgram_module', module)
+        object.__setattr__(self, '_flowgram_hidden', _HIDDEN_ATTRIBUTES.get(module.__name__, frozenset()))
+
+    def __getattr__(self, name):
+        module = object.__getattribute__(self, '_flowgram_module')
+        if name.startswith('_') or name in object.__getattribute__(self, '_flowgram_hidden'):
+            raise AttributeError(f'module "{module.__name__}" has no public attribute "{name}"')
+        value = getattr(module, name)
+        if type(value) is type(_sys):
+            if _root(value.__name__) not in _state['allowed']:
+                raise AttributeError(f'module "{value.__name__}" is not allowed')
+            return _view(value)
+        return value
+
+    def __setattr__(self, name, value):
+        raise SandboxViolation('modules are read-only in scripts')
+
+    def __delattr__(self, name):
+        raise SandboxViolation('modules are read-only in scripts')
+
+    def __dir__(self):
+        module = object.__getattribute__(self, '_flowgram_module')
+        hidden = object.__getattribute__(self, '_flowgram_hidden')
+        return [name for name in dir(module) if not name.startswith('_') and name not in hidden]
+
+    def __repr__(self):
+        return f"<module '{object.__getattribute__(self, '_flowgram_module').__name__}'>"
+
+
+def _view(module):
+    view = _views.get(module.__name__)
+    if view is None:
+        view = _views[module.__name__] = _ModuleView(module)
+    return view
+
+
+def _guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
+    if level or _root(name) not in _state['allowed'] or any(part.startswith('_') for part in name.split('.')):
+        raise ImportError(f'import of "{name}" is not allowed')
+    _state['active'] = False  # the import machinery itself opens files and runs module code
+    try:
+        __import__(name)
+    finally:
+        _state['active'] = True
+    _state['imported'].add(_root(name))
+    module = _sys.modules[name if fromlist else _root(name)]
+    return _view(module)
+
+
+def _print(*values, sep=' ', end='\n', file=None, flush=False):
+    state = _state
+    if state['console_truncated']:
+        return
+    text = (' ' if sep is None else str(sep)).join(str(value) for value in values)
+    text += '\n' if end is None else str(end)
+    if text.endswith('\n'):
+        text = text[:-1]
+    # Each line costs at least a little, so a flood of empty prints is bounded too (as in JavaScript).
+    cost = max(len(text.encode('utf-8', 'surrogatepass')), 16)
+    if state['log_bytes'] + cost > state['console_bytes']:
+        state['console_truncated'] = True
+        return
+    state['log_bytes'] += cost
+    state['logs'].append(text)
+
+
+def _make_builtins():
+    table = {name: getattr(_builtins, name) for name in _SAFE_BUILTINS if hasattr(_builtins, name)}
+    for name in dir(_builtins):
+        value = getattr(_builtins, name)
+        if isinstance(value, type) and issubclass(value, BaseException):
+            table[name] = value
+    table['__import__'] = _guarded_import
+    table['print'] = _print
+    return table
+
+
+_BUILTINS = _make_builtins()
+
+
+# ---- 3. the audit hook --------------------------------------------------------------------------
+def _caller_is_script():
+    frame = _sys._getframe(2)
+    return frame is not None and frame.f_code.co_filename == _SCRIPT_FILE
+
+
+def _audit(event, args):
+    state = _state
+    if not state['active']:
+        return
+    if event == 'exec' and args and args[0] is state['code']:
+        return
+    if event.startswith(_DENIED_EVENT_PREFIXES):
+        raise SandboxViolation(f'{event} is not allowed in scripts')
+    if event == 'import' and args and isinstance(args[0], str) and _root(args[0]) in _DENIED_MODULE_ROOTS:
+        raise SandboxViolation(f'import of "{args[0]}" is not allowed')
+    if event in _DENIED_FROM_SCRIPT:
+        state['active'] = False  # _getframe raises its own audit event
+        try:
+            from_script = _caller_is_script()
+        finally:
+            state['active'] = True
+        if from_script:
+            raise SandboxViolation(f'{event} is not allowed in scripts')
+
+
+# ---- 4. isolation between runs -------------------------------------------------------------------
+def _fingerprint(module):
+    """Identity of every public binding of a module and of its classes: changes when a script mutates them."""
+    parts = []
+    for name, value in sorted(vars(module).items()):
+        parts.append((name, id(value)))
+        if isinstance(value, type) and value.__module__ == module.__name__:
+            parts.append(tuple(sorted((key, id(item)) for key, item in vars(value).items())))
+        elif isinstance(value, (dict, list, set, bytearray)):
+            parts.append(len(value))
+        elif callable(value) and hasattr(value, '__dict__') and not isinstance(value, type):
+            parts.append(len(value.__dict__))
+    return hash(tuple(parts))
+
+
+def _is_tainted(roots):
+    for root in roots:
+        for name in [name for name in _sys.modules if _root(name) == root]:
+            module = _sys.modules[name]
+            if name in _fingerprints and _fingerprints[name] != _fingerprint(module):
+                return True
+    return False
+
+
+def _reset_shared_state(roots):
+    if 'random' in roots:
+        _sys.modules['random'].seed()
+    if 'decimal' in roots:
+        decimal = _sys.modules['decimal']
+        decimal.setcontext(decimal.Context())
+
+
+# ---- values crossing as JSON ---------------------------------------------------------------------
+def _check_value(value, path):
+    kind = type(value)
+    if value is None or kind in (str, bool, int):
+        return
+    if kind is float:
+        if value != value or value in (float('inf'), float('-inf')):
+            raise TypeError(f'{path} is {value}, which JSON cannot represent')
+        return
+    if kind in (list, tuple):
+        for index, item in enumerate(value):
+            _check_value(item, f'{path}[{index}]')
+        return
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                raise TypeError(f'{path} has a key of type {type(key).__name__}; keys must be str')
+            _check_value(item, f'{path}[{key!r}]')
+        return
+    raise TypeError(f'{path} is a {kind.__name__}; values must be dict, list, str, int, float, bool or None')
+
+
+def _script_line(error):
+    line = None
+    tb = error.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == _SCRIPT_FILE:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _describe(error):
+    if isinstance(error, SyntaxError) and error.filename == _SCRIPT_FILE:
+        return f'SyntaxError: {error.msg} (line {error.lineno})'
+    line = _script_line(error)
+    text = f'{type(error).__name__}: {error}' if str(error) else type(error).__name__
+    return f'{text} (line {line})' if line else text
+
+
+def _flowgram_configure(allowed_json):
+    allowed = frozenset(_json.loads(allowed_json))
+    _state['allowed'] = allowed - _DENIED_MODULE_ROOTS
+    # Warm the allowed modules once, so their imports (and file reads) happen before any script.
+    for name in sorted(_state['allowed']):
+        try:
+            __import__(name)
+        except ImportError:
+            pass
+    if 'datetime' in _state['allowed']:
+        _sys.modules['datetime'].datetime.strptime('2000', '%Y')
+    for name, module in list(_sys.modules.items()):
+        if _root(name) in _state['allowed']:
+            _fingerprints[name] = _fingerprint(module)
+
+
+def _flowgram_run(source, params_json, limits_json):
+    state = _state
+    limits = _json.loads(limits_json)
+    state['logs'] = logs = []
+    state['log_bytes'] = 0
+    state['console_bytes'] = limits['consoleBytes']
+    state['console_truncated'] = False
+    state['imported'] = imported = set()
+    result = None
+    try:
+        try:
+            tree = _ast.parse(source, _SCRIPT_FILE, 'exec')
+        except SyntaxError as error:
+            return _json.dumps({'ok': False, 'error': _describe(error), 'logs': logs})
+        _check_tree(tree, state['allowed'])
+        code = compile(tree, _SCRIPT_FILE, 'exec')
+        namespace = {'__builtins__': dict(_BUILTINS), '__name__': _SCRIPT_MODULE}
+        params = _json.loads(params_json)
+        state['code'] = code
+        state['active'] = True
+        try:
+            exec(code, namespace)
+            main = namespace.get('main')
+            if not callable(main):
+                raise NameError('the script must define a function main(p)')
+            value = main({'params': params})
+        finally:
+            state['active'] = False
+            state['code'] = None
+        if type(value) is not dict:
+            value = {'result': value}
+        _check_value(value, 'the value main returned')
+        encoded = _json.dumps(value, ensure_ascii=False, allow_nan=False)
+        if len(encoded.encode('utf-8', 'surrogatepass')) > limits['outputBytes']:
+            raise _Limit('outputBytes', 'outputBytes')
+        result = '{"ok":true,"value":' + encoded + ',"logs":' + _json.dumps(logs) + '}'
+    except _Limit as error:
+        result = _json.dumps({'ok': False, 'error': str(error), 'limit': error.limit, 'logs': logs})
+    except MemoryError:
+        result = _json.dumps({'ok': False, 'error': 'MemoryError', 'limit': 'memoryBytes', 'logs': logs})
+    except RecursionError as error:
+        result = _json.dumps({'ok': False, 'error': _describe(error), 'limit': 'stackBytes', 'logs': logs})
+    except SandboxViolation as error:
+        result = _json.dumps({'ok': False, 'error': f'sandbox: {error}', 'logs': logs})
+    except BaseException as error:
+        result = _json.dumps({'ok': False, 'error': _describe(error), 'logs': logs})
+    finally:
+        state['active'] = False
+        state['logs'] = None
+    tainted = _is_tainted(imported)
+    _reset_shared_state(imported)
+    flags = (',"tainted":true' if tainted else '') + (',"truncated":true' if state['console_truncated'] else '')
+    return result[:-1] + flags + '}'
+
+
+_sys.addaudithook(_audit)
+
+# Cut every way back to JavaScript: the bridges, pyodide's modules and its import finder.
+for _name in list(_sys.modules):
+    if _root(_name) in ('js', 'pyodide_js', 'pyodide', '_pyodide', 'ctypes', '_ctypes'):
+        del _sys.modules[_name]
+_sys.meta_path[:] = [_finder for _finder in _sys.meta_path if 'pyodide' not in type(_finder).__module__]
+_sys.path_hooks[:] = [_hook for _hook in _sys.path_hooks if 'pyodide' not in getattr(_hook, '__module__', '')]
+_sys.path_importer_cache.clear()
+`;

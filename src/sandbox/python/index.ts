@@ -1,0 +1,118 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import type { CodeLimits } from '../../engine/types.js';
+import type { ScriptRequest, ScriptResult, ScriptRunner } from '../types.js';
+import { WorkerPool } from '../worker-pool.js';
+import { limitExceededMessage } from '../limits.js';
+import type { InterpreterInit, InterpreterRequest, InterpreterResult } from './protocol.js';
+
+/** Pure standard-library modules a script may import unless the runtime says otherwise. */
+export const DEFAULT_PYTHON_MODULES: readonly string[] = Object.freeze([
+  'json', 'math', 're', 'datetime', 'itertools', 'functools', 'collections', 'statistics', 'random', 'string',
+  'decimal', 'fractions', 'operator', 'textwrap', 'unicodedata', 'base64', 'hashlib', 'uuid',
+]);
+
+export interface PythonRunnerOptions {
+  /** Warm interpreters kept at most (each holds tens of MB). Default: CPUs, at most 4. Started on demand. */
+  interpreters?: number;
+  /**
+   * Top-level modules scripts may import. Default `DEFAULT_PYTHON_MODULES`. Modules that reach the
+   * host or the interpreter (os, sys, js, ctypes, socket, io, gc, ...) stay refused even when listed.
+   */
+  allowedModules?: readonly string[];
+  /** JavaScript heap of each interpreter's worker (MiB); the Python heap is capped by `memoryBytes`. Default 256. */
+  workerHeapMb?: number;
+}
+
+export interface PythonRunnerStats {
+  /** Interpreters alive now. */
+  interpreters: number;
+  /** Start-up time of each interpreter that has answered so far (ms), oldest first. */
+  coldStartsMs: number[];
+  /** The wasm heap of the interpreter that answered last (bytes). */
+  lastHeapBytes: number;
+}
+
+export interface PythonRunner extends ScriptRunner {
+  /** Starts interpreters ahead of demand (e.g. at server start-up), up to `count`. */
+  warm(count?: number): void;
+  stats(): PythonRunnerStats;
+}
+
+/**
+ * The worker entry: the compiled `.js` next to this file (dist), or, when running from TypeScript
+ * sources (vitest, tsx), a bootstrap that registers tsx in the worker and then loads the `.ts` file.
+ */
+function workerEntry(): { entry: URL | string; eval: boolean } {
+  const compiled = new URL('./worker.js', import.meta.url);
+  if (existsSync(compiled)) return { entry: compiled, eval: false };
+  // The ESM build of tsx's API (require.resolve would pick its CommonJS build).
+  const tsxPackage = createRequire(import.meta.url).resolve('tsx/package.json');
+  const tsx = new URL('dist/esm/api/index.mjs', pathToFileURL(tsxPackage)).href;
+  const source = new URL('./worker.ts', import.meta.url).href;
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); });`;
+  return { entry: bootstrap, eval: true };
+}
+
+/**
+ * Runs `data.script.language: 'python'` in pyodide (CPython on WebAssembly) on a pool of worker
+ * threads: warm interpreters, started lazily, each killed on timeout or cancel and replaced on demand.
+ */
+export function createPythonRunner(options: PythonRunnerOptions = {}): PythonRunner {
+  const size = Math.max(1, Math.floor(options.interpreters ?? Math.min(availableParallelism(), 4)));
+  const init: InterpreterInit = { allowedModules: [...(options.allowedModules ?? DEFAULT_PYTHON_MODULES)] };
+  let pool: WorkerPool<InterpreterRequest, InterpreterResult> | undefined;
+  const coldStartsMs: number[] = [];
+  let lastHeapBytes = 0;
+
+  function getPool(): WorkerPool<InterpreterRequest, InterpreterResult> {
+    pool ??= new WorkerPool({
+      size,
+      ...workerEntry(),
+      workerData: init,
+      resourceLimits: { maxOldGenerationSizeMb: options.workerHeapMb ?? 256 },
+    });
+    return pool;
+  }
+
+  return {
+    languages: ['python'],
+    warm(count) {
+      getPool().warm(count);
+    },
+    stats: () => ({ interpreters: pool?.workers ?? 0, coldStartsMs: [...coldStartsMs], lastHeapBytes }),
+    async run(request: ScriptRequest, signal: AbortSignal): Promise<ScriptResult> {
+      let paramsJSON: string;
+      try {
+        paramsJSON = JSON.stringify(request.params ?? {});
+      } catch (error) {
+        return { ok: false, error: `code: the node's inputs are not JSON (${error instanceof Error ? error.message : String(error)})`, logs: [] };
+      }
+      const { limits } = request;
+      const { heapBytes, coldStartMs, ...result } = await getPool().run(
+        { source: request.source, paramsJSON, limits },
+        {
+          signal,
+          // Python cannot be interrupted from inside: the deadline kills the worker.
+          deadlineMs: limits.timeoutMs,
+          onDeadline: () => ({ ok: false, error: limitExceededMessage('timeoutMs', limits), limit: 'timeoutMs', logs: [] }),
+        },
+      );
+      if (heapBytes !== undefined) lastHeapBytes = heapBytes;
+      if (coldStartMs !== undefined) coldStartsMs.push(coldStartMs);
+      return result;
+    },
+    async close() {
+      const current = pool;
+      pool = undefined;
+      await current?.close();
+    },
+  };
+}
+
+/** The runner a code executor builds from the runtime's code limits (`workers` caps the interpreters). */
+export function pythonRunnerFor(limits: CodeLimits | undefined): ScriptRunner {
+  return createPythonRunner({ interpreters: limits?.workers === undefined ? undefined : Math.min(limits.workers, 4) });
+}

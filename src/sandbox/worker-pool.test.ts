@@ -1,0 +1,92 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { PoolClosedError, WorkerPool, type WorkerPoolOptions } from './worker-pool.js';
+
+// A tiny worker (plain JS, no build needed): `spin` never answers, `crash` exits, anything else echoes.
+const ECHO_WORKER = `
+const { parentPort } = require('node:worker_threads');
+parentPort.on('message', ({ id, request }) => {
+  if (request === 'spin') for (;;) {}
+  if (request === 'crash') process.exit(3);
+  parentPort.postMessage({ id, result: 'echo:' + request, retire: request === 'retire' });
+});
+parentPort.postMessage('ready');
+`;
+
+const pools: Array<WorkerPool<string, string>> = [];
+
+function createPool(options: Partial<WorkerPoolOptions> = {}): WorkerPool<string, string> {
+  const pool = new WorkerPool<string, string>({ size: 2, entry: ECHO_WORKER, eval: true, ...options });
+  pools.push(pool);
+  return pool;
+}
+
+const job = (deadlineMs = 5_000, signal?: AbortSignal) => ({ deadlineMs, signal, onDeadline: () => 'deadline' });
+
+afterEach(async () => {
+  await Promise.all(pools.splice(0).map((pool) => pool.close()));
+});
+
+describe('WorkerPool', () => {
+  it('runs jobs on up to `size` workers', async () => {
+    const pool = createPool();
+    const results = await Promise.all(['a', 'b', 'c', 'd'].map((request) => pool.run(request, job())));
+    expect(results).toEqual(['echo:a', 'echo:b', 'echo:c', 'echo:d']);
+    expect(pool.workers).toBe(2);
+  });
+
+  it('kills a worker that overruns its deadline and settles with onDeadline()', async () => {
+    const pool = createPool({ size: 1 });
+    await pool.run('warm', job());
+    expect(await pool.run('spin', job(100))).toBe('deadline');
+    expect(await pool.run('after', job())).toBe('echo:after');
+  });
+
+  it('kills the worker at once on abort and rejects with the reason', async () => {
+    const pool = createPool({ size: 1 });
+    await pool.run('warm', job());
+    const controller = new AbortController();
+    const running = pool.run('spin', job(60_000, controller.signal));
+    setTimeout(() => controller.abort(new Error('cancelled')), 50);
+    await expect(running).rejects.toThrow('cancelled');
+    expect(await pool.run('after', job())).toBe('echo:after');
+  });
+
+  it('drops an aborted job that is still queued', async () => {
+    const pool = createPool({ size: 1 });
+    await pool.run('warm', job());
+    const controller = new AbortController();
+    const first = pool.run('spin', job(300));
+    const queued = pool.run('queued', job(5_000, controller.signal));
+    controller.abort(new Error('not needed'));
+    await expect(queued).rejects.toThrow('not needed');
+    expect(await first).toBe('deadline');
+  });
+
+  it('fails the job of a worker that dies, and replaces the worker', async () => {
+    const pool = createPool({ size: 1 });
+    await pool.run('warm', job());
+    await expect(pool.run('crash', job())).rejects.toThrow('code: the sandbox worker stopped unexpectedly (the sandbox worker exited with code 3)');
+    expect(await pool.run('after', job())).toBe('echo:after');
+  });
+
+  it('replaces a worker that asks to retire', async () => {
+    const pool = createPool({ size: 1 });
+    expect(await pool.run('retire', job())).toBe('echo:retire');
+    expect(await pool.run('after', job())).toBe('echo:after');
+  });
+
+  it('fails waiting jobs when a worker cannot start', async () => {
+    const pool = createPool({ entry: 'throw new Error("no wasm")' });
+    await expect(pool.run('a', job())).rejects.toThrow('code: the sandbox worker could not start (no wasm)');
+  });
+
+  it('rejects queued and new jobs once closed', async () => {
+    const pool = createPool({ size: 1 });
+    await pool.run('warm', job());
+    const running = expect(pool.run('spin', job(60_000))).rejects.toBeInstanceOf(PoolClosedError);
+    const queued = expect(pool.run('queued', job())).rejects.toBeInstanceOf(PoolClosedError);
+    await pool.close();
+    await Promise.all([running, queued]);
+    await expect(pool.run('late', job())).rejects.toBeInstanceOf(PoolClosedError);
+  });
+});

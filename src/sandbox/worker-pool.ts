@@ -1,0 +1,246 @@
+import { Worker, type ResourceLimits } from 'node:worker_threads';
+
+/** What the pool sends a worker, and what the worker answers. */
+export interface WorkerJobMessage<Request> {
+  id: number;
+  request: Request;
+}
+
+/** A worker posts this once it can take jobs; deadlines start only then. */
+export const WORKER_READY = 'ready';
+
+export interface WorkerReplyMessage<Result> {
+  id: number;
+  result: Result;
+  /** The worker cannot be trusted with another job (e.g. its sandbox was interrupted); replace it. */
+  retire?: boolean;
+}
+
+export interface WorkerPoolOptions {
+  /** Most workers alive at once. */
+  size: number;
+  /** The worker's module, or (with `eval`) its source code. */
+  entry: URL | string;
+  eval?: boolean;
+  workerData?: unknown;
+  resourceLimits?: ResourceLimits;
+}
+
+export interface WorkerJobOptions<Result> {
+  signal?: AbortSignal;
+  /** Kill the worker after this long (ms) and settle with `onDeadline()`: the last resort against a stuck job. */
+  deadlineMs: number;
+  onDeadline: () => Result;
+}
+
+interface Job<Request, Result> {
+  readonly id: number;
+  readonly request: Request;
+  readonly options: WorkerJobOptions<Result>;
+  resolve(result: Result): void;
+  reject(error: unknown): void;
+  slot?: Slot<Request, Result>;
+  settled?: boolean;
+  timer?: NodeJS.Timeout;
+  onAbort?: () => void;
+}
+
+interface Slot<Request, Result> {
+  readonly worker: Worker;
+  job: Job<Request, Result> | undefined;
+  /** When it last finished a job; the longest-idle worker has had the most time to prepare. */
+  idleSince: number;
+  ready: boolean;
+  dead: boolean;
+}
+
+export class PoolClosedError extends Error {}
+
+/**
+ * Worker threads that each run one job at a time. A job that overruns its deadline or is aborted
+ * takes its worker with it (terminated at once); the pool starts another on demand. Idle workers
+ * never keep the process alive.
+ */
+export class WorkerPool<Request, Result> {
+  private readonly slots: Array<Slot<Request, Result>> = [];
+  private readonly queue: Array<Job<Request, Result>> = [];
+  private queueHead = 0;
+  private nextID = 1;
+  private closed = false;
+
+  constructor(private readonly options: WorkerPoolOptions) {}
+
+  /** Workers alive now. */
+  get workers(): number {
+    return this.slots.length;
+  }
+
+  run(request: Request, options: WorkerJobOptions<Result>): Promise<Result> {
+    if (this.closed) return Promise.reject(new PoolClosedError('the worker pool is closed'));
+    const signal = options.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<Result>((resolve, reject) => {
+      const job: Job<Request, Result> = { id: this.nextID++, request, options, resolve, reject };
+      if (signal) {
+        job.onAbort = () => this.abort(job, signal.reason);
+        signal.addEventListener('abort', job.onAbort, { once: true });
+      }
+      this.queue.push(job);
+      this.dispatch();
+    });
+  }
+
+  /** Starts workers ahead of demand (e.g. at server start-up), up to `count`. */
+  warm(count = this.options.size): void {
+    while (!this.closed && this.slots.length < Math.min(count, this.options.size)) this.spawn(false);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const error = new PoolClosedError('the worker pool is closed');
+    for (let i = this.queueHead; i < this.queue.length; i++) this.settle(this.queue[i], error);
+    this.queue.length = 0;
+    this.queueHead = 0;
+    const slots = this.slots.splice(0);
+    for (const slot of slots) if (slot.job) this.settle(slot.job, error);
+    await Promise.all(slots.map((slot) => this.kill(slot)));
+  }
+
+  private dispatch(): void {
+    while (this.queueHead < this.queue.length) {
+      const slot = this.idleSlot();
+      if (!slot) break;
+      this.assign(slot, this.queue[this.queueHead++]);
+    }
+    // Start workers for what still waits, counting those already starting.
+    const starting = this.slots.reduce((count, slot) => count + (slot.ready ? 0 : 1), 0);
+    const waiting = this.queue.length - this.queueHead - starting;
+    for (let i = 0; i < waiting && this.slots.length < this.options.size; i++) this.spawn(true);
+    if (this.queueHead > 64 && this.queueHead * 2 > this.queue.length) {
+      this.queue.splice(0, this.queueHead);
+      this.queueHead = 0;
+    }
+  }
+
+  private idleSlot(): Slot<Request, Result> | undefined {
+    let best: Slot<Request, Result> | undefined;
+    for (const slot of this.slots) {
+      if (!slot.job && slot.ready && !slot.dead && (!best || slot.idleSince < best.idleSince)) best = slot;
+    }
+    return best;
+  }
+
+  private assign(slot: Slot<Request, Result>, job: Job<Request, Result>): void {
+    slot.job = job;
+    job.slot = slot;
+    slot.worker.ref();
+    job.timer = setTimeout(() => this.expire(job), job.options.deadlineMs);
+    const message: WorkerJobMessage<Request> = { id: job.id, request: job.request };
+    slot.worker.postMessage(message);
+  }
+
+  /** `referenced`: jobs wait for this worker, so it keeps the process alive while it starts. */
+  private spawn(referenced: boolean): Slot<Request, Result> {
+    const { entry, eval: isSource, workerData, resourceLimits } = this.options;
+    // execArgv: [] — the host's flags (--input-type, loaders, --inspect) are not meant for sandbox workers.
+    const worker = new Worker(entry, { eval: isSource, execArgv: [], workerData, resourceLimits, stdout: false, stderr: false });
+    if (!referenced) worker.unref();
+    const slot: Slot<Request, Result> = { worker, job: undefined, idleSince: 0, ready: false, dead: false };
+    worker.on('message', (message: WorkerReplyMessage<Result> | typeof WORKER_READY) => {
+      if (message !== WORKER_READY) return this.reply(slot, message);
+      slot.ready = true;
+      this.dispatch();
+      if (!slot.job) worker.unref();
+    });
+    worker.on('error', (error) => this.lose(slot, error));
+    worker.on('exit', (code) => this.lose(slot, new Error(`the sandbox worker exited with code ${code}`)));
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private reply(slot: Slot<Request, Result>, message: WorkerReplyMessage<Result>): void {
+    const job = slot.job;
+    if (!job || job.id !== message.id) return;
+    this.release(slot);
+    if (message.retire) this.retire(slot);
+    this.settle(job, undefined, message.result);
+    this.dispatch();
+  }
+
+  /** The worker died or failed on its own: fail its job and replace it on demand. */
+  private lose(slot: Slot<Request, Result>, error: Error): void {
+    if (slot.dead) return;
+    const job = slot.job;
+    this.retire(slot);
+    if (!slot.ready) {
+      // It never started: starting another would fail the same way, so the waiting jobs fail now.
+      const failure = new Error(`code: the sandbox worker could not start (${error.message})`);
+      for (let i = this.queueHead; i < this.queue.length; i++) this.settle(this.queue[i], failure);
+      this.queue.length = 0;
+      this.queueHead = 0;
+      return;
+    }
+    if (job) {
+      this.release(slot);
+      this.settle(job, new Error(`code: the sandbox worker stopped unexpectedly (${error.message})`));
+    }
+    this.dispatch();
+  }
+
+  private expire(job: Job<Request, Result>): void {
+    const slot = job.slot;
+    if (!slot) return;
+    this.release(slot);
+    this.retire(slot);
+    this.settle(job, undefined, job.options.onDeadline());
+    this.dispatch();
+  }
+
+  private abort(job: Job<Request, Result>, reason: unknown): void {
+    const slot = job.slot;
+    if (slot) {
+      // The only way to stop a running script at once is to stop its thread.
+      this.release(slot);
+      this.retire(slot);
+    } else {
+      const index = this.queue.indexOf(job, this.queueHead);
+      if (index >= 0) this.queue.splice(index, 1);
+    }
+    this.settle(job, reason);
+    this.dispatch();
+  }
+
+  private release(slot: Slot<Request, Result>): void {
+    const job = slot.job;
+    slot.job = undefined;
+    slot.idleSince = performance.now();
+    if (!slot.dead) slot.worker.unref();
+    if (job) job.slot = undefined;
+  }
+
+  private retire(slot: Slot<Request, Result>): void {
+    if (slot.dead) return;
+    slot.dead = true;
+    const index = this.slots.indexOf(slot);
+    if (index >= 0) this.slots.splice(index, 1);
+    void this.kill(slot);
+    // Replace it right away, so the next script does not wait for a worker to start.
+    if (!this.closed && slot.ready) this.spawn(false);
+  }
+
+  private async kill(slot: Slot<Request, Result>): Promise<void> {
+    slot.dead = true;
+    slot.worker.removeAllListeners('message');
+    await slot.worker.terminate().catch(() => undefined);
+  }
+
+  private settle(job: Job<Request, Result>, error: unknown, result?: Result): void {
+    if (job.settled) return;
+    job.settled = true;
+    if (job.timer) clearTimeout(job.timer);
+    if (job.onAbort) job.options.signal?.removeEventListener('abort', job.onAbort);
+    if (error === undefined) job.resolve(result as Result);
+    else job.reject(error);
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * Every REST route, as one table: the plugin registers them and the OpenAPI document describes them,
+ * both from the same zod schemas. The upstream task routes answer under /api (the editor's base path)
+ * and without it (as the Python port serves them).
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeAny } from 'zod';
+import { streamTask } from './sse.js';
+import type { TaskService } from './task-service.js';
+import {
+  HealthResponse,
+  SuccessResponse,
+  TaskCancelRequest,
+  TaskIDQuery,
+  TaskListQuery,
+  TaskListResponse,
+  TaskResultQuery,
+  TaskRunRequest,
+  TaskStreamEvent,
+  TaskValidateRequest,
+  UpstreamOutputs,
+  parseRequest,
+} from './wire.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+export interface RouteSpec {
+  method: HttpMethod;
+  /** The first path is the documented one; the others are aliases. */
+  paths: string[];
+  operationId: string;
+  summary: string;
+  tag: 'Task' | 'Info';
+  query?: ZodTypeAny;
+  body?: ZodTypeAny;
+  response: ZodTypeAny;
+  /** Content type of a successful answer. */
+  produces?: 'application/json' | 'text/event-stream';
+  /** Error statuses the route can answer with (all carry `{ code, message }`). */
+  errors: number[];
+  /** False for routes that answer without the bearer token. */
+  protected?: boolean;
+  handle(service: TaskService, request: FastifyRequest, reply: FastifyReply): unknown;
+}
+
+const both = (path: string): string[] => [`/api${path}`, path];
+
+export const routes: RouteSpec[] = [
+  {
+    method: 'POST',
+    paths: both('/task/run'),
+    operationId: 'TaskRun',
+    summary: 'Start a workflow; answers with its task ID at once',
+    tag: 'Task',
+    body: TaskRunRequest,
+    response: UpstreamOutputs.run,
+    errors: [400, 401, 413, 415, 429, 503],
+    handle: (service, request) => service.run(parseRequest(TaskRunRequest, request.body)),
+  },
+  {
+    method: 'GET',
+    paths: both('/task/report'),
+    operationId: 'TaskReport',
+    summary: 'The live report of a task: status, per-node snapshots, messages',
+    tag: 'Task',
+    query: TaskIDQuery,
+    response: UpstreamOutputs.report,
+    errors: [400, 401, 404],
+    handle: (service, request) => service.report(parseRequest(TaskIDQuery, request.query, 'query').taskID),
+  },
+  {
+    method: 'GET',
+    paths: both('/task/result'),
+    operationId: 'TaskResult',
+    summary: 'The outputs of a task that has ended (409 before; `wait` long-polls up to that many ms)',
+    tag: 'Task',
+    query: TaskResultQuery,
+    response: UpstreamOutputs.result,
+    errors: [400, 401, 404, 409],
+    handle(service, request) {
+      const query = parseRequest(TaskResultQuery, request.query, 'query');
+      return service.result(query.taskID, query.wait);
+    },
+  },
+  {
+    method: 'PUT',
+    paths: both('/task/cancel'),
+    operationId: 'TaskCancel',
+    summary: 'Cancel a task; `success` is false when it had already ended',
+    tag: 'Task',
+    body: TaskCancelRequest,
+    response: UpstreamOutputs.cancel,
+    errors: [400, 401, 404, 415],
+    handle(service, request) {
+      const body = parseRequest(TaskCancelRequest, request.body);
+      return service.cancel(body.taskID, body.reason);
+    },
+  },
+  {
+    method: 'POST',
+    paths: both('/task/validate'),
+    operationId: 'TaskValidate',
+    summary: 'Check a workflow and its inputs without running it; lists every problem',
+    tag: 'Task',
+    body: TaskValidateRequest,
+    response: UpstreamOutputs.validate,
+    errors: [400, 401, 413, 415],
+    handle: (service, request) => service.validate(parseRequest(TaskValidateRequest, request.body)),
+  },
+  {
+    method: 'GET',
+    paths: both('/task/stream'),
+    operationId: 'TaskStream',
+    summary: 'Live progress as Server-Sent Events; late clients get the events so far first',
+    tag: 'Task',
+    query: TaskIDQuery,
+    response: TaskStreamEvent,
+    produces: 'text/event-stream',
+    errors: [400, 401, 404],
+    async handle(service, request, reply) {
+      await streamTask(request, reply, service, parseRequest(TaskIDQuery, request.query, 'query').taskID);
+      return reply;
+    },
+  },
+  {
+    method: 'DELETE',
+    paths: both('/task'),
+    operationId: 'TaskDelete',
+    summary: 'Forget a task (cancelling it first if it still runs)',
+    tag: 'Task',
+    query: TaskIDQuery,
+    response: SuccessResponse,
+    errors: [400, 401, 404],
+    handle: (service, request) => service.delete(parseRequest(TaskIDQuery, request.query, 'query').taskID),
+  },
+  {
+    method: 'GET',
+    paths: both('/tasks'),
+    operationId: 'TaskList',
+    summary: 'Recent tasks, newest first',
+    tag: 'Task',
+    query: TaskListQuery,
+    response: TaskListResponse,
+    errors: [400, 401],
+    handle: (service, request) => service.list(parseRequest(TaskListQuery, request.query, 'query')),
+  },
+  {
+    method: 'GET',
+    paths: both('/info'),
+    operationId: 'ServerInfo',
+    summary: 'Server name, runtime and version',
+    tag: 'Info',
+    response: UpstreamOutputs.info,
+    errors: [],
+    protected: false,
+    handle: (service) => service.info(),
+  },
+  {
+    method: 'GET',
+    paths: ['/healthz'],
+    operationId: 'Health',
+    summary: 'Liveness and load: tasks running, queued and held in memory',
+    tag: 'Info',
+    response: HealthResponse,
+    errors: [401, 503],
+    handle(service, _request, reply) {
+      const health = service.health();
+      // A draining server tells load balancers to stop sending work.
+      if (health.status === 'draining') reply.code(503);
+      return health;
+    },
+  },
+];

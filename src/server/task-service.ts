@@ -1,0 +1,139 @@
+/**
+ * What every server route does, once: REST routes and tRPC procedures both call these functions, which
+ * speak the wire types and throw FlowgramErrors. It only uses the Runtime/Task API, never the engine.
+ * It also keeps the set of tasks this server started, so a shutdown can wait for them and cancel the rest.
+ */
+import type { IReport, ValidationResult } from '@flowgram.ai/runtime-interface';
+import { ErrorCodes, FlowgramError } from '../errors.js';
+import type { Runtime } from '../runtime.js';
+import type { Task, TaskSummary } from '../engine/task.js';
+import type { WorkflowOutputs } from '../schema/types.js';
+import { taskNotFound } from './errors.js';
+import { packageVersion } from './version.js';
+import type { TaskListQuery, TaskRunRequest } from './wire.js';
+
+export interface ServerInfo {
+  name: string;
+  title: string;
+  description: string;
+  runtime: string;
+  version: string;
+  time: string;
+}
+
+export interface HealthStatus {
+  status: 'ok' | 'draining';
+  running: number;
+  queued: number;
+  inMemory: number;
+}
+
+export interface TaskService {
+  readonly runtime: Runtime;
+  /** True once a shutdown began: new tasks are refused, reads still work. */
+  readonly draining: boolean;
+  info(): ServerInfo;
+  health(): HealthStatus;
+  run(request: TaskRunRequest): { taskID: string };
+  validate(request: TaskRunRequest): ValidationResult;
+  report(taskID: string): Promise<IReport>;
+  /** The outputs once the task ended; with `waitMs`, waits that long for the end before refusing. */
+  result(taskID: string, waitMs?: number): Promise<WorkflowOutputs>;
+  cancel(taskID: string, reason?: string): Promise<{ success: boolean }>;
+  delete(taskID: string): Promise<{ success: boolean }>;
+  list(query: TaskListQuery): Promise<{ tasks: TaskSummary[] }>;
+  /** The live task, for streaming its events. */
+  liveTask(taskID: string): Task | undefined;
+  /**
+   * Refuses new tasks, lets the running ones finish for up to `graceMs`, then cancels the rest with a
+   * reason that names the shutdown. Resolves when every task this server started has ended.
+   */
+  drain(graceMs: number): Promise<void>;
+}
+
+const UNFINISHED = new Set(['pending', 'processing']);
+
+export function createTaskService(runtime: Runtime): TaskService {
+  const inFlight = new Set<Task>();
+  let draining = false;
+
+  function track(task: Task): void {
+    inFlight.add(task);
+    void task.done.then(() => inFlight.delete(task));
+  }
+
+  async function waitForEnd(task: Task, waitMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([task.done, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+    clearTimeout(timer);
+  }
+
+  return {
+    runtime,
+    get draining() {
+      return draining;
+    },
+    info: () => ({
+      name: 'flowgram-runtime',
+      title: 'FlowGram Runtime',
+      description: 'A fast, sandboxed, durable runtime for flowgram.ai workflows',
+      runtime: 'Node.js',
+      version: packageVersion,
+      time: new Date().toISOString(),
+    }),
+    health() {
+      const stats = runtime.stats();
+      return { status: draining ? 'draining' : 'ok', ...stats };
+    },
+    run(request) {
+      if (draining) throw new FlowgramError(ErrorCodes.SHUTTING_DOWN, 'server: shutting down, not accepting new tasks');
+      const task = runtime.start(request.schema, request.inputs ?? {});
+      if (!task.ended) track(task);
+      return { taskID: task.id };
+    },
+    validate: (request) => runtime.validate(request.schema, request.inputs ?? {}),
+    async report(taskID) {
+      const report = await runtime.getReport(taskID);
+      if (!report) throw taskNotFound(taskID);
+      return report;
+    },
+    async result(taskID, waitMs = 0) {
+      const live = runtime.getTask(taskID);
+      if (live && !live.ended && waitMs > 0) await waitForEnd(live, waitMs);
+      const result = await runtime.getResult(taskID);
+      if (!result) throw taskNotFound(taskID);
+      if (UNFINISHED.has(result.status)) {
+        throw new FlowgramError(ErrorCodes.TASK_NOT_FINISHED, `taskID: task "${taskID}" has not finished (status ${result.status})`);
+      }
+      return result.outputs;
+    },
+    async cancel(taskID, reason) {
+      const live = runtime.getTask(taskID);
+      if (live) return { success: live.cancel(reason ?? 'cancelled by user') };
+      if (await runtime.getResult(taskID)) return { success: false };
+      throw taskNotFound(taskID);
+    },
+    async delete(taskID) {
+      if (!(await runtime.deleteTask(taskID))) throw taskNotFound(taskID);
+      return { success: true };
+    },
+    async list(query) {
+      return { tasks: await runtime.listTasks(query) };
+    },
+    liveTask: (taskID) => runtime.getTask(taskID),
+    async drain(graceMs) {
+      draining = true;
+      const pending = [...inFlight];
+      if (pending.length === 0) return;
+      let timer: NodeJS.Timeout | undefined;
+      const allDone = Promise.all(pending.map((task) => task.done));
+      const graceOver = new Promise<'grace-over'>((resolve) => (timer = setTimeout(() => resolve('grace-over'), graceMs)));
+      const outcome = await Promise.race([allDone, graceOver]);
+      clearTimeout(timer);
+      if (outcome === 'grace-over') {
+        for (const task of inFlight) task.cancel(`server shutting down: task did not finish within the ${graceMs} ms grace period`);
+        await Promise.all([...inFlight].map((task) => task.done));
+      }
+    },
+  };
+}

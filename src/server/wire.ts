@@ -1,0 +1,106 @@
+/**
+ * The zod schemas of every request and response the server speaks. Routes, the tRPC router and the
+ * OpenAPI document are all built from these, so the three cannot drift apart. The upstream routes'
+ * response schemas are the ones `@flowgram.ai/runtime-interface` publishes.
+ */
+import { FlowGramAPIName, FlowGramAPIs } from '@flowgram.ai/runtime-interface';
+import { z, type ZodIssue, type ZodTypeAny } from 'zod';
+import { badRequest } from './errors.js';
+
+/** Task statuses as the report's `workflowStatus.status` spells them. */
+export const TaskStatusSchema = z.enum(['pending', 'processing', 'succeeded', 'failed', 'canceled']);
+
+const TaskIDSchema = z.string({ required_error: 'is required' }).min(1, 'must not be empty');
+
+/** Upstream sends the schema as a JSON string; an object is accepted too. */
+const WorkflowSchemaField = z.union([z.string(), z.record(z.string(), z.unknown())], {
+  errorMap: () => ({ message: 'must be a JSON string or an object' }),
+});
+
+const InputsField = z.record(z.string(), z.unknown()).optional();
+
+export const TaskRunRequest = z.object({ schema: WorkflowSchemaField, inputs: InputsField });
+export type TaskRunRequest = z.infer<typeof TaskRunRequest>;
+
+export const TaskValidateRequest = TaskRunRequest;
+
+export const TaskIDQuery = z.object({ taskID: TaskIDSchema });
+
+/** Longest a client may ask `task/result` to wait for the end of a task. */
+export const MAX_RESULT_WAIT_MS = 60_000;
+
+export const TaskResultQuery = z.object({
+  taskID: TaskIDSchema,
+  /** Wait up to this many ms for the task to end instead of answering 409 at once. */
+  wait: z.coerce.number().int().min(0).max(MAX_RESULT_WAIT_MS).optional(),
+});
+
+export const TaskCancelRequest = z.object({ taskID: TaskIDSchema, reason: z.string().max(1_000).optional() });
+
+export const TaskListQuery = z.object({
+  status: TaskStatusSchema.optional(),
+  /** Only tasks started at or after this time (ms since epoch). */
+  since: z.coerce.number().int().min(0).optional(),
+  /** Only tasks started before this time (ms since epoch). */
+  until: z.coerce.number().int().min(0).optional(),
+  limit: z.coerce.number().int().min(1).max(1_000).optional(),
+  offset: z.coerce.number().int().min(0).optional(),
+});
+export type TaskListQuery = z.infer<typeof TaskListQuery>;
+
+export const TaskSummarySchema = z.object({
+  id: z.string(),
+  status: TaskStatusSchema,
+  startTime: z.number(),
+  endTime: z.number().optional(),
+  timeCost: z.number(),
+  error: z.string().optional(),
+});
+
+export const TaskListResponse = z.object({ tasks: z.array(TaskSummarySchema) });
+export const SuccessResponse = z.object({ success: z.boolean() });
+export const ErrorResponse = z.object({ code: z.string(), message: z.string(), details: z.array(z.string()).optional() });
+export const HealthResponse = z.object({
+  status: z.enum(['ok', 'draining']),
+  running: z.number(),
+  queued: z.number(),
+  inMemory: z.number(),
+});
+
+/** One server-sent event: the `TaskEvent` as JSON in `data`, its type in `event`. */
+export const TaskStreamEvent = z.object({ type: z.string(), taskID: z.string(), time: z.number() }).passthrough();
+
+/** The upstream response schemas, which the editor's client and our tests parse with. */
+export const UpstreamOutputs = {
+  info: FlowGramAPIs[FlowGramAPIName.ServerInfo].schema.output,
+  run: FlowGramAPIs[FlowGramAPIName.TaskRun].schema.output,
+  report: FlowGramAPIs[FlowGramAPIName.TaskReport].schema.output,
+  result: FlowGramAPIs[FlowGramAPIName.TaskResult].schema.output,
+  cancel: FlowGramAPIs[FlowGramAPIName.TaskCancel].schema.output,
+  validate: FlowGramAPIs[FlowGramAPIName.TaskValidate].schema.output,
+} as const;
+
+function describeIssue(issue: ZodIssue): string {
+  if (issue.code === 'invalid_type') {
+    return issue.received === 'undefined' ? 'is required' : `expected ${issue.expected}, got ${issue.received}`;
+  }
+  return issue.message;
+}
+
+/** `a.b: problem; c: problem` — every field a request got wrong, each named by its path. */
+export function formatIssues(issues: readonly ZodIssue[], root: string): string {
+  return issues
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : root}: ${describeIssue(issue)}`)
+    .join('; ');
+}
+
+/** Parses a request part, or throws FLOWGRAM_ERR_BAD_REQUEST naming each bad field. */
+export function parseRequest<T extends ZodTypeAny>(schema: T, value: unknown, root = 'body'): z.output<T> {
+  if (value === undefined || value === null) {
+    if (root === 'body') throw badRequest('body: must be a JSON object');
+    value = {};
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw badRequest(formatIssues(parsed.error.issues, root));
+  return parsed.data as z.output<T>;
+}

@@ -1,0 +1,327 @@
+import { createHash } from 'node:crypto';
+import type { Task } from '../engine/task.js';
+import type { TaskEvent } from '../engine/types.js';
+import { errorMessage } from '../errors.js';
+import { INTERRUPTED_ERROR, interruptedReport, isResumable } from './recovery.js';
+import type { StoreBatch, TaskRecord, TaskStore, TaskUpdate } from './types.js';
+
+export interface JournalOptions {
+  /** Node events of running tasks are written at least this often (ms). Default 200. */
+  flushIntervalMs?: number;
+  /** Written at once (in a microtask) when this many node events are waiting. Default 2,000. */
+  maxPendingEvents?: number;
+  /** Written at once (in a microtask) when this many ended tasks are waiting. Default 500. */
+  maxPendingEnded?: number;
+}
+
+/** What the journal holds for a task until the next write. */
+interface PendingTask {
+  readonly task: Task;
+  /** Set until the task's row has been written. */
+  accepted: TaskRecord | undefined;
+  /** Its status changed since its row was written. */
+  changed: boolean;
+  events: TaskEvent[];
+}
+
+interface SchemaText {
+  hash: string;
+  text: string;
+}
+
+const MAX_CACHED_SCHEMA_STRINGS = 256;
+
+/**
+ * Persists tasks by consuming their events; the engine and the executors never call it. Writes are
+ * batched, one transaction per batch:
+ * - an accepted task is written at the end of the current synchronous stretch (a microtask), so it
+ *   is durable before any `await` that follows `start()`, e.g. before a server sends its response;
+ *   tasks started in a loop share one transaction;
+ * - an ended task (its final state and report) is written on the next turn of the event loop;
+ *   a task that ends before its row is written is inserted once, already ended, and its node
+ *   events are never written: the report holds them all;
+ * - node events of running tasks (the journal recovery reads) are written every `flushIntervalMs`.
+ */
+export class TaskJournal {
+  private readonly pending = new Map<string, PendingTask>();
+  /** Accepted since the last accept write. */
+  private accepted: PendingTask[] = [];
+  private pendingEvents = 0;
+  private pendingEnded = 0;
+  /** What the next microtask write covers: new tasks only, or everything (a threshold was reached). */
+  private microtaskScope: 'accepted' | 'all' | undefined;
+  /** Only the last microtask queued writes, so that it runs after the tasks started before it. */
+  private microtaskTicket = 0;
+  private immediate: NodeJS.Immediate | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  /** The last write of an asynchronous store; later writes queue behind it to keep their order. */
+  private writing: Promise<void> | undefined;
+  private readonly schemaObjects = new WeakMap<object, SchemaText>();
+  private readonly schemaStrings = new Map<string, SchemaText>();
+  private readonly flushIntervalMs: number;
+  private readonly maxPendingEvents: number;
+  private readonly maxPendingEnded: number;
+
+  constructor(
+    readonly store: TaskStore,
+    options: JournalOptions = {},
+  ) {
+    this.flushIntervalMs = options.flushIntervalMs ?? 200;
+    this.maxPendingEvents = options.maxPendingEvents ?? 2_000;
+    this.maxPendingEnded = options.maxPendingEnded ?? 500;
+  }
+
+  /** Records a task the runtime has just accepted, and follows it until it ends. */
+  accept(task: Task, schema: string | object): void {
+    const { hash, text } = this.schemaText(schema);
+    const entry: PendingTask = {
+      task,
+      accepted: { id: task.id, schemaHash: hash, schema: text, inputs: task.inputs, status: task.status, createdAt: Date.now(), startTime: 0 },
+      changed: true,
+      events: [],
+    };
+    this.pending.set(task.id, entry);
+    this.accepted.push(entry);
+    for (const event of task.events()) if (isJournaled(event)) entry.events.push(event);
+    if (task.ended) {
+      this.endedOne();
+    } else {
+      const unsubscribe = task.subscribe((event) => {
+        this.onEvent(task, event);
+        if (event.type === 'workflow_finished') unsubscribe();
+      });
+    }
+    this.queueMicrotaskWrite('accepted');
+  }
+
+  /** Whether something of this task still waits to be written. */
+  has(taskID: string): boolean {
+    return this.pending.has(taskID);
+  }
+
+  /** Writes everything pending; resolves when it is durable. */
+  flush(): Promise<void> {
+    this.write(this.takeAll());
+    return this.writing ?? Promise.resolve();
+  }
+
+  /**
+   * Settles tasks the previous process left running: re-runs the resumable ones through `resume`
+   * and marks the others failed with `INTERRUPTED_MESSAGE`, their report rebuilt from the journal.
+   */
+  recover(resume: (record: TaskRecord) => void): Promise<void> {
+    // Never rejects: a store that cannot be read now leaves the tasks for the next start.
+    return this.settleInterrupted(resume).catch((error: unknown) => {
+      process.emitWarning(`flowgram store: recovering interrupted tasks failed: ${errorMessage(error)}`, 'FlowgramStoreWarning');
+    });
+  }
+
+  private async settleInterrupted(resume: (record: TaskRecord) => void): Promise<void> {
+    const now = Date.now();
+    const batch = emptyBatch();
+    for (const record of await this.store.listUnfinished()) {
+      if (isResumable(record.schema)) {
+        try {
+          resume(record);
+          continue;
+        } catch {
+          // Cannot be re-run (e.g. its node types are gone): it fails like any interrupted task.
+        }
+      }
+      const report = interruptedReport(record, await this.store.getEvents(record.id), now);
+      const { startTime } = report.workflowStatus;
+      batch.updates.push({ id: record.id, status: 'failed', startTime, endTime: now, outputs: {}, error: INTERRUPTED_ERROR });
+      batch.reports.push({ taskID: record.id, report });
+    }
+    if (batch.updates.length > 0) await this.store.write(batch);
+  }
+
+  /** Writes what is pending and stops the timers; the store stays open. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.cancelTimers();
+  }
+
+  private onEvent(task: Task, event: TaskEvent): void {
+    let entry = this.pending.get(task.id);
+    if (!entry) {
+      entry = { task, accepted: undefined, changed: false, events: [] };
+      this.pending.set(task.id, entry);
+    }
+    switch (event.type) {
+      case 'workflow_started':
+        entry.changed = true;
+        this.scheduleTimer();
+        return;
+      case 'workflow_finished':
+        entry.changed = true;
+        this.pendingEvents -= entry.events.length;
+        entry.events = [];
+        this.endedOne();
+        return;
+      case 'node_progress': {
+        // Progress merges into the snapshot, so consecutive progress of a node merges too.
+        const last = entry.events[entry.events.length - 1];
+        if (last?.type === 'node_progress' && last.nodeID === event.nodeID) {
+          entry.events[entry.events.length - 1] = { ...last, data: { ...last.data, ...event.data }, time: event.time };
+          return;
+        }
+        break;
+      }
+      case 'message':
+        return; // kept in the report
+    }
+    entry.events.push(event);
+    // A microtask, not setImmediate: a caller starting tasks from promise callbacks never yields to the event loop.
+    if (++this.pendingEvents >= this.maxPendingEvents) this.queueMicrotaskWrite('all');
+    else this.scheduleTimer();
+  }
+
+  private endedOne(): void {
+    if (++this.pendingEnded >= this.maxPendingEnded) this.queueMicrotaskWrite('all');
+    else this.scheduleImmediate();
+  }
+
+  /**
+   * Queues the write in a microtask. Each call queues a new one and only the last one writes: it
+   * runs after the microtasks the engine queued while those tasks started, so a workflow that
+   * completes synchronously has ended by then and is written once.
+   */
+  private queueMicrotaskWrite(scope: 'accepted' | 'all'): void {
+    if (this.microtaskScope !== 'all') this.microtaskScope = scope;
+    const ticket = ++this.microtaskTicket;
+    queueMicrotask(() => {
+      if (ticket !== this.microtaskTicket) return;
+      const all = this.microtaskScope === 'all';
+      this.microtaskScope = undefined;
+      if (all) this.write(this.takeAll());
+      else this.writeAccepted();
+    });
+  }
+
+  private writeAccepted(): void {
+    const batch = emptyBatch();
+    for (const entry of this.accepted) {
+      // An ended task is written whole, with its report, by the next write of ended tasks.
+      if (!entry.accepted || entry.task.ended || this.pending.get(entry.task.id) !== entry) continue;
+      batch.tasks.push({ ...entry.accepted, ...this.currentState(entry.task) });
+      entry.accepted = undefined;
+      entry.changed = false;
+    }
+    this.accepted = [];
+    this.write(batch);
+  }
+
+  private takeAll(): StoreBatch {
+    this.cancelTimers();
+    const batch = emptyBatch();
+    for (const entry of this.pending.values()) {
+      const { task } = entry;
+      if (entry.accepted) batch.tasks.push({ ...entry.accepted, ...this.currentState(task) });
+      else if (entry.changed) batch.updates.push(this.currentState(task));
+      if (task.ended) batch.reports.push({ taskID: task.id, report: task.report() });
+      else for (const event of entry.events) batch.events.push(event);
+    }
+    this.pending.clear();
+    this.accepted = [];
+    this.pendingEvents = 0;
+    this.pendingEnded = 0;
+    return batch;
+  }
+
+  /** The task's status and outcome as they are now. */
+  private currentState(task: Task): TaskUpdate {
+    const summary = task.summary();
+    const state: TaskUpdate = { id: task.id, status: summary.status, startTime: summary.startTime };
+    if (summary.endTime !== undefined) state.endTime = summary.endTime;
+    if (task.ended) {
+      state.outputs = task.result() ?? {};
+      const error = task.error;
+      if (error && summary.status !== 'succeeded') {
+        state.error = error.nodeID === undefined ? { code: error.code, message: error.message } : { ...error };
+      }
+    }
+    return state;
+  }
+
+  private write(batch: StoreBatch): void {
+    if (batch.tasks.length + batch.updates.length + batch.events.length + batch.reports.length === 0) return;
+    if (this.writing) {
+      this.writing = this.writing.then(() => this.store.write(batch)).catch(warnWriteFailed);
+      return;
+    }
+    try {
+      const result = this.store.write(batch);
+      if (result instanceof Promise) {
+        const settled: Promise<void> = result.catch(warnWriteFailed).finally(() => {
+          if (this.writing === settled) this.writing = undefined;
+        });
+        this.writing = settled;
+      }
+    } catch (error) {
+      warnWriteFailed(error);
+    }
+  }
+
+  private scheduleImmediate(): void {
+    if (this.immediate) return;
+    this.immediate = setImmediate(() => {
+      this.immediate = undefined;
+      this.write(this.takeAll());
+    });
+  }
+
+  private scheduleTimer(): void {
+    if (this.timer || this.immediate) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.write(this.takeAll());
+    }, this.flushIntervalMs);
+    // Running tasks keep the process alive; the journal alone must not.
+    this.timer.unref();
+  }
+
+  private cancelTimers(): void {
+    if (this.immediate) clearImmediate(this.immediate);
+    if (this.timer) clearTimeout(this.timer);
+    this.immediate = undefined;
+    this.timer = undefined;
+  }
+
+  /** Schemas are hashed once: by identity for objects, by content for strings (as the runtime compiles them). */
+  private schemaText(schema: string | object): SchemaText {
+    if (typeof schema === 'string') {
+      let cached = this.schemaStrings.get(schema);
+      if (!cached) {
+        cached = { hash: sha256(schema), text: schema };
+        if (this.schemaStrings.size >= MAX_CACHED_SCHEMA_STRINGS) this.schemaStrings.clear();
+        this.schemaStrings.set(schema, cached);
+      }
+      return cached;
+    }
+    let cached = this.schemaObjects.get(schema);
+    if (!cached) {
+      const text = JSON.stringify(schema);
+      cached = { hash: sha256(text), text };
+      this.schemaObjects.set(schema, cached);
+    }
+    return cached;
+  }
+}
+
+function isJournaled(event: TaskEvent): boolean {
+  return event.type === 'node_started' || event.type === 'node_finished' || event.type === 'node_progress';
+}
+
+function emptyBatch(): StoreBatch {
+  return { tasks: [], updates: [], events: [], reports: [] };
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function warnWriteFailed(error: unknown): void {
+  // The tasks keep running; what this batch held is lost for the store (a restart would miss it).
+  process.emitWarning(`flowgram store: write failed: ${errorMessage(error)}`, 'FlowgramStoreWarning');
+}

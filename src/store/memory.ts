@@ -1,0 +1,112 @@
+import type { IReport } from '@flowgram.ai/runtime-interface';
+import type { TaskSummary } from '../engine/task.js';
+import type { TaskEvent } from '../engine/types.js';
+import { resolveRetention, startPruneTimer } from './retention.js';
+import type { StoreRetention, TaskRecord, TaskStore } from './types.js';
+
+export interface MemoryStoreOptions {
+  retention?: StoreRetention;
+}
+
+interface MemoryEntry {
+  record: TaskRecord;
+  /** JSON, so that callers can never mutate what is stored. */
+  report?: string;
+  events: TaskEvent[];
+}
+
+/**
+ * The store interface kept in process memory: the reference implementation of `TaskStore`, for
+ * tests and for embedding with a bounded history. Nothing survives the process.
+ */
+export function createMemoryStore(options: MemoryStoreOptions = {}): TaskStore {
+  const retention = resolveRetention(options.retention);
+  /** Insertion order is acceptance order. */
+  const entries = new Map<string, MemoryEntry>();
+
+  function prune(now = Date.now()): number {
+    let ended = 0;
+    for (const { record } of entries.values()) if (record.endTime !== undefined) ended++;
+    let deleted = 0;
+    for (const [id, { record }] of entries) {
+      if (record.endTime === undefined) continue;
+      if (ended > retention.maxTasks || now - record.endTime > retention.maxAgeMs) {
+        entries.delete(id);
+        ended--;
+        deleted++;
+      }
+    }
+    return deleted;
+  }
+
+  const stopPruning = startPruneTimer(prune, retention.intervalMs);
+
+  return {
+    write(batch) {
+      for (const record of batch.tasks) {
+        entries.delete(record.id); // a resumed task replaces its interrupted run, and moves to the end
+        entries.set(record.id, { record: structuredClone(record), events: [] });
+      }
+      for (const change of batch.updates) {
+        const entry = entries.get(change.id);
+        if (entry) entry.record = { ...entry.record, ...structuredClone(change) };
+      }
+      for (const event of batch.events) entries.get(event.taskID)?.events.push(structuredClone(event));
+      for (const { taskID, report } of batch.reports) {
+        const entry = entries.get(taskID);
+        if (!entry) continue;
+        entry.report = JSON.stringify(report);
+        entry.events = [];
+      }
+    },
+    getTask: (taskID) => {
+      const entry = entries.get(taskID);
+      return entry && structuredClone(entry.record);
+    },
+    getReport(taskID) {
+      const report = entries.get(taskID)?.report;
+      return report === undefined ? undefined : (JSON.parse(report) as IReport);
+    },
+    listTasks(filter) {
+      const out: TaskSummary[] = [];
+      let skip = filter.offset;
+      const all = [...entries.values()];
+      for (let i = all.length - 1; i >= 0 && out.length < filter.limit; i--) {
+        const { record } = all[i];
+        if (filter.status && record.status !== filter.status) continue;
+        if (filter.since !== undefined && record.startTime < filter.since) continue;
+        if (filter.until !== undefined && record.startTime >= filter.until) continue;
+        if (skip > 0) {
+          skip--;
+          continue;
+        }
+        out.push(summarize(record));
+      }
+      return out;
+    },
+    deleteTask: (taskID) => entries.delete(taskID),
+    listUnfinished() {
+      return [...entries.values()]
+        .filter(({ record }) => record.status === 'pending' || record.status === 'processing')
+        .map(({ record }) => structuredClone(record));
+    },
+    getEvents: (taskID) => structuredClone(entries.get(taskID)?.events ?? []),
+    prune,
+    close() {
+      stopPruning();
+    },
+  };
+}
+
+function summarize(record: TaskRecord): TaskSummary {
+  const { startTime, endTime } = record;
+  const summary: TaskSummary = {
+    id: record.id,
+    status: record.status,
+    startTime,
+    timeCost: startTime === 0 ? 0 : (endTime ?? Date.now()) - startTime,
+  };
+  if (endTime !== undefined) summary.endTime = endTime;
+  if (record.error && record.status !== 'succeeded') summary.error = record.error.message;
+  return summary;
+}

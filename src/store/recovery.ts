@@ -1,0 +1,87 @@
+import type { IReport } from '@flowgram.ai/runtime-interface';
+import type { MessageLevel, TaskEvent, WorkflowStatusName } from '../engine/types.js';
+import { ErrorCodes } from '../errors.js';
+import type { StoredTaskError, TaskRecord } from './types.js';
+
+/** The error of a task that was running when its process died. */
+export const INTERRUPTED_MESSAGE = 'interrupted: the runtime stopped while this task was running';
+export const INTERRUPTED_ERROR: StoredTaskError = { code: ErrorCodes.SHUTTING_DOWN, message: INTERRUPTED_MESSAGE };
+
+/**
+ * Whether an interrupted task may be re-run: its schema's root says `"resumable": true`. Re-running
+ * starts the workflow again from its start node with the same task ID and inputs; nodes that had
+ * already run (HTTP calls, LLM calls, code with side effects) run again, so a resumable workflow
+ * must be safe to repeat (at-least-once).
+ */
+export function isResumable(schema: string): boolean {
+  try {
+    const parsed = JSON.parse(schema) as { resumable?: unknown } | null;
+    return parsed?.resumable === true;
+  } catch {
+    return false;
+  }
+}
+
+type NodeReports = IReport['reports'];
+type NodeReport = NodeReports[string];
+type Snapshot = NodeReport['snapshots'][number];
+
+/**
+ * The report of an interrupted task, rebuilt from its journal: every node status and snapshot
+ * recorded before the process died; nodes that were still running are marked canceled.
+ */
+export function interruptedReport(record: TaskRecord, events: readonly TaskEvent[], now: number): IReport {
+  const reports: NodeReports = {};
+  let snapshotSeq = 0;
+  for (const event of events) {
+    if (event.type === 'node_started') {
+      const report = (reports[event.nodeID] ??= { id: event.nodeID, status: 'processing', terminated: false, startTime: event.time, timeCost: 0, snapshots: [] } as NodeReport);
+      Object.assign(report, { status: 'processing', terminated: false, startTime: event.time, timeCost: 0 });
+      delete report.endTime;
+      report.snapshots.push({ id: `${record.id}:${++snapshotSeq}`, nodeID: event.nodeID, inputs: {}, data: {} } as unknown as Snapshot);
+    } else if (event.type === 'node_progress') {
+      const snapshot = lastSnapshot(reports[event.nodeID]);
+      if (snapshot) snapshot.data = { ...(snapshot.data as Record<string, unknown>), ...event.data };
+    } else if (event.type === 'node_finished') {
+      const report = reports[event.nodeID];
+      if (!report) continue;
+      finishNode(report, event.status, event.time);
+      const snapshot = lastSnapshot(report);
+      if (snapshot) {
+        if (event.outputs !== undefined) snapshot.outputs = event.outputs;
+        if (event.branch !== undefined) snapshot.branch = event.branch;
+        if (event.error !== undefined) snapshot.error = event.error;
+      }
+    }
+  }
+  for (const report of Object.values(reports)) {
+    if (report.terminated) continue;
+    finishNode(report, 'canceled', now);
+    const snapshot = lastSnapshot(report);
+    if (snapshot) snapshot.error = INTERRUPTED_MESSAGE;
+  }
+  const startTime = record.startTime || record.createdAt;
+  const messages: Record<MessageLevel, Array<{ id: string; type: MessageLevel; message: string; timestamp: number }>> = {
+    log: [],
+    info: [],
+    debug: [],
+    error: [{ id: `${record.id}:interrupted`, type: 'error', message: INTERRUPTED_MESSAGE, timestamp: now }],
+    warning: [],
+  };
+  return {
+    id: record.id,
+    inputs: record.inputs,
+    outputs: {},
+    workflowStatus: { status: 'failed', terminated: true, startTime, endTime: now, timeCost: now - startTime },
+    reports,
+    messages,
+  } as unknown as IReport;
+}
+
+function lastSnapshot(report: NodeReport | undefined): Snapshot | undefined {
+  return report?.snapshots[report.snapshots.length - 1];
+}
+
+function finishNode(report: NodeReport, status: WorkflowStatusName, time: number): void {
+  Object.assign(report, { status, terminated: true, endTime: time, timeCost: time - report.startTime });
+}

@@ -1,0 +1,154 @@
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { IReport } from '@flowgram.ai/runtime-interface';
+import { createMemoryStore } from './memory.js';
+import { MIGRATIONS } from './sqlite-migrations.js';
+import { createSqliteStore } from './sqlite.js';
+import type { StoreBatch, StoreRetention, TaskRecord, TaskStore } from './types.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'flowgram-sqlite-store-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function record(id: string, overrides: Partial<TaskRecord> = {}): TaskRecord {
+  return {
+    id,
+    schemaHash: 'hash-1',
+    schema: '{"nodes":[],"edges":[]}',
+    inputs: { n: 1 },
+    status: 'processing',
+    createdAt: 1_000,
+    startTime: 1_000,
+    ...overrides,
+  };
+}
+
+function batch(parts: Partial<StoreBatch>): StoreBatch {
+  return { tasks: [], updates: [], events: [], reports: [], ...parts };
+}
+
+const report = (id: string): IReport => ({ id, inputs: { n: 1 }, outputs: { ok: true } }) as unknown as IReport;
+
+// The same contract for both implementations: the memory store is the reference.
+describe.each([
+  ['sqlite', (retention?: StoreRetention) => createSqliteStore({ path: ':memory:', retention })],
+  ['memory', (retention?: StoreRetention) => createMemoryStore({ retention })],
+] as Array<[string, (retention?: StoreRetention) => TaskStore]>)('%s store', (_name, create) => {
+  it('stores a task, its journal while it runs, and its report once it ended', async () => {
+    const store = create();
+    await store.write(batch({ tasks: [record('a')] }));
+    await store.write(
+      batch({ events: [{ type: 'node_started', taskID: 'a', nodeID: 'start_0', nodeType: 'start', title: 'Start', time: 1_001 }] }),
+    );
+    expect(await store.getEvents('a')).toHaveLength(1);
+    expect((await store.listUnfinished()).map((task) => task.id)).toEqual(['a']);
+
+    await store.write(
+      batch({
+        updates: [{ id: 'a', status: 'succeeded', startTime: 1_000, endTime: 1_010, outputs: { ok: true } }],
+        reports: [{ taskID: 'a', report: report('a') }],
+      }),
+    );
+    expect(await store.getTask('a')).toMatchObject({ id: 'a', status: 'succeeded', endTime: 1_010, outputs: { ok: true }, inputs: { n: 1 } });
+    expect(await store.getReport('a')).toEqual(report('a'));
+    expect(await store.getEvents('a')).toEqual([]); // the report replaced the journal
+    expect(await store.listUnfinished()).toEqual([]);
+    await store.close();
+  });
+
+  it('lists newest first with status and time filters and paging', async () => {
+    const store = create();
+    const tasks = Array.from({ length: 5 }, (_, i) =>
+      record(`t${i}`, { status: i % 2 === 0 ? 'succeeded' : 'failed', startTime: 100 * i, endTime: 100 * i + 5, error: i % 2 ? { code: 'X', message: `boom ${i}` } : undefined }),
+    );
+    await store.write(batch({ tasks }));
+    expect((await store.listTasks({ limit: 10, offset: 0 })).map((task) => task.id)).toEqual(['t4', 't3', 't2', 't1', 't0']);
+    expect((await store.listTasks({ status: 'failed', limit: 10, offset: 0 })).map((task) => task.id)).toEqual(['t3', 't1']);
+    expect((await store.listTasks({ since: 100, until: 400, limit: 10, offset: 0 })).map((task) => task.id)).toEqual(['t3', 't2', 't1']);
+    expect((await store.listTasks({ limit: 2, offset: 1 })).map((task) => task.id)).toEqual(['t3', 't2']);
+    expect((await store.listTasks({ status: 'failed', limit: 1, offset: 0 }))[0]).toEqual({
+      id: 't3',
+      status: 'failed',
+      startTime: 300,
+      endTime: 305,
+      timeCost: 5,
+      error: 'boom 3',
+    });
+    await store.close();
+  });
+
+  it('deletes a task with its journal and report', async () => {
+    const store = create();
+    await store.write(batch({ tasks: [record('d', { status: 'succeeded', endTime: 2_000 })], reports: [{ taskID: 'd', report: report('d') }] }));
+    expect(await store.deleteTask('d')).toBe(true);
+    expect(await store.deleteTask('d')).toBe(false);
+    expect(await store.getTask('d')).toBeUndefined();
+    expect(await store.getReport('d')).toBeUndefined();
+    await store.close();
+  });
+
+  it('replaces a task written again under the same ID (a resumed run)', async () => {
+    const store = create();
+    await store.write(batch({ tasks: [record('r')], events: [{ type: 'workflow_started', taskID: 'r', time: 1 }] }));
+    await store.write(batch({ tasks: [record('r', { inputs: { n: 2 }, createdAt: 5_000 })] }));
+    expect(await store.getTask('r')).toMatchObject({ inputs: { n: 2 }, createdAt: 5_000 });
+    expect(await store.getEvents('r')).toEqual([]);
+    expect(await store.listTasks({ limit: 10, offset: 0 })).toHaveLength(1);
+    await store.close();
+  });
+
+  it('prunes ended tasks by age and by count, never running ones', async () => {
+    const store = create({ maxAgeMs: 1_000, maxTasks: 2 });
+    await store.write(
+      batch({
+        tasks: [
+          record('old', { status: 'succeeded', endTime: 1_000 }),
+          record('running', { status: 'processing' }),
+          record('e1', { status: 'succeeded', endTime: 9_000 }),
+          record('e2', { status: 'failed', endTime: 9_100 }),
+          record('e3', { status: 'canceled', endTime: 9_200 }),
+        ],
+      }),
+    );
+    expect(await store.prune(10_000)).toBe(2); // 'old' by age, then 'e1' by count
+    expect((await store.listTasks({ limit: 10, offset: 0 })).map((task) => task.id)).toEqual(['e3', 'e2', 'running']);
+    await store.close();
+  });
+});
+
+describe('createSqliteStore', () => {
+  it('creates the directory, and keeps tasks across reopening the file', async () => {
+    const path = join(dir, 'nested', 'deeper', 'flowgram.db');
+    const first = createSqliteStore({ path });
+    await first.write(batch({ tasks: [record('kept', { status: 'succeeded', endTime: 3_000 })], reports: [{ taskID: 'kept', report: report('kept') }] }));
+    await first.close();
+    expect(existsSync(path)).toBe(true);
+    const second = createSqliteStore({ path });
+    expect(await second.getReport('kept')).toEqual(report('kept'));
+    await second.close();
+  });
+
+  it('uses WAL and records the schema version', async () => {
+    const path = join(dir, 'wal.db');
+    const store = createSqliteStore({ path });
+    await store.close();
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    db.close();
+  });
+
+  it('refuses a database from a newer version', () => {
+    const path = join(dir, 'newer.db');
+    const db = new Database(path);
+    db.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+    db.close();
+    expect(() => createSqliteStore({ path })).toThrow(/newer than this runtime supports/);
+  });
+
+  it('rejects a negative retention', () => {
+    expect(() => createSqliteStore({ path: ':memory:', retention: { maxTasks: -1 } })).toThrow(/retention.maxTasks/);
+  });
+});

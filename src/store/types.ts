@@ -1,0 +1,110 @@
+import type { IReport } from '@flowgram.ai/runtime-interface';
+import type { TaskSummary } from '../engine/task.js';
+import type { TaskEvent, WorkflowStatusName } from '../engine/types.js';
+import type { WorkflowInputs, WorkflowOutputs } from '../schema/types.js';
+
+/**
+ * A store method's result: the SQLite and memory stores answer synchronously, a network store
+ * (PostgreSQL) returns promises. The runtime awaits every result, so both work.
+ */
+export type MaybePromise<T> = T | Promise<T>;
+
+/** Why a task ended, as stored. */
+export interface StoredTaskError {
+  code: string;
+  message: string;
+  nodeID?: string;
+}
+
+/** A task as stored: what it ran, its status, and (once ended) its outcome. */
+export interface TaskRecord {
+  id: string;
+  /** SHA-256 (hex) of `schema`; schemas are stored once per hash. */
+  schemaHash: string;
+  /** The workflow schema as JSON text. */
+  schema: string;
+  inputs: WorkflowInputs;
+  status: WorkflowStatusName;
+  /** When the task was accepted (ms since epoch). */
+  createdAt: number;
+  /** When it started running; 0 while pending. */
+  startTime: number;
+  endTime?: number;
+  /** `{}` unless it succeeded. */
+  outputs?: WorkflowOutputs;
+  error?: StoredTaskError;
+}
+
+/** A status change of a task written in an earlier batch. */
+export interface TaskUpdate {
+  id: string;
+  status: WorkflowStatusName;
+  startTime: number;
+  endTime?: number;
+  outputs?: WorkflowOutputs;
+  error?: StoredTaskError;
+}
+
+/**
+ * One atomic write (one transaction), applied in field order. The runtime builds batches from task
+ * events; the store only writes them.
+ */
+export interface StoreBatch {
+  /** New tasks, inserted whole (a task that started and ended within one batch arrives here already ended). Replaces a task with the same ID. */
+  tasks: TaskRecord[];
+  /** Status changes of tasks inserted by an earlier batch. */
+  updates: TaskUpdate[];
+  /**
+   * The journal of running tasks: node status changes and snapshots (progress), oldest first.
+   * Recovery rebuilds an interrupted task's report from it.
+   */
+  events: TaskEvent[];
+  /** Final reports. Writing one drops the task's journal: the report holds every node's status and snapshots. */
+  reports: Array<{ taskID: string; report: IReport }>;
+}
+
+/** A listing query; the same filter as `Runtime.listTasks`. */
+export interface StoreListFilter {
+  status?: WorkflowStatusName;
+  /** Tasks started at or after this time (ms since epoch). */
+  since?: number;
+  /** Tasks started before this time (ms since epoch). */
+  until?: number;
+  limit: number;
+  offset: number;
+}
+
+/** How much history a store keeps; only ended tasks are ever pruned. */
+export interface StoreRetention {
+  /** Ended tasks older than this (by end time) are deleted. Default 7 days. */
+  maxAgeMs?: number;
+  /** At most this many ended tasks are kept, the newest. Default 100,000. */
+  maxTasks?: number;
+  /** How often pruning runs in the background (ms). Default 60,000. */
+  intervalMs?: number;
+}
+
+/**
+ * Where tasks, their journal and their reports survive the process. Small on purpose: a PostgreSQL
+ * implementation maps each method to one statement or one transaction.
+ *
+ * Durability contract: `write` is durable when its result settles (returns, for a synchronous store).
+ */
+export interface TaskStore {
+  /** Applies one batch atomically. */
+  write(batch: StoreBatch): MaybePromise<void>;
+  getTask(taskID: string): MaybePromise<TaskRecord | undefined>;
+  getReport(taskID: string): MaybePromise<IReport | undefined>;
+  /** Tasks newest first (by acceptance), filtered and paged. */
+  listTasks(filter: StoreListFilter): MaybePromise<TaskSummary[]>;
+  /** Deletes a task, its journal and its report; false when unknown. */
+  deleteTask(taskID: string): MaybePromise<boolean>;
+  /** Tasks still `pending` or `processing`: after a restart, the ones the previous process left behind. */
+  listUnfinished(): MaybePromise<TaskRecord[]>;
+  /** The journal of a task (recovery), oldest first. */
+  getEvents(taskID: string): MaybePromise<TaskEvent[]>;
+  /** Deletes ended tasks beyond the retention policy; returns how many. Also run by the store in the background. */
+  prune(now?: number): MaybePromise<number>;
+  /** Stops background work and releases the database. */
+  close(): MaybePromise<void>;
+}

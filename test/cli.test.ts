@@ -1,0 +1,244 @@
+/**
+ * The `flowgram` command as a child process (bin/flowgram.js on the build in dist/): progress lines,
+ * exit codes, stdout JSON, bad files, and `serve` with a graceful SIGTERM.
+ */
+import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FlowGramAPIName, FlowGramAPIs } from '@flowgram.ai/runtime-interface';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bin = join(root, 'bin/flowgram.js');
+const scratch = mkdtempSync(join(tmpdir(), 'flowgram-cli-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function flowgram(args: string[], env: Record<string, string> = {}): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ...env }, timeout: 20_000 });
+}
+
+function scratchFile(name: string, content: unknown): string {
+  const path = join(scratch, name);
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
+
+/** A workflow that fails at run time with built-in nodes only: a loop over a string. */
+function failingWorkflow(): unknown {
+  return {
+    nodes: [
+      { id: 'start_0', type: 'start', data: { title: 'Start', outputs: { type: 'object', properties: { items: { type: 'string', default: 'oops' } } } } },
+      {
+        id: 'loop_0',
+        type: 'loop',
+        data: { title: 'Loop', loopFor: { type: 'ref', content: ['start_0', 'items'] } },
+        blocks: [
+          { id: 'bs', type: 'block-start', data: {} },
+          { id: 'be', type: 'block-end', data: {} },
+        ],
+        edges: [{ sourceNodeID: 'bs', targetNodeID: 'be' }],
+      },
+      { id: 'end_0', type: 'end', data: { title: 'End' } },
+    ],
+    edges: [
+      { sourceNodeID: 'start_0', targetNodeID: 'loop_0' },
+      { sourceNodeID: 'loop_0', targetNodeID: 'end_0' },
+    ],
+  };
+}
+
+const lines = (text: string) => text.split('\n').filter(Boolean);
+
+describe('flowgram --version / --help', () => {
+  it('prints the package version', () => {
+    const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version as string;
+    const result = flowgram(['--version']);
+    expect(result.status).toBe(0);
+    expect(result.stdout.trim()).toBe(version);
+  });
+
+  it('lists the commands, and each command has its own help', () => {
+    const help = flowgram(['--help']);
+    expect(help.status).toBe(0);
+    for (const command of ['serve', 'run', 'validate']) expect(help.stdout).toContain(command);
+    const runHelp = flowgram(['run', '--help']);
+    expect(runHelp.status).toBe(0);
+    expect(runHelp.stdout).toContain('--inputs-file');
+    expect(flowgram(['serve', '--help']).stdout).toContain('--port');
+  });
+
+  it('exits 2 on an unknown command or option', () => {
+    expect(flowgram(['explode']).status).toBe(2);
+    const bad = flowgram(['run', 'examples/hello.json', '--bogus']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--bogus');
+  });
+});
+
+describe('flowgram run', () => {
+  it('prints the outputs as JSON on stdout and one plain progress line per node on stderr', () => {
+    const result = flowgram(['run', 'examples/hello.json', '--inputs', '{"name":"CLI"}']);
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ greeting: 'Hello, CLI!', name: 'CLI' });
+    const progress = lines(result.stderr);
+    expect(progress[0]).toMatch(/^✔ Start \(start\) \d+ ms$/);
+    expect(progress[1]).toMatch(/^✔ End \(end\) \d+ ms$/);
+    expect(progress.at(-1)).toMatch(/^✔ workflow succeeded in \d+ ms$/);
+  });
+
+  it.each([
+    ['branches.json', '{"age":12}', { message: 'sorry, come back in 6 years' }],
+    ['code.json', '{"text":"a bb ccc"}', { wordCount: 3, longest: 'ccc', upper: 'A BB CCC' }],
+  ])('runs examples/%s', (file, inputs, expected) => {
+    const result = flowgram(['run', `examples/${file}`, '--inputs', inputs]);
+    expect(result.status, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual(expected);
+  });
+
+  it('runs the loop-with-break example', () => {
+    const result = flowgram(['run', 'examples/loop-break.json', '--inputs', '{"numbers":[1,50,2],"limit":10}']);
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ taken: [1] });
+    expect(result.stderr).toMatch(/✔ Break \(break\) \d+ ms/);
+  });
+
+  it('reads inputs from a file and writes the report', () => {
+    const inputs = scratchFile('inputs.json', { name: 'File' });
+    const report = join(scratch, 'report.json');
+    const result = flowgram(['run', 'examples/hello.json', '--inputs-file', inputs, '--report', report, '--no-progress']);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toBe('');
+    const parsed = FlowGramAPIs[FlowGramAPIName.TaskReport].schema.output.parse(JSON.parse(readFileSync(report, 'utf8')));
+    expect(parsed.outputs).toEqual({ greeting: 'Hello, File!', name: 'File' });
+  });
+
+  it('exits 1 with one readable line when the workflow fails', () => {
+    const file = scratchFile('failing.json', failingWorkflow());
+    const result = flowgram(['run', file]);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^✖ Loop \(loop\) \d+ ms: .*must be an array/m);
+    const errorLines = lines(result.stderr).filter((line) => line.startsWith('flowgram:'));
+    expect(errorLines).toHaveLength(1);
+    expect(errorLines[0]).toMatch(/^flowgram: workflow failed \(node loop_0\): .*must be an array/);
+  });
+
+  it.each([
+    ['a missing file', () => ['run', join(scratch, 'nope.json')], /no such file/],
+    ['a file that is not JSON', () => ['run', scratchFile('bad.json', '{"nodes": [')], /not valid JSON/],
+    ['a JSON file that is not an object', () => ['run', scratchFile('array.json', '[]')], /must be a JSON object/],
+    ['an invalid workflow', () => ['run', scratchFile('invalid.json', { nodes: [{ id: 'a', type: 'start' }], edges: [] })], /end/i],
+    ['inputs that are not JSON', () => ['run', 'examples/hello.json', '--inputs', '{name'], /--inputs: not valid JSON/],
+    ['inputs of the wrong type', () => ['run', 'examples/hello.json', '--inputs', '{"name":5}'], /inputs\.name/],
+    ['both --inputs and --inputs-file', () => ['run', 'examples/hello.json', '--inputs', '{}', '--inputs-file', 'x.json'], /cannot be used/],
+  ])('exits 2 with one error line for %s', (_name, args, message) => {
+    const result = flowgram(args());
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe('');
+    const errorLines = lines(result.stderr);
+    expect(errorLines.length).toBeLessThanOrEqual(2);
+    expect(errorLines.join('\n')).toMatch(message);
+  });
+});
+
+describe('flowgram validate', () => {
+  it('exits 0 for a valid workflow', () => {
+    const result = flowgram(['validate', 'examples/loop-break.json']);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('is valid');
+  });
+
+  it('prints every problem with its path and exits 1', () => {
+    const file = scratchFile('problems.json', {
+      nodes: [
+        { id: 'start_0', type: 'start', data: {} },
+        { id: 'start_0', type: 'teleport', data: {} },
+      ],
+      edges: [{ sourceNodeID: 'start_0', targetNodeID: 'ghost' }],
+    });
+    const result = flowgram(['validate', file]);
+    expect(result.status).toBe(1);
+    const problems = lines(result.stdout).filter((line) => line.startsWith('✖ '));
+    expect(problems.length).toBeGreaterThanOrEqual(3);
+    expect(problems.some((line) => /nodes\[1\]/.test(line))).toBe(true);
+    expect(problems.some((line) => /edges\[0\]/.test(line))).toBe(true);
+  });
+
+  it('checks inputs too', () => {
+    const result = flowgram(['validate', 'examples/hello.json', '--inputs', '{"name":1}']);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toMatch(/✖ inputs\.name/);
+  });
+});
+
+/** `flowgram serve` as a child process; resolves with its URL once it listens. */
+async function startServe(args: string[]): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--log-level', 'warn', ...args], {
+    cwd: root,
+    env: { ...process.env, HOST: '127.0.0.1' },
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      const match = /listening on (http:\/\/\S+?) /.exec(stderr);
+      if (match) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
+  });
+  return { child, url };
+}
+
+async function stopServe(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null) return child.exitCode;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.kill('SIGTERM');
+  return exited;
+}
+
+describe('flowgram serve', () => {
+  const db = join(scratch, 'serve.db');
+  let persistedTaskID = '';
+
+  it('serves the API on the given port and shuts down gracefully on SIGTERM', async () => {
+    const { child, url } = await startServe(['--db', db]);
+    try {
+      const info = await fetch(`${url}/api/info`).then((response) => response.json());
+      expect(FlowGramAPIs[FlowGramAPIName.ServerInfo].schema.output.parse(info)).toMatchObject({ runtime: 'Node.js' });
+      const hello = readFileSync(join(root, 'examples/hello.json'), 'utf8');
+      const run = await fetch(`${url}/api/task/run`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ schema: hello, inputs: { name: 'served' } }),
+      }).then((response) => response.json() as Promise<{ taskID: string }>);
+      const outputs = await fetch(`${url}/api/task/result?taskID=${run.taskID}&wait=5000`).then((response) => response.json());
+      expect(outputs).toEqual({ greeting: 'Hello, served!', name: 'served' });
+      persistedTaskID = run.taskID;
+      expect(await stopServe(child)).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('keeps tasks in the --db file across restarts', async () => {
+    expect(persistedTaskID).not.toBe('');
+    const { child, url } = await startServe(['--db', db]);
+    try {
+      const report = await fetch(`${url}/api/task/report?taskID=${persistedTaskID}`);
+      expect(report.status).toBe(200);
+      const parsed = FlowGramAPIs[FlowGramAPIName.TaskReport].schema.output.parse(await report.json());
+      expect(parsed.workflowStatus.status).toBe('succeeded');
+      expect(parsed.outputs).toEqual({ greeting: 'Hello, served!', name: 'served' });
+    } finally {
+      await stopServe(child);
+    }
+  });
+
+  it('exits 2 on a bad port', () => {
+    const result = flowgram(['serve', '--port', 'abc']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/--port/);
+  });
+});

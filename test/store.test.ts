@@ -1,0 +1,218 @@
+/** The runtime with a store: tasks and reports outlive the runtime, and a restart settles interrupted tasks. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TaskReportDefine } from '@flowgram.ai/runtime-interface';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createMemoryStore, createRuntime, createSqliteStore, type TaskStore } from '../src/index.js';
+import { INTERRUPTED_MESSAGE } from '../src/store/recovery.js';
+import { testExecutors } from './fixtures/test-nodes.js';
+import { chain, delayNode, edge, endNode, failNode, input, ref, startNode, workflow } from './fixtures/workflow-builders.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'flowgram-store-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+const dbPath = (): string => join(dir, `t${++files}.db`);
+
+const echoFlow = workflow(
+  [startNode('start_0', { text: 'string' }), endNode('end_0', { text: input('string', ref('start_0', 'text')) })],
+  chain('start_0', 'end_0'),
+);
+const failingFlow = workflow([startNode('start_0', {}), failNode('boom', 'it broke'), endNode('end_0')], chain('start_0', 'boom', 'end_0'));
+const slowFlow = (ms: number, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  ...workflow(
+    [startNode('start_0', { text: 'string' }), delayNode('wait', ms, { text: input('string', ref('start_0', 'text')) }), endNode('end_0', { text: input('string', ref('wait', 'text')) })],
+    [edge('start_0', 'wait'), edge('wait', 'end_0')],
+  ),
+  ...extra,
+});
+
+const parseReport = (report: unknown): unknown => TaskReportDefine.schema.output.parse(report);
+
+/** A SQLite store that stops writing at `kill()`, as if its process had died there. */
+function killableStore(path: string): { store: TaskStore; kill: () => void } {
+  const store = createSqliteStore({ path });
+  let alive = true;
+  return {
+    store: { ...store, write: (batch) => (alive ? store.write(batch) : undefined) },
+    kill: () => {
+      alive = false;
+      void store.close();
+    },
+  };
+}
+
+describe('runtime with a SQLite store', () => {
+  it('answers report, result and listings from the store once the task has left memory', async () => {
+    const path = dbPath();
+    const first = createRuntime({ executors: testExecutors(), store: createSqliteStore({ path }) });
+    const ok = first.start(echoFlow, { text: 'hello' });
+    const bad = first.start(failingFlow, {});
+    await Promise.all([ok.done, bad.done]);
+    const liveReport = ok.report();
+    await first.close();
+
+    const second = createRuntime({ executors: testExecutors(), store: createSqliteStore({ path }) });
+    try {
+      expect(second.getTask(ok.id)).toBeUndefined();
+      expect(await second.getResult(ok.id)).toEqual({ status: 'succeeded', outputs: { text: 'hello' } });
+      expect(await second.getResult(bad.id)).toEqual({ status: 'failed', outputs: {} });
+      const report = await second.getReport(ok.id);
+      expect(report).toEqual(liveReport);
+      expect(parseReport(report)).toBeTruthy();
+      expect(parseReport(await second.getReport(bad.id))).toBeTruthy();
+      const listed = await second.listTasks();
+      expect(listed.map((task) => task.id)).toEqual([bad.id, ok.id]);
+      expect(listed[0]).toMatchObject({ status: 'failed', error: expect.stringContaining('it broke') });
+      expect((await second.listTasks({ status: 'succeeded' })).map((task) => task.id)).toEqual([ok.id]);
+      expect(await second.getResult('nope')).toBeUndefined();
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('persists an accepted task before the caller can await anything', async () => {
+    const path = dbPath();
+    const store = createSqliteStore({ path });
+    const runtime = createRuntime({ executors: testExecutors(), store });
+    try {
+      const task = runtime.start(slowFlow(5_000), { text: 'x' });
+      await null; // the first thing a server does after start() before it answers
+      const reader = createSqliteStore({ path, retention: { intervalMs: 0 } });
+      expect(await reader.getTask(task.id)).toMatchObject({ id: task.id, status: 'processing', inputs: { text: 'x' } });
+      await reader.close();
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('pages through history with status and time filters', async () => {
+    const runtime = createRuntime({ executors: testExecutors(), store: createSqliteStore({ path: ':memory:' }), retention: { maxTasks: 0 } });
+    try {
+      const before = Date.now();
+      const ids: string[] = [];
+      for (let i = 0; i < 25; i++) {
+        const task = runtime.start(i % 5 === 0 ? failingFlow : echoFlow, { text: `n${i}` });
+        ids.push(task.id);
+        await task.done;
+      }
+      expect(runtime.stats().inMemory).toBe(0); // every answer below comes from the store
+      const newestFirst = [...ids].reverse();
+      expect((await runtime.listTasks({ limit: 10 })).map((task) => task.id)).toEqual(newestFirst.slice(0, 10));
+      expect((await runtime.listTasks({ limit: 10, offset: 20 })).map((task) => task.id)).toEqual(newestFirst.slice(20));
+      expect(await runtime.listTasks({ status: 'failed' })).toHaveLength(5);
+      expect(await runtime.listTasks({ since: before })).toHaveLength(25);
+      expect(await runtime.listTasks({ until: before })).toHaveLength(0);
+      expect(await runtime.listTasks({ since: Date.now() + 1_000 })).toHaveLength(0);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('deletes a task from memory and from the store', async () => {
+    const runtime = createRuntime({ executors: testExecutors(), store: createSqliteStore({ path: ':memory:' }), retention: { maxTasks: 0 } });
+    try {
+      const ended = runtime.start(echoFlow, { text: 'a' });
+      await ended.done;
+      const running = runtime.start(slowFlow(5_000), { text: 'b' });
+      expect(await runtime.deleteTask(ended.id)).toBe(true);
+      expect(await runtime.deleteTask(running.id)).toBe(true);
+      expect(running.status).toBe('canceled');
+      expect(await runtime.getReport(ended.id)).toBeUndefined();
+      expect(await runtime.getResult(running.id)).toBeUndefined();
+      expect(await runtime.deleteTask(ended.id)).toBe(false);
+      expect(await runtime.listTasks()).toEqual([]);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('marks tasks a dead process left running as failed, with a report rebuilt from the journal', async () => {
+    const path = dbPath();
+    const { store, kill } = killableStore(path);
+    const dead = createRuntime({ executors: testExecutors(), store });
+    const task = dead.start(slowFlow(60_000), { text: 'lost' });
+    await dead.listTasks(); // flushes the journal: the delay node is running
+    kill();
+
+    const restarted = createRuntime({ executors: testExecutors(), store: createSqliteStore({ path }) });
+    try {
+      expect(await restarted.getResult(task.id)).toEqual({ status: 'failed', outputs: {} });
+      const [summary] = await restarted.listTasks();
+      expect(summary).toMatchObject({ id: task.id, status: 'failed', error: INTERRUPTED_MESSAGE });
+      const report = await restarted.getReport(task.id);
+      parseReport(report);
+      expect(report?.workflowStatus).toMatchObject({ status: 'failed', terminated: true });
+      expect(report?.reports.start_0).toMatchObject({ status: 'succeeded' });
+      expect(report?.reports.wait).toMatchObject({ status: 'canceled' });
+      expect(report?.messages.error.map((message) => message.message)).toEqual([INTERRUPTED_MESSAGE]);
+    } finally {
+      await restarted.close();
+      task.cancel(); // the abandoned runtime's timer
+    }
+  });
+
+  it('re-runs an interrupted task whose workflow is marked resumable', async () => {
+    const path = dbPath();
+    const { store, kill } = killableStore(path);
+    const dead = createRuntime({ executors: testExecutors(), store });
+    const task = dead.start(slowFlow(200, { resumable: true }), { text: 'again' });
+    await dead.listTasks();
+    kill();
+    task.cancel();
+
+    const restarted = createRuntime({ executors: testExecutors(), store: createSqliteStore({ path }) });
+    try {
+      await restarted.listTasks(); // recovery has run
+      const resumed = restarted.getTask(task.id);
+      expect(resumed?.inputs).toEqual({ text: 'again' });
+      await resumed?.done;
+      expect(await restarted.getResult(task.id)).toEqual({ status: 'succeeded', outputs: { text: 'again' } });
+      expect(await restarted.listTasks()).toHaveLength(1);
+    } finally {
+      await restarted.close();
+    }
+  });
+
+  it('writes the final state of tasks cancelled by close()', async () => {
+    const path = dbPath();
+    const runtime = createRuntime({ executors: testExecutors(), store: createSqliteStore({ path }) });
+    const task = runtime.start(slowFlow(60_000), { text: 'x' });
+    await runtime.close();
+    const reader = createSqliteStore({ path, retention: { intervalMs: 0 } });
+    expect(await reader.getTask(task.id)).toMatchObject({ status: 'canceled', error: { message: 'runtime closed' } });
+    expect(await reader.getReport(task.id)).toMatchObject({ workflowStatus: { status: 'canceled' } });
+    await reader.close();
+  });
+
+  it('keeps a schema once however many tasks run it', async () => {
+    const path = dbPath();
+    const runtime = createRuntime({ store: createSqliteStore({ path }) });
+    await Promise.all(Array.from({ length: 50 }, (_, i) => runtime.run(echoFlow, { text: String(i) })));
+    await runtime.run(JSON.stringify(echoFlow), { text: 'as a string' });
+    await runtime.close();
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(path, { readonly: true });
+    expect(db.prepare('SELECT count(*) FROM tasks').pluck().get()).toBe(51);
+    expect(db.prepare('SELECT count(*) FROM schemas').pluck().get()).toBe(1);
+    expect(db.prepare('SELECT count(*) FROM events').pluck().get()).toBe(0); // journals end with their reports
+    db.close();
+  });
+});
+
+describe('runtime with the memory store', () => {
+  it('serves the same queries through the store interface', async () => {
+    const store: TaskStore = createMemoryStore();
+    const runtime = createRuntime({ store, retention: { maxTasks: 0 } });
+    try {
+      const task = runtime.start(echoFlow, { text: 'mem' });
+      await task.done;
+      expect(runtime.getTask(task.id)).toBeUndefined();
+      expect(await runtime.getResult(task.id)).toEqual({ status: 'succeeded', outputs: { text: 'mem' } });
+      expect(parseReport(await runtime.getReport(task.id))).toBeTruthy();
+      expect(await runtime.listTasks()).toHaveLength(1);
+    } finally {
+      await runtime.close();
+    }
+  });
+});
