@@ -5,14 +5,17 @@
  *   npm run bench:code        (npx tsx bench/code.bench.ts)
  *
  * Prints: per-code-node cost in a 40-code-node chain (p50/p99, both engines, and the ratio); the raw
- * per-execution latency of our runner including the hop to the worker; the pool's start-up cost; and
- * throughput of concurrent tasks for 1, 2 and 4 workers. Upstream's `main` is async because upstream
+ * per-execution latency of our runner including the hop to the worker; the pool's start-up cost (from
+ * sources and, when built, from dist/); and throughput of concurrent tasks for 1, 2 and 4 workers. Upstream's `main` is async because upstream
  * fails every sync main. Upstream logs every request: the console is silenced while it runs.
  */
+import { existsSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { createRuntime } from '../src/index.js';
 import { DEFAULT_CODE_LIMITS } from '../src/sandbox/limits.js';
 import { createQuickJSRunner } from '../src/sandbox/quickjs-runner.js';
+import type { ScriptRunner } from '../src/sandbox/types.js';
 import { silenceConsole, startUpstream, waitUpstream } from '../test/fixtures/upstream-engine.js';
 
 const CHAIN_LENGTH = 40;
@@ -112,17 +115,34 @@ async function benchChain(): Promise<void> {
   console.log(`  upstream / ours at p50: ${(u.p50 / o.p50).toFixed(2)}x`);
 }
 
+/** Time until a new pool of `workers` workers has every worker ready (ms). */
+async function startupTime(create: (workers: number) => ScriptRunner, workers: number): Promise<number> {
+  const started = performance.now();
+  const runner = create(workers);
+  await runner.warm?.();
+  const elapsed = performance.now() - started;
+  await runner.close();
+  return elapsed;
+}
+
+async function benchStartup(): Promise<void> {
+  console.log('\nPool start-up (worker threads + QuickJS WebAssembly instances, until all are ready):');
+  const fromSources = (workers: number): ScriptRunner => createQuickJSRunner({ workers });
+  for (const workers of [1, 2]) console.log(`  ${workers} worker(s), TypeScript sources via tsx: ${fmt(await startupTime(fromSources, workers))}`);
+  // The built package's workers load compiled JavaScript: what users of dist/ pay.
+  const built = new URL('../dist/sandbox/quickjs-runner.js', import.meta.url);
+  if (existsSync(built)) {
+    const module = (await import(built.href)) as { createQuickJSRunner: typeof createQuickJSRunner };
+    const fromDist = (workers: number): ScriptRunner => module.createQuickJSRunner({ workers });
+    for (const workers of [1, 2]) console.log(`  ${workers} worker(s), built dist/: ${fmt(await startupTime(fromDist, workers))}`);
+  }
+}
+
 async function benchRunner(): Promise<void> {
   const request = { language: 'javascript', source: SCRIPT, params: { value: 1 }, limits: DEFAULT_CODE_LIMITS };
   const signal = new AbortController().signal;
-
-  const coldStarted = performance.now();
-  const cold = createQuickJSRunner({ workers: 1 });
-  await cold.run(request, signal);
-  const firstResult = performance.now() - coldStarted;
-  await cold.close();
-
-  const runner = createQuickJSRunner({ workers: 1 });
+  const runner = createQuickJSRunner({ workers: 2 });
+  await runner.warm?.();
   for (let i = 0; i < 500; i++) await runner.run(request, signal);
   const samples: number[] = [];
   for (let i = 0; i < 3_000; i++) {
@@ -132,9 +152,8 @@ async function benchRunner(): Promise<void> {
   }
   await runner.close();
   const s = summary(samples);
-  console.log('\nOne execution through the runner (fresh QuickJS runtime + context, hop to the worker and back):');
+  console.log('\nOne execution through the runner, sequential (fresh QuickJS runtime + context, hop to the worker and back):');
   console.log(`  p50 ${fmt(s.p50)}   p99 ${fmt(s.p99)}`);
-  console.log(`Pool start-up: first result of a new pool after ${fmt(firstResult)} (worker thread + QuickJS WebAssembly instance)`);
 }
 
 async function benchThroughput(): Promise<void> {
@@ -154,6 +173,8 @@ async function benchThroughput(): Promise<void> {
   }
 }
 
+console.log(`load average: ${loadavg().map((value) => value.toFixed(2)).join(' ')} on ${availableParallelism()} CPUs`);
 await benchChain();
 await benchRunner();
+await benchStartup();
 await benchThroughput();

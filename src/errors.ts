@@ -17,6 +17,8 @@ export const ErrorCodes = {
   NODE_FAILED: 'FLOWGRAM_ERR_NODE_FAILED',
   /** The task was cancelled before it finished. */
   TASK_CANCELLED: 'FLOWGRAM_ERR_TASK_CANCELLED',
+  /** The runtime stopped (crash, kill) while the task was running; found and failed on restart. */
+  TASK_INTERRUPTED: 'FLOWGRAM_ERR_TASK_INTERRUPTED',
   /** `task.wait({ timeoutMs })` gave up; the task keeps running. */
   WAIT_TIMEOUT: 'FLOWGRAM_ERR_WAIT_TIMEOUT',
   /** No task with that ID is known (never existed, or pruned). */

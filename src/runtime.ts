@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { IReport, ValidationResult } from '@flowgram.ai/runtime-interface';
 import { ErrorCodes, FlowgramError } from './errors.js';
 import { WorkflowExecution } from './engine/engine.js';
@@ -12,6 +11,7 @@ import type { IJsonSchema, WorkflowInputs, WorkflowOutputs, WorkflowSchema } fro
 import { validateInputs } from './schema/validate-inputs.js';
 import { validateSchemaStructure, type SchemaIssue } from './schema/validate-schema.js';
 import { TaskJournal } from './store/journal.js';
+import { newTaskID } from './store/task-id.js';
 import type { TaskStore } from './store/types.js';
 
 export interface RetentionOptions {
@@ -78,6 +78,8 @@ export interface Runtime {
   getTask(taskID: string): Task | undefined;
   /** The report of any known task (in memory or, with a store, persisted); undefined when unknown. */
   getReport(taskID: string): Promise<IReport | undefined>;
+  /** The workflow schema a known task ran (parsed); undefined when unknown. */
+  getSchema(taskID: string): Promise<unknown>;
   /** Status and outputs of any known task; undefined when unknown. Outputs are `{}` unless it succeeded. */
   getResult(taskID: string): Promise<TaskResult | undefined>;
   /** Forgets a task (cancelling it first if it still runs); false when unknown. */
@@ -89,6 +91,12 @@ export interface Runtime {
   stats(): { running: number; queued: number; inMemory: number };
   readonly executors: ReadonlyMap<string, NodeExecutor>;
   readonly limits: RuntimeLimits;
+  /**
+   * Resolves once everything so far is written to the store (at once without one). The store
+   * writes an accepted task in a microtask after `start()`; a caller that announces the task
+   * synchronously (e.g. an HTTP handler that replies without awaiting) awaits this first.
+   */
+  flush(): Promise<void>;
   /** Cancels running tasks, releases executors' resources; the runtime accepts nothing afterwards. */
   close(): Promise<void>;
 }
@@ -217,7 +225,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   function track(task: Task): void {
     tasks.set(task.id, task);
     void task.done.then(() => {
-      task.endedAt = Date.now();
+      task.endedAt = task.endTime ?? Date.now();
       ended.push(task);
       prune(task.endedAt);
     });
@@ -227,7 +235,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     if (closed) throw new FlowgramError(ErrorCodes.SHUTTING_DOWN, 'runtime: closed, no new tasks are accepted');
     const inputs = parseInputsInput(rawInputs);
     const { document, errors } = check(schema, inputs);
-    const taskID = startOptions.taskID ?? randomUUID();
+    const taskID = startOptions.taskID ?? newTaskID();
     if (tasks.has(taskID)) throw new FlowgramError(ErrorCodes.BAD_REQUEST, `taskID: "${taskID}" is already in use`);
     const recorder = new TaskRecorder(taskID, inputs, limits.maxMessages ?? DEFAULT_MAX_MESSAGES, MAX_EVENTS_PER_TASK);
     if (!document || errors.length > 0) {
@@ -292,6 +300,12 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       }
     },
     getTask: (taskID) => tasks.get(taskID),
+    async getSchema(taskID) {
+      const task = tasks.get(taskID);
+      if (task) return typeof task.schema === 'string' ? parseSchemaInput(task.schema) : task.schema;
+      const record = await (await stored())?.getTask(taskID);
+      return record ? parseSchemaInput(record.schema) : undefined;
+    },
     async getReport(taskID) {
       const task = tasks.get(taskID);
       if (!task) return (await stored())?.getReport(taskID);
@@ -339,6 +353,9 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     },
     registerExecutor: register,
     stats: () => ({ running, queued: waiting.length - waitingHead, inMemory: tasks.size }),
+    async flush() {
+      await stored();
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -104,6 +104,18 @@ describe('flowgram run', () => {
     expect(result.stderr).toMatch(/✔ Break \(break\) \d+ ms/);
   });
 
+  // `script` (util-linux) gives the child a pseudo-terminal, so stderr is a TTY.
+  const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
+  it.skipIf(!hasScript)('redraws live spinner lines in place when stderr is a terminal', () => {
+    const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} run examples/loop-break.json`;
+    const result = spawnSync('script', ['-qec', command, '/dev/null'], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 20_000 });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] Take until over limit \(loop\) \d+ ms/);
+    expect(result.stdout).toContain('\x1b[0J');
+    expect(result.stdout).toMatch(/✔ Take until over limit \(loop\) \d+ ms/);
+    expect(result.stdout).toMatch(/✔ workflow succeeded in \d+ ms/);
+  });
+
   it('reads inputs from a file and writes the report', () => {
     const inputs = scratchFile('inputs.json', { name: 'File' });
     const report = join(scratch, 'report.json');

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRuntime, ErrorCodes, type Runtime } from '../src/index.js';
+import type { CodeExecutor } from '../src/nodes/code.js';
 import { codeWorkflow } from './helpers/code-workflow.js';
 
 const SPIN = 'function main() { while (true) {} }';
@@ -14,7 +15,7 @@ let runtime: Runtime;
 beforeAll(async () => {
   runtime = createRuntime({ limits: { code: { workers: 2, timeoutMs: 10_000 } } });
   // Start both workers before measuring anything.
-  await Promise.all([runtime.run(codeWorkflow('function main() { return 1 }')), runtime.run(codeWorkflow('function main() { return 1 }'))]);
+  await (runtime.executors.get('code') as CodeExecutor).warm(runtime.limits.code);
 });
 
 afterAll(async () => {

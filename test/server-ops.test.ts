@@ -136,6 +136,25 @@ describe('graceful shutdown', () => {
   });
 });
 
+describe('closing with a shared runtime', () => {
+  it('does not hang on a stream of a task the server did not start', async () => {
+    const runtime = createRuntime({ executors: testExecutors() });
+    cleanups.push(() => runtime.close());
+    const server = await startTestServer({ runtime, shutdownGraceMs: 100 });
+    const outside = runtime.start(slowSchema(30_000) as unknown as Record<string, unknown>, { name: 'outside' });
+    const response = await fetch(`${server.url}/api/task/stream?taskID=${outside.id}`);
+    const reader = response.body?.getReader();
+    await reader?.read();
+    const startedAt = Date.now();
+    await server.close();
+    expect(Date.now() - startedAt).toBeLessThan(5_000);
+    // Not this server's task: it keeps running on the shared runtime.
+    expect(outside.status).toBe('processing');
+    await reader?.cancel().catch(() => undefined);
+    outside.cancel('test over');
+  });
+});
+
 describe('flowgramPlugin', () => {
   it('mounts every route under a prefix inside an existing Fastify app', async () => {
     const app = Fastify();
@@ -180,12 +199,12 @@ describe('OpenAPI and Swagger UI', () => {
 describe('under load', () => {
   it('keeps answering health checks while hundreds of tasks run', async () => {
     const { url } = await start();
-    const runs = Array.from({ length: 300 }, (_, index) => postJson<{ taskID: string }>(`${url}/api/task/run`, runBody(slowSchema(20), { name: `n${index}` })));
+    const runs = Array.from({ length: 200 }, (_, index) => postJson<{ taskID: string }>(`${url}/api/task/run`, runBody(slowSchema(20), { name: `n${index}` })));
     const health = await request(`${url}/healthz`);
     expect(health.status).toBe(200);
     const started = await Promise.all(runs);
     expect(started.every((response) => response.status === 200)).toBe(true);
     const last = started.at(-1)?.body.taskID as string;
-    expect((await request(`${url}/api/task/result?taskID=${last}&wait=5000`)).body).toEqual({ name: 'n299' });
+    expect((await request(`${url}/api/task/result?taskID=${last}&wait=5000`)).body).toEqual({ name: 'n199' });
   });
 });

@@ -78,6 +78,40 @@ describe('GET /api/task/stream', () => {
     expect(events.at(-1)?.data).toMatchObject({ type: 'workflow_finished', status: 'canceled' });
   });
 
+  it('closes at once with workflow_finished for a task only the store still knows', async () => {
+    const { createRuntime } = await import('../src/index.js');
+    const { createSqliteStore } = await import('../src/store/sqlite.js');
+    const { testExecutors } = await import('./fixtures/test-nodes.js');
+    const runtime = createRuntime({ executors: testExecutors(), store: createSqliteStore({ path: ':memory:' }), retention: { maxTasks: 1 } });
+    const stored = await startTestServer({ runtime });
+    try {
+      const first = await postJson<{ taskID: string }>(`${stored.url}/api/task/run`, { schema: JSON.stringify(slowSchema(1)), inputs: { name: 'old' } });
+      await waitForEnd(stored.url, first.body.taskID);
+      const second = await postJson<{ taskID: string }>(`${stored.url}/api/task/run`, { schema: JSON.stringify(slowSchema(1)), inputs: { name: 'new' } });
+      await waitForEnd(stored.url, second.body.taskID);
+      await runtime.listTasks();
+      expect(runtime.getTask(first.body.taskID)).toBeUndefined();
+      const { events } = await readEventStream(`${stored.url}/api/task/stream?taskID=${first.body.taskID}`);
+      expect(events).toHaveLength(1);
+      expect(events[0].data).toMatchObject({ type: 'workflow_finished', status: 'succeeded', outputs: { name: 'old' } });
+    } finally {
+      await stored.close();
+      await runtime.close();
+    }
+  });
+
+  it('survives a client that goes away mid-stream', async () => {
+    const taskID = await run(slowSchema(300), { name: 'gone' });
+    const controller = new AbortController();
+    const response = await fetch(`${server.url}/api/task/stream?taskID=${taskID}`, { signal: controller.signal });
+    const reader = response.body?.getReader();
+    await reader?.read();
+    controller.abort();
+    const result = await request(`${server.url}/api/task/result?taskID=${taskID}&wait=5000`);
+    expect(result.body).toEqual({ name: 'gone' });
+    expect((await request(`${server.url}/healthz`)).status).toBe(200);
+  });
+
   it('answers 404 {code, message} for an unknown task', async () => {
     const response = await request<{ code: string }>(`${server.url}/api/task/stream?taskID=nope`);
     expect(response.status).toBe(404);

@@ -212,8 +212,16 @@ describe('task listing and deletion', () => {
     expect(onlyFailed.body.tasks.length).toBeGreaterThan(0);
     expect(onlyFailed.body.tasks.every((task) => task.status === 'failed')).toBe(true);
 
-    const one = await request<{ tasks: unknown[] }>(`${url}/api/tasks?limit=1`);
+    const one = await request<{ tasks: Array<{ id: string }> }>(`${url}/api/tasks?limit=1`);
     expect(one.body.tasks).toHaveLength(1);
+    const next = await request<{ tasks: Array<{ id: string }> }>(`${url}/api/tasks?limit=1&offset=1`);
+    expect(next.body.tasks).toHaveLength(1);
+    expect(next.body.tasks[0].id).not.toBe(one.body.tasks[0].id);
+
+    const future = Date.now() + 60_000;
+    expect((await request<{ tasks: unknown[] }>(`${url}/api/tasks?since=${future}`)).body.tasks).toEqual([]);
+    const before = await request<{ tasks: unknown[] }>(`${url}/api/tasks?until=${future}&limit=1000`);
+    expect(before.body.tasks.length).toBe(all.body.tasks.length);
   });
 
   it('DELETE /api/task forgets a task', async () => {

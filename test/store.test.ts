@@ -86,6 +86,32 @@ describe('runtime with a SQLite store', () => {
     }
   });
 
+  it('flush() resolves once started tasks are on disk', async () => {
+    const path = dbPath();
+    const runtime = createRuntime({ executors: testExecutors(), store: createSqliteStore({ path }) });
+    try {
+      const ids = Array.from({ length: 3 }, () => runtime.start(slowFlow(5_000), { text: 'x' }).id);
+      await runtime.flush();
+      const reader = createSqliteStore({ path, retention: { intervalMs: 0 } });
+      for (const id of ids) expect(await reader.getTask(id)).toMatchObject({ id, status: 'processing' });
+      await reader.close();
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('records queued tasks as pending until they get a slot', async () => {
+    const runtime = createRuntime({ executors: testExecutors(), store: createSqliteStore({ path: ':memory:' }), concurrency: { maxRunningTasks: 1 } });
+    try {
+      const tasks = Array.from({ length: 3 }, (_, i) => runtime.start(slowFlow(30), { text: `q${i}` }));
+      expect((await runtime.listTasks()).map((task) => task.status)).toEqual(['pending', 'pending', 'processing']);
+      await Promise.all(tasks.map((task) => task.done));
+      expect((await runtime.listTasks()).map((task) => task.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    } finally {
+      await runtime.close();
+    }
+  });
+
   it('pages through history with status and time filters', async () => {
     const runtime = createRuntime({ executors: testExecutors(), store: createSqliteStore({ path: ':memory:' }), retention: { maxTasks: 0 } });
     try {

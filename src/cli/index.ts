@@ -36,7 +36,7 @@ function buildProgram(io: CommandIO, setCode: (code: ExitCode) => void): Command
     .option('--max-queued <n>', 'tasks waiting for a slot before new ones get 429 (env FLOWGRAM_MAX_QUEUED)')
     .option('--body-limit <bytes>', 'largest request body (env FLOWGRAM_BODY_LIMIT; default 1048576)')
     .option('--grace-ms <ms>', 'on SIGTERM/SIGINT, how long running tasks may finish before they are cancelled (default 10000)')
-    .option('--db <path>', 'SQLite file where tasks and reports persist, or :memory: (env FLOWGRAM_DB; default ./.flowgram/flowgram.db)')
+    .option('--db <path>', 'where tasks and reports persist: a SQLite file, :memory:, or a postgres:// URL (env FLOWGRAM_DB; default ./.flowgram/flowgram.db)')
     .option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug, trace, silent (default info)')
     .addHelpText('after', '\nSet FLOWGRAM_API_TOKEN to require "Authorization: Bearer <token>" on every route but /api/info.')
     // Commands load lazily: `--version` and `--help` should not pay for the server's imports.

@@ -3,13 +3,11 @@
  * with request logging, tasks persisted in SQLite (--db), and graceful shutdown on SIGTERM/SIGINT.
  * Resolves once the server has closed.
  */
-import { errorMessage } from '../errors.js';
 import { createServer } from '../server/index.js';
-import { DEFAULT_DB_PATH, createSqliteStore } from '../store/sqlite.js';
-import type { TaskStore } from '../store/types.js';
 import { ExitCode } from './exit-codes.js';
 import { UsageError } from './load.js';
 import type { CommandIO } from './run.js';
+import { openStore } from './store-option.js';
 
 export interface ServeFlags {
   host?: string;
@@ -26,7 +24,7 @@ export interface ServeFlags {
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 /** A whole number from a flag or an environment variable, or undefined when neither is set. */
-function integer(value: string | undefined, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+export function integer(value: string | undefined, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (value === undefined || value === '') return undefined;
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
@@ -49,13 +47,7 @@ export async function serveCommand(flags: ServeFlags, io: CommandIO): Promise<Ex
   const level = flags.logLevel ?? env.FLOWGRAM_LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.has(level)) throw new UsageError(`--log-level: must be one of ${[...LOG_LEVELS].join(', ')}, got "${level}"`);
 
-  const dbPath = flags.db ?? env.FLOWGRAM_DB ?? DEFAULT_DB_PATH;
-  let store: TaskStore;
-  try {
-    store = createSqliteStore({ path: dbPath });
-  } catch (error) {
-    throw new UsageError(`--db ${dbPath}: ${errorMessage(error)}`);
-  }
+  const { store, where } = await openStore(flags.db);
 
   const server = await createServer({
     logger: { level },
@@ -76,7 +68,7 @@ export async function serveCommand(flags: ServeFlags, io: CommandIO): Promise<Ex
     if (code === 'EADDRINUSE') throw new UsageError(`--port ${port}: address ${host}:${port} is already in use`);
     throw error;
   }
-  io.stderr.write(`flowgram server listening on ${url} (API ${url}/api, docs ${url}/docs; tasks in ${dbPath})\n`);
+  io.stderr.write(`flowgram server listening on ${url} (API ${url}/api, docs ${url}/docs; tasks in ${where})\n`);
   await closed;
   return ExitCode.OK;
 }

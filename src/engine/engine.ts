@@ -42,6 +42,7 @@ const TERMINATING_TYPES: ReadonlySet<string> = new Set([
 ]);
 
 const DEFAULT_MAX_NODE_EXECUTIONS = 1_000_000;
+const RESOLVED: Promise<void> = Promise.resolve();
 
 /**
  * One run of a workflow: schedules nodes, records what happens, and ends exactly once with
@@ -80,10 +81,12 @@ export class WorkflowExecution {
 
   start(): void {
     const { document, recorder } = this.params;
-    recorder.workflowStarted();
+    const startedAt = recorder.workflowStarted();
     const scope = new VariableScope();
     storeGlobals(document.globalVariable, scope);
-    new GraphRun(this, document.graph, scope, undefined).start().then(
+    const run = new GraphRun(this, document.graph, scope, undefined);
+    run.clock = startedAt;
+    run.start().then(
       () => this.finish('succeeded'),
       () => undefined, // failures were recorded where they happened
     );
@@ -135,14 +138,23 @@ class GraphRun {
   // Plain arrays: a loop body builds one GraphRun per iteration, and typed arrays cost far more to allocate.
   private readonly pending: number[];
   private readonly live: boolean[];
-  private readonly queue: DocumentNode[] = [];
+  /** Nodes ready to launch; each node is queued at most once per run, so it never outgrows the graph. */
+  private readonly queue: DocumentNode[];
   private head = 0;
+  private tail = 0;
   private running = 0;
   private pumping = false;
   private settled = false;
+  private failure: unknown = undefined;
   control: BlockRun['control'] = 'next';
-  private resolve!: () => void;
-  private reject!: (error: unknown) => void;
+  /**
+   * The latest time this run read, reused as the start time of the next node it launches in the same
+   * synchronous stretch (at most one node's bookkeeping old). Reading the clock costs ~0.1 µs in VMs.
+   */
+  clock: number | undefined = undefined;
+  // Set only when the run outlives `start()` (an async node); most loop bodies finish synchronously.
+  private resolve: (() => void) | undefined;
+  private reject: ((error: unknown) => void) | undefined;
 
   constructor(
     private readonly execution: WorkflowExecution,
@@ -153,52 +165,66 @@ class GraphRun {
     const count = graph.nodes.length;
     this.pending = new Array<number>(count);
     this.live = new Array<boolean>(count);
+    this.queue = new Array<DocumentNode>(count);
     for (let i = 0; i < count; i++) {
       this.pending[i] = graph.nodes[i].inDegree;
       this.live[i] = false;
     }
   }
 
-  start(): Promise<void> {
-    const promise = new Promise<void>((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
+  /** Runs the graph; true when it already finished (successfully) before returning. */
+  run(): boolean {
     const entry = this.graph.entry;
     if (!entry) {
       this.settle(new Error('graph has no entry node'));
     } else {
-      this.queue.push(entry);
+      this.queue[this.tail++] = entry;
       this.pump();
     }
-    return promise;
+    return this.settled && this.failure === undefined;
+  }
+
+  /** Settles when the run has finished; call after `run()`. */
+  finished(): Promise<void> {
+    if (this.settled) return this.failure === undefined ? RESOLVED : Promise.reject(this.failure);
+    return new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  start(): Promise<void> {
+    this.run();
+    return this.finished();
   }
 
   private settle(error?: unknown): void {
     if (this.settled) return;
     this.settled = true;
-    if (error === undefined) this.resolve();
-    else this.reject(error);
+    this.failure = error;
+    if (error === undefined) this.resolve?.();
+    else this.reject?.(error);
   }
 
   private pump(): void {
     if (this.pumping) return;
     this.pumping = true;
-    while (this.head < this.queue.length) {
+    while (this.head < this.tail) {
       if (this.execution.ended) break;
       this.launch(this.queue[this.head++]);
     }
     this.pumping = false;
     if (this.execution.ended) {
       this.settle(new FlowgramError(ErrorCodes.NODE_FAILED, 'workflow ended'));
-    } else if (this.running === 0 && this.head >= this.queue.length) {
+    } else if (this.running === 0 && this.head >= this.tail) {
       this.settle();
     }
   }
 
   private launch(node: DocumentNode): void {
     const { recorder, executors } = this.execution.params;
-    const snapshot = recorder.nodeStarted(node);
+    const snapshot = recorder.nodeStarted(node, this.clock ?? Date.now());
+    this.clock = undefined;
     if (!this.execution.countExecution()) {
       this.fail(node, snapshot, new FlowgramError(ErrorCodes.LIMIT_EXCEEDED, `maxNodeExecutions: the task ran more than ${this.execution.maxNodeExecutions} nodes`));
       return;
@@ -207,9 +233,11 @@ class GraphRun {
     try {
       const inputs = resolveNodeInputs(node, this.scope);
       const executor = executors.get(node.type);
-      snapshot.inputs = copyRecord(inputs);
+      const recorded = copyRecord(inputs);
       // Secrets (e.g. an LLM API key) are used by the executor but never recorded in reports.
-      for (const key of executor?.secretInputs ?? []) if (key in snapshot.inputs) snapshot.inputs[key] = '[redacted]';
+      const secrets = executor?.secretInputs;
+      if (secrets) for (let i = 0; i < secrets.length; i++) if (secrets[i] in recorded) recorded[secrets[i]] = '[redacted]';
+      snapshot.inputs = recorded;
       if (!executor) {
         throw new FlowgramError(ErrorCodes.UNKNOWN_NODE_TYPE, `node "${node.id}" has unknown type "${node.type}" (no executor registered)`);
       }
@@ -258,7 +286,7 @@ class GraphRun {
     storeNodeOutputs(node, outputs, this.scope);
     if (node === this.execution.params.document.end) this.execution.setOutputs(outputs);
     if (result.control) this.control = result.control;
-    this.execution.params.recorder.nodeSucceeded(node, snapshot, outputs, branch);
+    this.clock = this.execution.params.recorder.nodeSucceeded(node, snapshot, outputs, branch);
     for (const edge of node.out) {
       this.resolveEdge(edge.target, !terminating && (branch === undefined || edge.port === branch));
     }
@@ -269,7 +297,7 @@ class GraphRun {
     if (live) this.live[i] = true;
     if (--this.pending[i] !== 0) return;
     if (this.live[i]) {
-      this.queue.push(target);
+      this.queue[this.tail++] = target;
       return;
     }
     // Every way into the target is dead: skip it, and everything only it leads to.
@@ -291,10 +319,11 @@ class GraphRun {
   runBlock(owner: DocumentNode, snapshot: Snapshot, locals: Record<string, ResolvedValue>): Promise<BlockRun> {
     if (!owner.block) return Promise.reject(new Error(`node "${owner.id}" has no blocks to run`));
     const scope = this.scope.child();
-    const localsID = `${owner.id}_locals`;
-    for (const key in locals) scope.set(localsID, key, locals[key]);
+    for (const key in locals) scope.set(owner.localsID, key, locals[key]);
     const run = new GraphRun(this.execution, owner.block, scope, { node: owner, snapshot, run: this });
-    return run.start().then(() => ({ control: run.control, values: scope }));
+    // A body that finished synchronously skips the promise chain (thousands of iterations add up).
+    if (run.run()) return Promise.resolve({ control: run.control, values: scope });
+    return run.finished().then(() => ({ control: run.control, values: scope }));
   }
 }
 

@@ -10,20 +10,20 @@ type NodeEndStatus = 'succeeded' | 'failed' | 'canceled';
 interface SnapshotRecord {
   /** Numbered per task; the report's snapshot ID is `<taskID>:<seq>` (built on export, not per run). */
   seq: number;
-  nodeID: string;
   inputs: WorkflowInputs;
-  outputs?: WorkflowOutputs;
+  outputs: WorkflowOutputs | undefined;
   data: Record<string, unknown>;
-  branch?: string;
-  error?: string;
+  branch: string | undefined;
+  error: string | undefined;
   /** Position of its node_started / node_finished event in the task's event sequence. */
   startSeq: number;
+  /** Times are kept as ms after the recorder's `base` (small integers cost no allocation; epoch ms do). */
   startTime: number;
   endSeq: number;
   endTime: number;
   status: NodeEndStatus | undefined;
   /** Why the run ended, when that is not in `error` (a canceled run). */
-  finishError?: string;
+  finishError: string | undefined;
 }
 
 interface StatusRecord {
@@ -32,6 +32,7 @@ interface StatusRecord {
   endTime: number | undefined;
 }
 
+/** A node's latest status; its times are relative to the recorder's `base`, like its snapshots'. */
 interface NodeRecord extends StatusRecord {
   node: DocumentNode;
   snapshots: SnapshotRecord[];
@@ -69,6 +70,8 @@ export class TaskRecorder {
   private finished: Extract<TaskEvent, { type: 'workflow_finished' }> | undefined;
   private finishedSeq = -1;
   private listeners: TaskEventListener[] = [];
+  /** Epoch ms the node times are relative to: when the workflow started. */
+  private base = 0;
   outputs: WorkflowOutputs = {};
 
   constructor(
@@ -76,7 +79,16 @@ export class TaskRecorder {
     readonly inputs: WorkflowInputs,
     private readonly maxMessages: number,
     private readonly maxEvents: number,
-  ) {}
+  ) {
+    // randomUUID() builds its text by concatenation: a tree of ~15 string pieces that a retained task
+    // would keep. Converting to a number makes V8 flatten the string in place (the result is unused).
+    void Number(taskID);
+  }
+
+  /** ms since `base` as a small integer (`| 0`), so V8 stores it inline instead of boxing a double. */
+  private since(time: number): number {
+    return (time - this.base) | 0;
+  }
 
   get terminated(): boolean {
     return TERMINAL.has(this.workflow.status);
@@ -101,7 +113,7 @@ export class TaskRecorder {
     }
     for (const record of this.nodes.values()) {
       for (const snapshot of record.snapshots) {
-        numbered.push([snapshot.startSeq, this.startedEvent(record.node, snapshot.startTime)]);
+        numbered.push([snapshot.startSeq, this.startedEvent(record.node, this.base + snapshot.startTime)]);
         if (snapshot.status !== undefined) numbered.push([snapshot.endSeq, this.finishedEvent(record.node, snapshot)]);
       }
     }
@@ -127,12 +139,15 @@ export class TaskRecorder {
     }
   }
 
-  workflowStarted(): void {
+  /** Returns the start time, which the first node can reuse (reading the clock is not free in VMs). */
+  workflowStarted(): number {
     const now = Date.now();
+    this.base = now;
     this.workflow.status = 'processing';
     this.workflow.startTime = now;
     this.workflowStartSeq = this.eventSeq++;
     if (this.heard) this.dispatch({ type: 'workflow_started', taskID: this.taskID, time: now });
+    return now;
   }
 
   workflowFinished(
@@ -163,30 +178,37 @@ export class TaskRecorder {
     return true;
   }
 
-  /** Starts a node execution; returns its snapshot, to be completed by `nodeSucceeded`/`nodeFailed`. */
-  nodeStarted(node: DocumentNode): SnapshotRecord {
-    const now = Date.now();
-    let record = this.nodes.get(node.id);
-    if (!record) {
-      record = { node, status: 'processing', startTime: now, endTime: undefined, snapshots: [] };
-      this.nodes.set(node.id, record);
-    } else {
-      record.status = 'processing';
-      record.startTime = now;
-      record.endTime = undefined;
-    }
+  /**
+   * Starts a node execution; returns its snapshot, to be completed by `nodeSucceeded`/`nodeFailed`.
+   * `now` may be a time the caller read an instant ago (e.g. when the previous node finished).
+   */
+  nodeStarted(node: DocumentNode, now = Date.now()): SnapshotRecord {
+    const offset = this.since(now);
     const snapshot: SnapshotRecord = {
+      // Every field in the literal, so V8 keeps them all in the object (no property array per run).
       seq: ++this.snapshotSeq,
-      nodeID: node.id,
       inputs: EMPTY_RECORD as WorkflowInputs,
+      outputs: undefined,
       data: node.snapshotData as Record<string, unknown>,
+      branch: undefined,
+      error: undefined,
       startSeq: 0,
-      startTime: now,
+      startTime: offset,
       endSeq: 0,
       endTime: 0,
       status: undefined,
+      finishError: undefined,
     };
-    record.snapshots.push(snapshot);
+    const record = this.nodes.get(node.id);
+    if (!record) {
+      // An array literal sized for the one run most nodes have (a first push would reserve 17 slots).
+      this.nodes.set(node.id, { node, status: 'processing', startTime: offset, endTime: undefined, snapshots: [snapshot] });
+    } else {
+      record.status = 'processing';
+      record.startTime = offset;
+      record.endTime = undefined;
+      record.snapshots.push(snapshot);
+    }
     snapshot.startSeq = this.eventSeq++;
     if (this.heard) this.dispatch(this.startedEvent(node, now));
     return snapshot;
@@ -199,10 +221,11 @@ export class TaskRecorder {
     if (this.heard) this.dispatch({ type: 'node_progress', taskID: this.taskID, nodeID, data, time: Date.now() });
   }
 
-  nodeSucceeded(node: DocumentNode, snapshot: SnapshotRecord, outputs: WorkflowOutputs, branch: string | undefined): void {
+  /** Returns the time it recorded as the end. */
+  nodeSucceeded(node: DocumentNode, snapshot: SnapshotRecord, outputs: WorkflowOutputs, branch: string | undefined): number {
     snapshot.outputs = copyRecord(outputs);
     if (branch !== undefined) snapshot.branch = branch;
-    this.finishNode(node.id, 'succeeded', snapshot.outputs, undefined, branch);
+    return this.finishNode(node.id, 'succeeded', snapshot.outputs, undefined, branch);
   }
 
   nodeFailed(node: DocumentNode, snapshot: SnapshotRecord, message: string, status: 'failed' | 'canceled' = 'failed'): void {
@@ -217,19 +240,21 @@ export class TaskRecorder {
     outputs: WorkflowOutputs | undefined,
     error: string | undefined,
     branch?: string,
-  ): void {
-    const record = this.nodes.get(nodeID);
-    if (!record || TERMINAL.has(record.status)) return;
+  ): number {
     const now = Date.now();
+    const record = this.nodes.get(nodeID);
+    if (!record || TERMINAL.has(record.status)) return now;
+    const offset = this.since(now);
     record.status = status;
-    record.endTime = now;
+    record.endTime = offset;
     const snapshot = record.snapshots[record.snapshots.length - 1];
     snapshot.status = status;
-    snapshot.endTime = now;
+    snapshot.endTime = offset;
     // Only for replay: a canceled run's reason is not part of its snapshot in the report.
     if (error !== undefined && snapshot.error === undefined) snapshot.finishError = error;
     snapshot.endSeq = this.eventSeq++;
     if (this.heard) this.dispatch(this.finishedEvent(record.node, snapshot, outputs, branch, error));
+    return now;
   }
 
   private startedEvent(node: DocumentNode, time: number): TaskEvent {
@@ -243,7 +268,6 @@ export class TaskRecorder {
     branch = snapshot.branch,
     error = snapshot.error ?? snapshot.finishError,
   ): TaskEvent {
-    const startTime = snapshot.startTime;
     const event: TaskEvent = {
       type: 'node_finished',
       taskID: this.taskID,
@@ -251,8 +275,8 @@ export class TaskRecorder {
       nodeType: node.type,
       title: node.title,
       status: snapshot.status as NodeEndStatus,
-      time: snapshot.endTime,
-      timeCost: snapshot.endTime - startTime,
+      time: this.base + snapshot.endTime,
+      timeCost: snapshot.endTime - snapshot.startTime,
     };
     if (outputs !== undefined) event.outputs = outputs;
     if (branch !== undefined) event.branch = branch;
@@ -280,10 +304,10 @@ export class TaskRecorder {
     }
   }
 
-  private exportSnapshot(snapshot: SnapshotRecord): Record<string, unknown> {
+  private exportSnapshot(nodeID: string, snapshot: SnapshotRecord): Record<string, unknown> {
     const out: Record<string, unknown> = {
       id: `${this.taskID}:${snapshot.seq}`,
-      nodeID: snapshot.nodeID,
+      nodeID,
       inputs: exportRecord(snapshot.inputs),
       data: copyValue(snapshot.data),
     };
@@ -300,9 +324,9 @@ export class TaskRecorder {
     for (const [nodeID, record] of this.nodes) {
       reports[nodeID] = {
         id: nodeID,
-        ...exportStatus(record, now),
+        ...exportStatus(record, now, this.base),
         // Upstream's TS type says `outputs` is always there; its zod schema and its runtime leave it out on failure.
-        snapshots: record.snapshots.map((snapshot) => this.exportSnapshot(snapshot)) as unknown as IReport['reports'][string]['snapshots'],
+        snapshots: record.snapshots.map((snapshot) => this.exportSnapshot(nodeID, snapshot)) as unknown as IReport['reports'][string]['snapshots'],
       };
     }
     const messages = Object.fromEntries(MESSAGE_LEVELS.map((level) => [level, [] as MessageRecord[]])) as Record<
@@ -322,7 +346,7 @@ export class TaskRecorder {
       id: this.taskID,
       inputs: copyValue(this.inputs),
       outputs: copyValue(this.outputs),
-      workflowStatus: exportStatus(this.workflow, now),
+      workflowStatus: exportStatus(this.workflow, now, 0),
       reports,
       messages: messages as unknown as IReport['messages'],
     } as IReport;
@@ -334,14 +358,17 @@ function exportRecord<T extends Record<string, unknown>>(value: T): T {
   return value === EMPTY_RECORD ? ({} as T) : copyValue(value);
 }
 
-function exportStatus(record: StatusRecord, now: number): IReport['workflowStatus'] {
+/** A status for the report; `base` is added to the record's times (0 when they are epoch ms already). */
+function exportStatus(record: StatusRecord, now: number, base: number): IReport['workflowStatus'] {
   const terminated = TERMINAL.has(record.status);
+  const startTime = base + record.startTime;
+  const endTime = record.endTime === undefined ? undefined : base + record.endTime;
   const status: IReport['workflowStatus'] = {
     status: record.status as IReport['workflowStatus']['status'],
     terminated,
-    startTime: record.startTime,
-    timeCost: record.startTime === 0 ? 0 : (record.endTime ?? now) - record.startTime,
+    startTime,
+    timeCost: startTime === 0 ? 0 : (endTime ?? now) - startTime,
   };
-  if (record.endTime !== undefined) status.endTime = record.endTime;
+  if (endTime !== undefined) status.endTime = endTime;
   return status;
 }

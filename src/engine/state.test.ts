@@ -67,7 +67,8 @@ describe('value resolution (property-based)', () => {
   });
 
   it('templates: text without placeholders is unchanged; each placeholder renders its value, missing ones render empty', () => {
-    const text = fc.string().filter((s) => !s.includes('{{') && !s.includes('}}'));
+    // Braces next to a placeholder change what the (upstream-identical) pattern matches, so text has none.
+    const text = fc.string().filter((s) => !s.includes('{') && !s.includes('}'));
     fc.assert(
       fc.property(text, text, key, fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(undefined)), (before, after, name, value) => {
         const scope = new VariableScope();

@@ -62,6 +62,11 @@ export class Task {
     return this.recorder.terminated;
   }
 
+  /** When the task ended (epoch ms), once it has. */
+  get endTime(): number | undefined {
+    return this.recorder.workflow.endTime;
+  }
+
   get inputs(): WorkflowInputs {
     return this.recorder.inputs;
   }

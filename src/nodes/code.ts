@@ -43,13 +43,23 @@ function isPlainObject(value: unknown): value is WorkflowOutputs {
  * a plain object becomes the outputs, anything else `{ result }`. Runners start lazily on the first
  * script and are released by `close()` (the runtime calls it when it closes).
  */
-export function createCodeExecutor(options: CodeExecutorOptions = {}): NodeExecutor & { close(): Promise<void> } {
+export interface CodeExecutor extends NodeExecutor {
+  /** Starts the runners' workers now (e.g. at server start-up) instead of on the first script. */
+  warm(limits?: CodeLimits): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createCodeExecutor(options: CodeExecutorOptions = {}): CodeExecutor {
   const sources = options.runners ?? DEFAULT_SCRIPT_RUNNERS;
   let runners: ScriptRunner[] | undefined;
 
-  function runnerFor(language: string, limits: CodeLimits | undefined): ScriptRunner | undefined {
+  function getRunners(limits: CodeLimits | undefined): ScriptRunner[] {
     runners ??= sources.map((source) => (typeof source === 'function' ? source(limits) : source));
-    return runners.find((runner) => runner.languages.includes(language));
+    return runners;
+  }
+
+  function runnerFor(language: string, limits: CodeLimits | undefined): ScriptRunner | undefined {
+    return getRunners(limits).find((runner) => runner.languages.includes(language));
   }
 
   async function execute(context: ExecutionContext): Promise<ExecutionResult> {
@@ -78,6 +88,9 @@ export function createCodeExecutor(options: CodeExecutorOptions = {}): NodeExecu
   return {
     type: 'code',
     execute,
+    async warm(limits) {
+      await Promise.all(getRunners(limits).map((runner) => runner.warm?.()));
+    },
     async close() {
       const current = runners ?? [];
       runners = undefined;

@@ -146,11 +146,14 @@ export const conditionExecutor: NodeExecutor = {
     const conditions = context.node.data.conditions as ConditionItem[] | undefined;
     if (!Array.isArray(conditions)) return { outputs: {} };
     // Every condition is checked for a supported operator before any is evaluated, as upstream does.
-    const parsed = conditions.map((item) => parseCondition(item, context));
-    const matched = parsed.find((condition) => {
+    // (Plain loops: this runs once per node per loop iteration.)
+    const parsed = new Array<ParsedCondition>(conditions.length);
+    for (let i = 0; i < conditions.length; i++) parsed[i] = parseCondition(conditions[i], context);
+    for (let i = 0; i < parsed.length; i++) {
+      const condition = parsed[i];
       const expected = CONDITION_RULES[condition.leftType][condition.operator] as VariableType;
-      return isTypeCompatible(expected, condition.rightType) && evaluateCondition(condition);
-    });
-    return { outputs: {}, branch: matched ? matched.key : 'else' };
+      if (isTypeCompatible(expected, condition.rightType) && evaluateCondition(condition)) return { outputs: {}, branch: condition.key };
+    }
+    return { outputs: {}, branch: 'else' };
   },
 };

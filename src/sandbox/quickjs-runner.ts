@@ -39,7 +39,7 @@ function workerEntry(): { entry: URL | string; eval: boolean } {
  * Runs JavaScript and TypeScript in QuickJS (WebAssembly) on a pool of worker threads, so a
  * runaway script never blocks the event loop and can be killed at once.
  */
-export function createQuickJSRunner(options: QuickJSRunnerOptions = {}): ScriptRunner & { warm(): void } {
+export function createQuickJSRunner(options: QuickJSRunnerOptions = {}): ScriptRunner {
   let pool: WorkerPool<SandboxRequest, SandboxResult> | undefined;
   const memoryBytes = options.memoryBytes ?? DEFAULT_CODE_LIMITS.memoryBytes;
 
@@ -54,7 +54,7 @@ export function createQuickJSRunner(options: QuickJSRunnerOptions = {}): ScriptR
   return {
     languages: LANGUAGES,
     warm() {
-      getPool().warm();
+      return getPool().warm();
     },
     async run(request: ScriptRequest, signal: AbortSignal): Promise<ScriptResult> {
       if (request.language !== 'javascript' && request.language !== 'typescript') {

@@ -26,19 +26,21 @@ class ConsoleSink {
     this.remaining = bytes;
   }
 
-  /** Returns the bytes still allowed (-1 once output was dropped), so the sandbox can cut long lines. */
-  add(level: ScriptLog['level'], message: string): number {
-    if (this.truncated) return -1;
+  get full(): boolean {
+    return this.truncated;
+  }
+
+  add(level: ScriptLog['level'], message: string): void {
+    if (this.truncated) return;
     // Each message costs at least a little, so a flood of empty lines is bounded too.
     const cost = Math.max(Buffer.byteLength(message), 16);
     if (cost > this.remaining) {
       this.truncated = true;
       this.logs.push({ level: 'warning', message: 'console output truncated (consoleBytes limit reached)' });
-      return -1;
+      return;
     }
     this.remaining -= cost;
     this.logs.push({ level, message });
-    return this.remaining;
   }
 }
 
@@ -52,35 +54,15 @@ interface PreparedContext {
   console: ConsoleSink;
 }
 
-const LEVELS: Readonly<Record<string, ScriptLog['level']>> = {
-  log: 'log',
-  info: 'info',
-  debug: 'debug',
-  warning: 'warning',
-  error: 'error',
-};
+const CONSOLE_METHODS: ReadonlyArray<[name: string, level: ScriptLog['level']]> = [
+  ['log', 'log'],
+  ['info', 'info'],
+  ['debug', 'debug'],
+  ['warn', 'warning'],
+  ['error', 'error'],
+];
 
-// Builds `console` inside the sandbox around one host function; the host function itself stays
-// out of reach (a closure argument, not a global). Lines are cut to the remaining budget in-sandbox.
-const CONSOLE_SETUP = `(function (emit) {
-  const stringify = JSON.stringify;
-  let remaining = Infinity;
-  const format = (value) => {
-    if (typeof value === 'string') return value;
-    try { const text = stringify(value); if (typeof text === 'string') return text; } catch {}
-    try { return String(value); } catch { return '[unprintable]'; }
-  };
-  const writer = (level) => function () {
-    if (remaining < 0) return;
-    let line = '';
-    for (let i = 0; i < arguments.length; i++) line += (i > 0 ? ' ' : '') + format(arguments[i]);
-    if (line.length > remaining) line = line.slice(0, Math.max(remaining, 16));
-    remaining = emit(level, line);
-  };
-  const console = { log: writer('log'), info: writer('info'), debug: writer('debug'), warn: writer('warning'), error: writer('error') };
-  Object.defineProperty(globalThis, 'console', { value: console, writable: true, configurable: true, enumerable: false });
-  return [JSON.parse, JSON.stringify];
-})`;
+const RETIRING_LIMITS: ReadonlySet<string | undefined> = new Set(['timeoutMs', 'stackBytes', 'memoryBytes']);
 
 const MAIN_LOOKUP = '\n;typeof main === "function" ? main : undefined';
 
@@ -116,17 +98,34 @@ export class QuickJSSandbox {
     const runtime = this.module.newRuntime();
     const context = runtime.newContext();
     const sink = new ConsoleSink();
-    const emit = context.newFunction('emit', (levelHandle, lineHandle) => {
-      const level = LEVELS[context.getString(levelHandle)] ?? 'log';
-      return context.newNumber(sink.add(level, context.getString(lineHandle)));
-    });
-    const setup = context.unwrapResult(context.evalCode(CONSOLE_SETUP, 'setup.js', EVAL_OPTIONS));
-    const intrinsics = context.unwrapResult(context.callFunction(setup, context.undefined, emit));
-    setup.dispose();
-    emit.dispose();
-    const parse = context.getProp(intrinsics, 0);
-    const stringify = context.getProp(intrinsics, 1);
-    intrinsics.dispose();
+    // Built from host calls rather than evaluated source: a context is made per execution, and
+    // compiling a setup script in each one costs more than the context itself.
+    const json = context.getProp(context.global, 'JSON');
+    const parse = context.getProp(json, 'parse');
+    const stringify = context.getProp(json, 'stringify');
+    json.dispose();
+    const format = (value: QuickJSHandle): string => {
+      if (context.typeof(value) === 'string') return context.getString(value);
+      const text = context.callFunction(stringify, context.undefined, value);
+      if (text.error) {
+        text.error.dispose();
+        return '[unprintable]';
+      }
+      const line = context.typeof(text.value) === 'string' ? context.getString(text.value) : String(context.dump(value));
+      text.value.dispose();
+      return line;
+    };
+    const console = context.newObject();
+    for (const [name, level] of CONSOLE_METHODS) {
+      const method = context.newFunction(name, (...args) => {
+        if (sink.full) return;
+        sink.add(level, args.map(format).join(' '));
+      });
+      context.setProp(console, name, method);
+      method.dispose();
+    }
+    context.setProp(context.global, 'console', console);
+    console.dispose();
     this.spare = { runtime, context, parse, stringify, console: sink };
   }
 
@@ -154,9 +153,9 @@ export class QuickJSSandbox {
       result = this.failure(prepared, error, deadline, limits);
     } finally {
       for (const handle of owned) if (handle.alive) handle.dispose();
-      // QuickJS can leak objects of an interrupted job, and freeing such a runtime aborts the module:
-      // after a timeout, leave the runtime to die with the worker instead.
-      if (result!.ok || result!.limit !== 'timeoutMs') this.used = prepared;
+      // QuickJS can leak objects when a script is interrupted or runs out of stack or memory, and
+      // freeing a runtime with leaks aborts the module: leave such a runtime to die with the worker.
+      if (result!.ok || !RETIRING_LIMITS.has(result!.limit)) this.used = prepared;
       else this.usable = false;
     }
     return result;

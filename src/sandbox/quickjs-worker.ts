@@ -34,6 +34,12 @@ const sandbox = new QuickJSSandbox(await newQuickJSWASMModule(newVariant(RELEASE
 sandbox.prepare();
 
 port.on('message', (message: WorkerJobMessage<SandboxRequest>) => {
+  if (!sandbox.usable) {
+    // Freeing the last runtime failed after the previous reply: hand the job back and end.
+    const requeue: WorkerReplyMessage<SandboxResult> = { id: message.id, requeue: true };
+    port.postMessage(requeue);
+    return;
+  }
   const result = sandbox.run(message.request);
   const reply: WorkerReplyMessage<SandboxResult> = { id: message.id, result };
   if (!sandbox.usable) reply.retire = true;

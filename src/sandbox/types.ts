@@ -24,5 +24,7 @@ export type ScriptResult =
 export interface ScriptRunner {
   readonly languages: readonly string[];
   run(request: ScriptRequest, signal: AbortSignal): Promise<ScriptResult>;
+  /** Optional: starts the runner's workers ahead of the first script; resolves when they are ready. */
+  warm?(): Promise<void> | void;
   close(): Promise<void>;
 }

@@ -7,6 +7,7 @@ const { parentPort } = require('node:worker_threads');
 parentPort.on('message', ({ id, request }) => {
   if (request === 'spin') for (;;) {}
   if (request === 'crash') process.exit(3);
+  if (request === 'requeue') return parentPort.postMessage({ id, requeue: true });
   parentPort.postMessage({ id, result: 'echo:' + request, retire: request === 'retire' });
 });
 parentPort.postMessage('ready');
@@ -72,6 +73,12 @@ describe('WorkerPool', () => {
   it('replaces a worker that asks to retire', async () => {
     const pool = createPool({ size: 1 });
     expect(await pool.run('retire', job())).toBe('echo:retire');
+    expect(await pool.run('after', job())).toBe('echo:after');
+  });
+
+  it('runs a handed-back job elsewhere, and fails it when no worker can run it', async () => {
+    const pool = createPool({ size: 2 });
+    await expect(pool.run('requeue', job())).rejects.toThrow('code: no sandbox worker could run the script');
     expect(await pool.run('after', job())).toBe('echo:after');
   });
 

@@ -9,12 +9,18 @@ export interface WorkerJobMessage<Request> {
 /** A worker posts this once it can take jobs; deadlines start only then. */
 export const WORKER_READY = 'ready';
 
-export interface WorkerReplyMessage<Result> {
-  id: number;
-  result: Result;
-  /** The worker cannot be trusted with another job (e.g. its sandbox was interrupted); replace it. */
-  retire?: boolean;
-}
+export type WorkerReplyMessage<Result> =
+  | {
+      id: number;
+      result: Result;
+      /** The worker cannot be trusted with another job (e.g. its sandbox was interrupted); replace it. */
+      retire?: boolean;
+    }
+  /** The worker became unusable before it could run the job: run it on another worker. */
+  | { id: number; requeue: true };
+
+/** How often a job may be handed back by workers that could not run it before it fails. */
+const MAX_REQUEUES = 2;
 
 export interface WorkerPoolOptions {
   /** Most workers alive at once. */
@@ -41,6 +47,7 @@ interface Job<Request, Result> {
   reject(error: unknown): void;
   slot?: Slot<Request, Result>;
   settled?: boolean;
+  requeues?: number;
   timer?: NodeJS.Timeout;
   onAbort?: () => void;
 }
@@ -67,6 +74,7 @@ export class WorkerPool<Request, Result> {
   private queueHead = 0;
   private nextID = 1;
   private closed = false;
+  private readonly readyWaiters: Array<() => void> = [];
 
   constructor(private readonly options: WorkerPoolOptions) {}
 
@@ -90,9 +98,18 @@ export class WorkerPool<Request, Result> {
     });
   }
 
-  /** Starts workers ahead of demand (e.g. at server start-up), up to `count`. */
-  warm(count = this.options.size): void {
+  /** Starts workers ahead of demand (e.g. at server start-up), up to `count`; resolves when all are ready. */
+  warm(count = this.options.size): Promise<void> {
     while (!this.closed && this.slots.length < Math.min(count, this.options.size)) this.spawn(false);
+    return new Promise((resolve) => {
+      this.readyWaiters.push(resolve);
+      this.notifyReady();
+    });
+  }
+
+  private notifyReady(): void {
+    if (this.slots.some((slot) => !slot.ready)) return;
+    for (const resolve of this.readyWaiters.splice(0)) resolve();
   }
 
   async close(): Promise<void> {
@@ -104,6 +121,7 @@ export class WorkerPool<Request, Result> {
     this.queueHead = 0;
     const slots = this.slots.splice(0);
     for (const slot of slots) if (slot.job) this.settle(slot.job, error);
+    this.notifyReady();
     await Promise.all(slots.map((slot) => this.kill(slot)));
   }
 
@@ -152,6 +170,7 @@ export class WorkerPool<Request, Result> {
       slot.ready = true;
       this.dispatch();
       if (!slot.job) worker.unref();
+      this.notifyReady();
     });
     worker.on('error', (error) => this.lose(slot, error));
     worker.on('exit', (code) => this.lose(slot, new Error(`the sandbox worker exited with code ${code}`)));
@@ -163,8 +182,16 @@ export class WorkerPool<Request, Result> {
     const job = slot.job;
     if (!job || job.id !== message.id) return;
     this.release(slot);
-    if (message.retire) this.retire(slot);
-    this.settle(job, undefined, message.result);
+    if ('requeue' in message) {
+      this.retire(slot);
+      job.requeues = (job.requeues ?? 0) + 1;
+      if (job.timer) clearTimeout(job.timer);
+      if (job.requeues > MAX_REQUEUES) this.settle(job, new Error('code: no sandbox worker could run the script'));
+      else this.queue.splice(this.queueHead, 0, job);
+    } else {
+      if (message.retire) this.retire(slot);
+      this.settle(job, undefined, message.result);
+    }
     this.dispatch();
   }
 

@@ -37,6 +37,8 @@ export interface DocumentNode {
   readonly inDegree: number;
   /** The sub-graph of a loop (or any node with `blocks`). */
   readonly block: BlockGraph | undefined;
+  /** Where its loop locals live for refs: `<id>_locals`. */
+  readonly localsID: string;
 }
 
 /** The workflow itself, or the body of a loop. */
@@ -72,6 +74,7 @@ interface MutableNode {
   ports: string[];
   inDegree: number;
   block: BlockGraph | undefined;
+  localsID: string;
 }
 
 /** Builds the runnable graph from a schema that passed `validateSchemaStructure`. */
@@ -116,6 +119,7 @@ function buildGraph(
       ports: [],
       inDegree: 0,
       block: undefined,
+      localsID: `${schema.id}_locals`,
     };
     nodes.push(node);
     byID.set(node.id, node);

@@ -6,12 +6,19 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Runtime } from '../runtime.js';
 import { DEFAULT_SHUTDOWN_GRACE_MS, flowgramPlugin, resolveRuntime, type FlowgramPluginOptions } from './plugin.js';
 import { RequestLog } from './request-log.js';
-import { createTaskService } from './task-service.js';
+import { createTaskService, type TaskService } from './task-service.js';
 
 export { flowgramPlugin, type FlowgramPluginOptions, type CorsOrigins } from './plugin.js';
 export type { FlowgramRouter } from './trpc.js';
+export type { TaskService, LiveTask, HealthStatus, ServerInfo } from './task-service.js';
 
 export interface ServerOptions extends Omit<FlowgramPluginOptions, 'service'> {
+  /**
+   * Serve tasks through another TaskService (e.g. a queue feeding a fleet of workers) instead of
+   * running them on the server's runtime, which is then used only to validate. Its `close()` is
+   * called when the server closes.
+   */
+  taskService?: (runtime: Runtime) => TaskService;
   /** pino logging: `false` (default) for none, `true` for info level, or pino options. One line per request. */
   logger?: FastifyServerOptions['logger'];
   /** Shut down gracefully on SIGTERM and SIGINT (what `flowgram serve` does). Default false. */
@@ -38,20 +45,25 @@ export interface FlowgramServer {
   close(): Promise<void>;
 }
 
+/** How long a closing server waits for open responses after the tasks have drained. */
+const CONNECTION_CLOSE_WAIT_MS = 2_000;
+
 export async function createServer(options: ServerOptions = {}): Promise<FlowgramServer> {
   const app = Fastify({
     logger: options.logger ?? false,
     // One line per request when logging; nothing at all (not even building the line) otherwise.
     ...(options.logger ? { logController: new RequestLog() } : {}),
     bodyLimit: options.bodyLimit,
-    // Shutdown keeps long-lived streams until their tasks end; idle keep-alive sockets are closed.
+    // On close, idle keep-alive sockets go at once; busy ones finish their response first.
     forceCloseConnections: 'idle',
   });
   const { runtime, owned } = resolveRuntime(options);
-  const service = createTaskService(runtime);
+  const service = options.taskService ? options.taskService(runtime) : createTaskService(runtime);
   const graceMs = options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
 
-  await app.register(flowgramPlugin, { ...options, runtime, service });
+  const { taskService: _factory, ...pluginOptions } = options;
+  await app.register(flowgramPlugin, { ...pluginOptions, runtime, service });
+  if (service.close) app.addHook('onClose', () => service.close?.());
   if (owned) app.addHook('onClose', () => runtime.close());
 
   let closing: Promise<void> | undefined;
@@ -69,7 +81,12 @@ export async function createServer(options: ServerOptions = {}): Promise<Flowgra
       // During the grace period new tasks get 503 and /healthz says "draining" (load balancers stop
       // routing here), but reads still work, so the editor can poll its running task to the end.
       await service.drain(graceMs);
+      // Streams and long-polls of tasks this server did not start (a shared runtime) could hold the
+      // close forever: after a short wait, their connections are cut.
+      const cut = setTimeout(() => app.server.closeAllConnections(), CONNECTION_CLOSE_WAIT_MS);
+      cut.unref();
       await app.close();
+      clearTimeout(cut);
       app.server.closeIdleConnections();
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);

@@ -3,11 +3,12 @@
  * so far (or those after its `Last-Event-ID`), then the live ones; the stream ends after
  * `workflow_finished`. Each event's `id` is its position in the task's event list.
  */
+import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { TaskEvent } from '../engine/types.js';
 import type { IReport } from '@flowgram.ai/runtime-interface';
 import { taskNotFound } from './errors.js';
-import type { TaskService } from './task-service.js';
+import type { LiveTask, TaskService } from './task-service.js';
 
 /** Keeps proxies from closing a quiet stream (a node that runs for minutes). */
 const HEARTBEAT_MS = 15_000;
@@ -30,7 +31,7 @@ function lastEventID(request: FastifyRequest): number {
 }
 
 export async function streamTask(request: FastifyRequest, reply: FastifyReply, service: TaskService, taskID: string): Promise<void> {
-  const task = service.liveTask(taskID);
+  const task = await service.liveTask(taskID);
   const report = task ? undefined : await service.report(taskID).catch(() => undefined);
   if (!task && !report) throw taskNotFound(taskID);
 
@@ -50,7 +51,11 @@ export async function streamTask(request: FastifyRequest, reply: FastifyReply, s
     raw.end(frame(1, finishedFromReport(report as IReport)));
     return;
   }
+  followTask(raw, task, skip);
+}
 
+/** Replays the events after `skip`, then follows the task until workflow_finished or the client leaves. */
+function followTask(raw: ServerResponse, task: LiveTask, skip: number): void {
   // Replaying and subscribing happen in the same tick, so no event falls between the two.
   const past = task.events();
   let nextID = 1;
@@ -67,6 +72,7 @@ export async function streamTask(request: FastifyRequest, reply: FastifyReply, s
     finished = true;
   }
   if (finished) {
+    task.close?.();
     raw.end(buffer);
     return;
   }
@@ -74,15 +80,24 @@ export async function streamTask(request: FastifyRequest, reply: FastifyReply, s
 
   const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
   heartbeat.unref();
-  const unsubscribe = task.subscribe((event) => {
+  let closed = false;
+  // Filled in after subscribing; a remote task may deliver workflow_finished during subscribe().
+  const subscription: { off?: () => void } = {};
+  function close(): void {
+    if (closed) return;
+    closed = true;
+    clearInterval(heartbeat);
+    subscription.off?.();
+    task.close?.();
+    if (!raw.writableEnded) raw.end();
+  }
+  subscription.off = task.subscribe((event) => {
+    if (closed) return;
     raw.write(frame(nextID++, event));
     if (event.type === 'workflow_finished') close();
   });
-  function close(): void {
-    clearInterval(heartbeat);
-    unsubscribe();
-    if (!raw.writableEnded) raw.end();
-  }
+  // A task that finished while subscribing (a remote one may) has already closed the stream.
+  if (closed) subscription.off();
   // The response closes when we end it or when the client goes away.
   raw.once('close', close);
 }

@@ -7,6 +7,7 @@ import type { IReport, ValidationResult } from '@flowgram.ai/runtime-interface';
 import { ErrorCodes, FlowgramError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Task, TaskSummary } from '../engine/task.js';
+import type { TaskEvent, TaskEventListener } from '../engine/types.js';
 import type { WorkflowOutputs } from '../schema/types.js';
 import { taskNotFound } from './errors.js';
 import { packageVersion } from './version.js';
@@ -28,13 +29,27 @@ export interface HealthStatus {
   inMemory: number;
 }
 
+/** What the event stream needs of a task: its events so far, then live ones. */
+export interface LiveTask {
+  readonly ended: boolean;
+  events(): readonly TaskEvent[];
+  subscribe(listener: TaskEventListener): () => void;
+  report(): IReport;
+  /** Releases what following the task holds (e.g. a remote stream); called when the SSE response ends. */
+  close?(): void;
+}
+
+/**
+ * The operations behind every route. `createTaskService` runs tasks on the server's runtime; another
+ * implementation (e.g. a queue for a fleet of workers) can be given to `createServer({ taskService })`.
+ */
 export interface TaskService {
   readonly runtime: Runtime;
   /** True once a shutdown began: new tasks are refused, reads still work. */
   readonly draining: boolean;
   info(): ServerInfo;
   health(): HealthStatus;
-  run(request: TaskRunRequest): { taskID: string };
+  run(request: TaskRunRequest): { taskID: string } | Promise<{ taskID: string }>;
   validate(request: TaskRunRequest): ValidationResult;
   report(taskID: string): Promise<IReport>;
   /** The outputs once the task ended; with `waitMs`, waits that long for the end before refusing. */
@@ -42,13 +57,15 @@ export interface TaskService {
   cancel(taskID: string, reason?: string): Promise<{ success: boolean }>;
   delete(taskID: string): Promise<{ success: boolean }>;
   list(query: TaskListQuery): Promise<{ tasks: TaskSummary[] }>;
-  /** The live task, for streaming its events. */
-  liveTask(taskID: string): Task | undefined;
+  /** The task while it can still emit events (undefined once only its report is left), for streaming. */
+  liveTask(taskID: string): LiveTask | undefined | Promise<LiveTask | undefined>;
   /**
    * Refuses new tasks, lets the running ones finish for up to `graceMs`, then cancels the rest with a
    * reason that names the shutdown. Resolves when every task this server started has ended.
    */
   drain(graceMs: number): Promise<void>;
+  /** Releases the service's own resources (connections); called once the server has closed. */
+  close?(): Promise<void>;
 }
 
 const UNFINISHED = new Set(['pending', 'processing']);
@@ -85,10 +102,12 @@ export function createTaskService(runtime: Runtime): TaskService {
       const stats = runtime.stats();
       return { status: draining ? 'draining' : 'ok', ...stats };
     },
-    run(request) {
+    async run(request) {
       if (draining) throw new FlowgramError(ErrorCodes.SHUTTING_DOWN, 'server: shutting down, not accepting new tasks');
       const task = runtime.start(request.schema, request.inputs ?? {});
       if (!task.ended) track(task);
+      // With a store, the task is persisted before its ID is handed out: an accepted task is never lost.
+      await runtime.flush();
       return { taskID: task.id };
     },
     validate: (request) => runtime.validate(request.schema, request.inputs ?? {}),

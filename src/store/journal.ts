@@ -61,6 +61,8 @@ export class TaskJournal {
   private readonly flushIntervalMs: number;
   private readonly maxPendingEvents: number;
   private readonly maxPendingEnded: number;
+  /** Tasks accepted from now on are this runtime's own; recovery never touches them. */
+  private readonly createdAt = Date.now();
 
   constructor(
     readonly store: TaskStore,
@@ -82,10 +84,10 @@ export class TaskJournal {
     };
     this.pending.set(task.id, entry);
     this.accepted.push(entry);
-    for (const event of task.events()) if (isJournaled(event)) entry.events.push(event);
     if (task.ended) {
-      this.endedOne();
+      this.endedOne(); // its report holds everything: no journal
     } else {
+      for (const event of task.events()) if (isJournaled(event)) entry.events.push(event);
       const unsubscribe = task.subscribe((event) => {
         this.onEvent(task, event);
         if (event.type === 'workflow_finished') unsubscribe();
@@ -108,6 +110,7 @@ export class TaskJournal {
   /**
    * Settles tasks the previous process left running: re-runs the resumable ones through `resume`
    * and marks the others failed with `INTERRUPTED_MESSAGE`, their report rebuilt from the journal.
+   * Assumes one runtime per store: any unfinished task it did not accept itself was abandoned.
    */
   recover(resume: (record: TaskRecord) => void): Promise<void> {
     // Never rejects: a store that cannot be read now leaves the tasks for the next start.
@@ -120,6 +123,7 @@ export class TaskJournal {
     const now = Date.now();
     const batch = emptyBatch();
     for (const record of await this.store.listUnfinished()) {
+      if (record.createdAt >= this.createdAt) continue; // ours: an asynchronous store answered after we accepted it
       if (isResumable(record.schema)) {
         try {
           resume(record);

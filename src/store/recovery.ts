@@ -5,7 +5,7 @@ import type { StoredTaskError, TaskRecord } from './types.js';
 
 /** The error of a task that was running when its process died. */
 export const INTERRUPTED_MESSAGE = 'interrupted: the runtime stopped while this task was running';
-export const INTERRUPTED_ERROR: StoredTaskError = { code: ErrorCodes.SHUTTING_DOWN, message: INTERRUPTED_MESSAGE };
+export const INTERRUPTED_ERROR: StoredTaskError = { code: ErrorCodes.TASK_INTERRUPTED, message: INTERRUPTED_MESSAGE };
 
 /**
  * Whether an interrupted task may be re-run: its schema's root says `"resumable": true`. Re-running

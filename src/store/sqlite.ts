@@ -97,7 +97,7 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): TaskStore {
     knownSchemas.add(hash);
   }
 
-  function insert(record: TaskRecord): void {
+  function insert(record: TaskRecord): number {
     saveSchema(record.schemaHash, record.schema);
     const params = [
       record.id,
@@ -121,6 +121,7 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): TaskStore {
       seq = Number(insertTask.run(...params).lastInsertRowid);
     }
     if (record.endTime === undefined) liveSeq.set(record.id, seq);
+    return seq;
   }
 
   function update(change: TaskUpdate): void {
@@ -130,7 +131,9 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): TaskStore {
   }
 
   const writeBatch = db.transaction((batch: StoreBatch) => {
-    for (const record of batch.tasks) insert(record);
+    // Tasks inserted already ended are not live, but their report follows in this batch.
+    const inserted = new Map<string, number>();
+    for (const record of batch.tasks) inserted.set(record.id, insert(record));
     for (const change of batch.updates) update(change);
     for (const event of batch.events) {
       const seq = seqOf(event.taskID);
@@ -139,7 +142,7 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): TaskStore {
       journaled.add(seq);
     }
     for (const { taskID, report } of batch.reports) {
-      const seq = seqOf(taskID);
+      const seq = inserted.get(taskID) ?? seqOf(taskID);
       if (seq === undefined) continue;
       insertReport.run(seq, JSON.stringify(report));
       if (journaled.delete(seq)) deleteEventsOf.run(seq);

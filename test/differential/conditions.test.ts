@@ -55,7 +55,7 @@ function probe(testCase: Case): { schema: ReturnType<typeof branchProbe>; inputs
   }
   return {
     schema: branchProbe(startNode('start_0', { v: DECLARATIONS[testCase.type] }), condition(ref('start_0', 'v'))),
-    inputs: { v: testCase.left },
+    inputs: testCase.left === undefined ? {} : { v: testCase.left },
   };
 }
 

@@ -17,9 +17,11 @@ import ast as _ast
 import builtins as _builtins
 import json as _json
 import sys as _sys
+from opcode import opmap as _opmap
 
 _SCRIPT_FILE = '<script>'
 _SCRIPT_MODULE = '__script__'
+_IMPORT_NAME = _opmap['IMPORT_NAME']
 # Refused as names anywhere in a script: they reach code, frames, files or the import system.
 _FORBIDDEN_NAMES = frozenset({
     'eval', 'exec', 'compile', 'open', 'globals', 'locals', 'vars', 'getattr', 'setattr', 'delattr',
@@ -69,7 +71,7 @@ class _Limit(Exception):
         self.limit = limit
 
 
-_state = {'allowed': frozenset(), 'active': False, 'code': None, 'logs': None, 'log_bytes': 0,
+_state = {'allowed': frozenset(), 'active': False, 'in_hook': False, 'code': None, 'logs': None, 'log_bytes': 0,
           'console_bytes': 0, 'console_truncated': False, 'imported': set()}
 _views = {}
 _fingerprints = {}
@@ -133,6 +135,9 @@ class _ModuleView:
         module = object.__getattribute__(self, '_flowgram_module')
         if name.startswith('_') or name in object.__getattribute__(self, '_flowgram_hidden'):
             raise AttributeError(f'module "{module.__name__}" has no public attribute "{name}"')
+        replacement = _REPLACEMENTS.get((module.__name__, name))
+        if replacement is not None:
+            return replacement
         value = getattr(module, name)
         if type(value) is type(_sys):
             if _root(value.__name__) not in _state['allowed']:
@@ -155,6 +160,35 @@ class _ModuleView:
         return f"<module '{object.__getattribute__(self, '_flowgram_module').__name__}'>"
 
 
+def _default_names_only(function):
+    """functools.wraps / update_wrapper copy attributes named by strings: only their default names are allowed."""
+    import functools
+
+    first = 2 if function is functools.update_wrapper else 1
+
+    def guarded(*args, **kwargs):
+        names = list(args[first:]) + [kwargs[key] for key in ('assigned', 'updated') if key in kwargs]
+        for value in names:
+            if value is not functools.WRAPPER_ASSIGNMENTS and value is not functools.WRAPPER_UPDATES:
+                raise SandboxViolation(f'functools.{function.__name__}: only the default attribute names are allowed')
+        return function(*args, **kwargs)
+
+    guarded.__name__ = function.__name__
+    guarded.__doc__ = function.__doc__
+    return guarded
+
+
+def _make_replacements():
+    import functools
+    return {
+        ('functools', 'wraps'): _default_names_only(functools.wraps),
+        ('functools', 'update_wrapper'): _default_names_only(functools.update_wrapper),
+    }
+
+
+_REPLACEMENTS = {}
+
+
 def _view(module):
     view = _views.get(module.__name__)
     if view is None:
@@ -163,16 +197,24 @@ def _view(module):
 
 
 def _guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
-    if level or _root(name) not in _state['allowed'] or any(part.startswith('_') for part in name.split('.')):
-        raise ImportError(f'import of "{name}" is not allowed')
-    _state['active'] = False  # the import machinery itself opens files and runs module code
+    state = _state
+    state['active'] = False  # the import machinery itself opens files and runs module code
     try:
-        __import__(name)
+        caller = _sys._getframe(1)
+        # An import statement of the script (already checked on the AST), or a C function of the
+        # stdlib importing lazily (datetime.strftime imports time) while the script's frame is on top.
+        from_script = caller.f_code.co_filename == _SCRIPT_FILE and caller.f_code.co_code[caller.f_lasti] == _IMPORT_NAME
+        if from_script and (level or _root(name) not in state['allowed'] or any(part.startswith('_') for part in name.split('.'))):
+            raise ImportError(f'import of "{name}" is not allowed')
+        if _root(name) in _DENIED_MODULE_ROOTS:
+            raise ImportError(f'import of "{name}" is not allowed')
+        module = __import__(name, globals, locals, fromlist, level)
     finally:
-        _state['active'] = True
-    _state['imported'].add(_root(name))
-    module = _sys.modules[name if fromlist else _root(name)]
-    return _view(module)
+        state['active'] = True
+    if not from_script:
+        return module
+    state['imported'].add(_root(name))
+    return _view(_sys.modules[name if fromlist else _root(name)])
 
 
 def _print(*values, sep=' ', end='\n', file=None, flush=False):
@@ -214,32 +256,39 @@ def _caller_is_script():
 
 def _audit(event, args):
     state = _state
-    if not state['active']:
+    if state['in_hook']:
         return
     if event == 'exec' and args and args[0] is state['code']:
         return
-    if event.startswith(_DENIED_EVENT_PREFIXES):
+    denied_always = event.startswith(_DENIED_EVENT_PREFIXES) or (
+        event == 'import' and args and isinstance(args[0], str) and _root(args[0]) in _DENIED_MODULE_ROOTS
+    )
+    if not denied_always and event not in _DENIED_FROM_SCRIPT:
+        return
+    if state['active'] and denied_always:
         raise SandboxViolation(f'{event} is not allowed in scripts')
-    if event == 'import' and args and isinstance(args[0], str) and _root(args[0]) in _DENIED_MODULE_ROOTS:
-        raise SandboxViolation(f'import of "{args[0]}" is not allowed')
-    if event in _DENIED_FROM_SCRIPT:
-        state['active'] = False  # _getframe raises its own audit event
-        try:
-            from_script = _caller_is_script()
-        finally:
-            state['active'] = True
-        if from_script:
-            raise SandboxViolation(f'{event} is not allowed in scripts')
+    # Script code may also run outside a run's window (a finalizer, a generator's finally block run by
+    # the garbage collector), so whether the script raised the event is checked whenever it matters.
+    state['in_hook'] = True  # _getframe raises its own audit event
+    try:
+        from_script = _caller_is_script()
+    finally:
+        state['in_hook'] = False
+    if from_script:
+        raise SandboxViolation(f'{event} is not allowed in scripts')
 
 
 # ---- 4. isolation between runs -------------------------------------------------------------------
 def _fingerprint(module):
-    """Identity of every public binding of a module and of its classes: changes when a script mutates them."""
+    """Identity of the public bindings of a module and of its classes: changes when a script rebinds one.
+    Private names are left out: scripts cannot reach them, and the stdlib updates its own caches."""
     parts = []
     for name, value in sorted(vars(module).items()):
+        if name.startswith('_'):
+            continue
         parts.append((name, id(value)))
         if isinstance(value, type) and value.__module__ == module.__name__:
-            parts.append(tuple(sorted((key, id(item)) for key, item in vars(value).items())))
+            parts.append(tuple(sorted((key, id(item)) for key, item in vars(value).items() if not key.startswith('_'))))
         elif isinstance(value, (dict, list, set, bytearray)):
             parts.append(len(value))
         elif callable(value) and hasattr(value, '__dict__') and not isinstance(value, type):
@@ -307,12 +356,15 @@ def _describe(error):
 def _flowgram_configure(allowed_json):
     allowed = frozenset(_json.loads(allowed_json))
     _state['allowed'] = allowed - _DENIED_MODULE_ROOTS
+    _REPLACEMENTS.update(_make_replacements())
     # Warm the allowed modules once, so their imports (and file reads) happen before any script.
     for name in sorted(_state['allowed']):
         try:
             __import__(name)
         except ImportError:
             pass
+    if 'random' in _sys.modules:
+        _sys.modules['random'].seed()  # interpreters started from one memory image share its random state
     if 'datetime' in _state['allowed']:
         _sys.modules['datetime'].datetime.strptime('2000', '%Y')
     for name, module in list(_sys.modules.items()):
@@ -379,7 +431,7 @@ _sys.addaudithook(_audit)
 
 # Cut every way back to JavaScript: the bridges, pyodide's modules and its import finder.
 for _name in list(_sys.modules):
-    if _root(_name) in ('js', 'pyodide_js', 'pyodide', '_pyodide', 'ctypes', '_ctypes'):
+    if _root(_name) in ('js', 'pyodide_js', 'pyodide', '_pyodide', '_pyodide_core', 'ctypes', '_ctypes'):
         del _sys.modules[_name]
 _sys.meta_path[:] = [_finder for _finder in _sys.meta_path if 'pyodide' not in type(_finder).__module__]
 _sys.path_hooks[:] = [_hook for _hook in _sys.path_hooks if 'pyodide' not in getattr(_hook, '__module__', '')]

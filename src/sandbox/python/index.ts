@@ -91,7 +91,7 @@ export function createPythonRunner(options: PythonRunnerOptions = {}): PythonRun
         return { ok: false, error: `code: the node's inputs are not JSON (${error instanceof Error ? error.message : String(error)})`, logs: [] };
       }
       const { limits } = request;
-      const { heapBytes, coldStartMs, ...result } = await getPool().run(
+      const { heapBytes, coldStartMs, snapshot, ...result } = await getPool().run(
         { source: request.source, paramsJSON, limits },
         {
           signal,
@@ -102,6 +102,8 @@ export function createPythonRunner(options: PythonRunnerOptions = {}): PythonRun
       );
       if (heapBytes !== undefined) lastHeapBytes = heapBytes;
       if (coldStartMs !== undefined) coldStartsMs.push(coldStartMs);
+      // Interpreters started from now on begin from this image (the pool hands workerData to each new worker).
+      if (snapshot && !init.snapshot) init.snapshot = snapshot;
       return result;
     },
     async close() {

@@ -5,6 +5,8 @@ import type { ScriptResult } from '../types.js';
 export interface InterpreterInit {
   /** Top-level modules a script may import. */
   allowedModules: string[];
+  /** A memory image of a freshly started interpreter, made by the pool's first one: later ones start from it. */
+  snapshot?: SharedArrayBuffer;
 }
 
 /** One script for the interpreter. Parameters travel as JSON text, never as objects. */
@@ -20,6 +22,8 @@ export type InterpreterResult = ScriptResult & {
   heapBytes?: number;
   /** How long the interpreter took to start (ms); on its first result only. */
   coldStartMs?: number;
+  /** The memory image this interpreter made at start (only when it started without one); on its first result only. */
+  snapshot?: SharedArrayBuffer;
 };
 
 /** The harness's JSON answer, parsed. */

@@ -1,0 +1,16 @@
+import { createRuntime } from '../src/index.js';
+import { filterLoop, smallWorkflow } from './lib/workflows.js';
+import { silenceConsole, startUpstream, waitUpstream } from '../test/fixtures/upstream-engine.js';
+const which = process.argv[2]; const engine = process.argv[3] ?? 'ours';
+const runtime = createRuntime({ retention: { maxTasks: Number(process.env.KEEP ?? 1000) } });
+const restore = silenceConsole();
+const s = which === 'loop' ? filterLoop() : smallWorkflow();
+const inputs = which === 'loop' ? { items: Array.from({ length: 8000 }, (_, i) => i) } : { name: 'ada', count: 42 };
+const n = which === 'loop' ? Number(process.env.N ?? 15) : Number(process.env.N ?? 30000);
+const runOnce = engine === 'ours' ? async () => { const t = runtime.start(s as never, inputs); await t.done; } : async () => { const id = await startUpstream(JSON.stringify(s), inputs); await waitUpstream(id, 60000); };
+for (let i = 0; i < (which === 'loop' ? 3 : 2000); i++) await runOnce();
+const c0 = process.cpuUsage(); const t0 = performance.now();
+for (let i = 0; i < n; i++) await runOnce();
+const cpu = process.cpuUsage(c0); const wall = performance.now() - t0;
+restore();
+console.log(engine, which, 'cpu ms/run', ((cpu.user + cpu.system) / 1000 / n).toFixed(4), 'wall ms/run', (wall / n).toFixed(4));

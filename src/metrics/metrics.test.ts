@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { createRuntime } from '../runtime.js';
+import { createMetrics } from './metrics.js';
+
+const flow = {
+  nodes: [
+    { id: 'start_0', type: 'start', meta: { position: { x: 0, y: 0 } }, data: { outputs: { type: 'object', properties: { n: { type: 'number' } } } } },
+    {
+      id: 'end_0',
+      type: 'end',
+      meta: { position: { x: 0, y: 0 } },
+      data: { inputs: { type: 'object', properties: { n: { type: 'number' } } }, inputsValues: { n: { type: 'ref', content: ['start_0', 'n'] } } },
+    },
+  ],
+  edges: [{ sourceNodeID: 'start_0', targetNodeID: 'end_0' }],
+};
+
+describe('createMetrics', () => {
+  it('counts tasks by outcome and node durations by type, in the Prometheus text format', async () => {
+    const metrics = createMetrics();
+    const runtime = createRuntime();
+    const ok = runtime.start(flow, { n: 1 });
+    metrics.observe(ok);
+    const invalid = runtime.start({ nodes: [], edges: [] });
+    metrics.observe(invalid);
+    await Promise.all([ok.done, invalid.done]);
+    metrics.watchQueue({ jobs: async () => ({ waiting: 3, active: 1, delayed: 0, failed: 2 }), workers: async () => 4 });
+
+    const text = await metrics.render();
+    expect(metrics.contentType).toMatch(/^text\/plain/);
+    expect(text).toContain('flowgram_tasks_started_total 2');
+    expect(text).toContain('flowgram_tasks_finished_total{status="succeeded"} 1');
+    expect(text).toContain('flowgram_tasks_finished_total{status="failed"} 1');
+    expect(text).toContain('flowgram_tasks_finished_total{status="canceled"} 0');
+    expect(text).toMatch(/flowgram_node_duration_seconds_count\{node_type="end",status="succeeded"\} 1/);
+    expect(text).toContain('flowgram_queue_jobs{state="waiting"} 3');
+    expect(text).toContain('flowgram_queue_workers 4');
+    await runtime.close();
+  });
+});

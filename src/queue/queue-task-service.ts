@@ -1,0 +1,183 @@
+/**
+ * The server's TaskService in queue mode: tasks are enqueued for workers instead of run here, and every
+ * answer comes from what the fleet shares, so any API server answers for any task. Status, outputs and
+ * final reports come from the shared store; a running task's report and events from Redis (its
+ * worker refreshes them); a cancel is published to every worker and remembered for one that has not
+ * picked the task up yet.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { IReport } from '@flowgram.ai/runtime-interface';
+import { ErrorCodes, FlowgramError } from '../errors.js';
+import type { FlowgramMetrics } from '../metrics/metrics.js';
+import type { Runtime } from '../runtime.js';
+import { parseInputsInput, parseSchemaInput } from '../schema/parse.js';
+import { taskNotFound } from '../server/errors.js';
+import { createTaskService, type HealthStatus, type TaskService } from '../server/task-service.js';
+import type { TaskRecord, TaskStore } from '../store/types.js';
+import { TaskAdmission } from './admission.js';
+import { connectRedis, probeRedis } from './connection.js';
+import { TaskEventReader } from './event-reader.js';
+import type { CancelMessage, TaskJob } from './job.js';
+import { CANCEL_CHANNEL, KEY_PREFIX, QUEUE_NAME, cancelKey, eventsKey, reportKey } from './keys.js';
+import { pendingReport } from './pending-report.js';
+import { queueStats } from './queue-stats.js';
+
+export interface QueueServiceOptions {
+  /** `redis://host:port` of the queue. */
+  url: string;
+  /** The store the workers write (PostgreSQL for a fleet); closed by `close()`. */
+  store: TaskStore;
+  metrics?: FlowgramMetrics;
+  /** How long a cancel request waits for a worker to pick its task up (s). Default 86,400. */
+  cancelTTLSeconds?: number;
+}
+
+/** A TaskService that also releases its connections. */
+export interface QueueTaskService extends TaskService {
+  close(): Promise<void>;
+}
+
+const ENDED = new Set(['succeeded', 'failed', 'canceled']);
+const HEALTH_REFRESH_MS = 1_000;
+
+/**
+ * Connects to Redis (failing fast with a clear error when it cannot be reached) and returns a factory
+ * for `createServer({ taskService })`, which hands it the server's runtime (used to validate only).
+ */
+export async function connectQueueService(options: QueueServiceOptions): Promise<(runtime: Runtime) => QueueTaskService> {
+  await probeRedis(options.url);
+  return (runtime) => createQueueTaskService(runtime, options);
+}
+
+export function createQueueTaskService(runtime: Runtime, options: QueueServiceOptions): QueueTaskService {
+  const { store, metrics } = options;
+  const cancelTTL = options.cancelTTLSeconds ?? 86_400;
+  const commands: Redis = connectRedis(options.url, { enableAutoPipelining: true });
+  const blocking: Redis = connectRedis(options.url);
+  const queue = new Queue<TaskJob>(QUEUE_NAME, { connection: commands, prefix: KEY_PREFIX });
+  const admission = new TaskAdmission(store, queue);
+  const reader = new TaskEventReader(commands, blocking);
+  const stats = queueStats(queue);
+  if (metrics) metrics.watchQueue(stats);
+  // Info and validation are the same as in local mode: reuse them.
+  const local = createTaskService(runtime);
+  let draining = false;
+  let health = { running: 0, queued: 0, refreshedAt: 0 };
+
+  async function record(taskID: string): Promise<TaskRecord> {
+    const found = await store.getTask(taskID);
+    if (!found) throw taskNotFound(taskID);
+    return found;
+  }
+
+  async function liveReport(found: TaskRecord): Promise<IReport> {
+    const text = await commands.get(reportKey(found.id));
+    return text ? (JSON.parse(text) as IReport) : pendingReport(found);
+  }
+
+  async function requestCancel(taskID: string, reason: string): Promise<void> {
+    const message: CancelMessage = { taskID, reason };
+    await commands.multi().set(cancelKey(taskID), reason, 'EX', cancelTTL).publish(CANCEL_CHANNEL, JSON.stringify(message)).exec();
+  }
+
+  function refreshHealth(): void {
+    if (Date.now() - health.refreshedAt < HEALTH_REFRESH_MS) return;
+    health.refreshedAt = Date.now();
+    stats.jobs().then(
+      (jobs) => (health = { running: jobs.active, queued: jobs.waiting + jobs.delayed, refreshedAt: health.refreshedAt }),
+      () => undefined,
+    );
+  }
+
+  return {
+    runtime,
+    get draining() {
+      return draining;
+    },
+    info: () => local.info(),
+    health(): HealthStatus {
+      refreshHealth();
+      // Counts of the whole queue (what the fleet runs and what waits), at most a second old.
+      return { status: draining ? 'draining' : 'ok', running: health.running, queued: health.queued, inMemory: 0 };
+    },
+    async run(request) {
+      if (draining) throw new FlowgramError(ErrorCodes.SHUTTING_DOWN, 'server: shutting down, not accepting new tasks');
+      const schema = typeof request.schema === 'string' ? request.schema : JSON.stringify(request.schema);
+      parseSchemaInput(schema); // not JSON: refused here (400), as in local mode
+      const inputs = parseInputsInput(request.inputs);
+      const taskID = randomUUID();
+      const accepted: TaskRecord = {
+        id: taskID,
+        schemaHash: createHash('sha256').update(schema).digest('hex'),
+        schema,
+        inputs,
+        status: 'pending',
+        createdAt: Date.now(),
+        startTime: 0,
+      };
+      await admission.admit(accepted);
+      return { taskID };
+    },
+    validate: (request) => local.validate(request),
+    async report(taskID) {
+      const found = await record(taskID);
+      if (!ENDED.has(found.status)) return liveReport(found);
+      const report = await store.getReport(taskID);
+      if (!report) throw taskNotFound(taskID);
+      return report;
+    },
+    async result(taskID, waitMs = 0) {
+      let found = await record(taskID);
+      if (!ENDED.has(found.status) && waitMs > 0) {
+        const view = await reader.open(taskID, () => pendingReport(found));
+        // It may have ended between reading the store and opening the stream.
+        if (!view.ended) await view.waitForEnd(waitMs);
+        view.close();
+        found = await record(taskID);
+      }
+      if (!ENDED.has(found.status)) {
+        throw new FlowgramError(ErrorCodes.TASK_NOT_FINISHED, `taskID: task "${taskID}" has not finished (status ${found.status})`);
+      }
+      return found.outputs ?? {};
+    },
+    async cancel(taskID, reason) {
+      const found = await record(taskID);
+      if (ENDED.has(found.status)) return { success: false };
+      await requestCancel(taskID, reason ?? 'cancelled by user');
+      return { success: true };
+    },
+    async delete(taskID) {
+      const found = await store.getTask(taskID);
+      if (found && !ENDED.has(found.status)) await requestCancel(taskID, 'task deleted');
+      await queue.remove(taskID).catch(() => 0); // still waiting: it never runs
+      const removed = await store.deleteTask(taskID);
+      await commands.del(eventsKey(taskID), reportKey(taskID));
+      if (!removed) throw taskNotFound(taskID);
+      return { success: true };
+    },
+    async list(query) {
+      return { tasks: await store.listTasks({ ...query, limit: query.limit ?? 100, offset: query.offset ?? 0 }) };
+    },
+    async liveTask(taskID) {
+      const found = await store.getTask(taskID);
+      if (!found || ENDED.has(found.status)) return undefined; // the stream route answers from the report
+      const report = await liveReport(found);
+      return reader.open(taskID, () => report);
+    },
+    async drain() {
+      // Tasks run on the workers: only the acceptances in flight need to finish.
+      draining = true;
+      await admission.idle();
+    },
+    async close() {
+      draining = true;
+      await admission.idle();
+      await reader.close();
+      await queue.close();
+      await store.close();
+      await Promise.all([commands, blocking].map((connection) => connection.quit().catch(() => undefined)));
+    },
+  };
+}

@@ -1,0 +1,215 @@
+/**
+ * A queue worker: takes tasks from the BullMQ queue and runs them on a local runtime, writing them to
+ * the shared store (the same journal the runtime uses) and publishing their events to Redis.
+ *
+ * Delivery is at-least-once. A worker that dies mid-task stops renewing the job's lock; BullMQ's
+ * stalled-job check (in every other worker) puts the job back in the queue, and the worker that
+ * takes it applies the store's `resumable` rule: a workflow marked `"resumable": true` runs again
+ * from its start node (its nodes may run twice), any other is marked failed as interrupted, with its
+ * report rebuilt from the journal. Either way no task stays `processing`.
+ */
+import { createHash } from 'node:crypto';
+import { Queue, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { TaskEvent } from '../engine/types.js';
+import { ErrorCodes, FlowgramError, errorMessage } from '../errors.js';
+import type { FlowgramMetrics } from '../metrics/metrics.js';
+import { createRuntime, type Runtime, type RuntimeOptions } from '../runtime.js';
+import { TaskJournal } from '../store/journal.js';
+import { INTERRUPTED_ERROR, interruptedReport, isResumable } from '../store/recovery.js';
+import type { TaskRecord, TaskStore } from '../store/types.js';
+import { connectRedis, probeRedis } from './connection.js';
+import { TaskEventPublisher, type EventPublisherOptions } from './event-publisher.js';
+import type { CancelMessage, TaskJob } from './job.js';
+import { CANCEL_CHANNEL, KEY_PREFIX, QUEUE_NAME, cancelKey } from './keys.js';
+import { queueStats } from './queue-stats.js';
+
+export interface QueueWorkerOptions {
+  /** `redis://host:port` of the queue. */
+  url: string;
+  /** The store every API server reads (PostgreSQL for a fleet). The worker closes it. */
+  store: TaskStore;
+  /** Tasks this worker runs at once. Default 8. */
+  concurrency?: number;
+  /** Executors, limits and network policy of the runtime that runs the tasks (its store is ignored). */
+  runtimeOptions?: Omit<RuntimeOptions, 'store'>;
+  /**
+   * How long a job's lock lasts without renewal (ms): after a worker dies, its tasks are handed to
+   * another worker within about twice this. Default 30,000 (BullMQ's default).
+   */
+  lockMs?: number;
+  /** How many times a resumable task is re-run after losing its worker, before it is marked failed. Default 3. */
+  maxReruns?: number;
+  publisher?: EventPublisherOptions;
+  metrics?: FlowgramMetrics;
+}
+
+export interface QueueWorker {
+  readonly runtime: Runtime;
+  /** Tasks running here now. */
+  running(): number;
+  /**
+   * Stops taking jobs and lets the running ones finish for up to `graceMs`. Resolves `'finished'`
+   * once everything is closed, or `'handed-back'` when the grace ran out: the running jobs are left to
+   * BullMQ's stalled-job recovery, and the caller should exit the process.
+   */
+  close(graceMs?: number): Promise<'finished' | 'handed-back'>;
+}
+
+const ENDED = new Set(['succeeded', 'failed', 'canceled']);
+
+/** Connects (failing fast when Redis cannot be reached) and starts taking jobs. */
+export async function startQueueWorker(options: QueueWorkerOptions): Promise<QueueWorker> {
+  await probeRedis(options.url);
+  const lockMs = options.lockMs ?? 30_000;
+  const maxReruns = options.maxReruns ?? 3;
+  const { store, metrics } = options;
+  const commands: Redis = connectRedis(options.url, { enableAutoPipelining: true });
+  const subscriber: Redis = connectRedis(options.url);
+  const bullConnection: Redis = connectRedis(options.url);
+  const publisher = new TaskEventPublisher(commands, options.publisher);
+  // Ended tasks leave memory at once: their outcome lives in the store.
+  const runtime = createRuntime({ ...options.runtimeOptions, retention: { maxTasks: 0 } });
+  const journal = new TaskJournal(store);
+  /** Tasks taken from the queue and not yet started, with a cancel that arrived meanwhile. */
+  const claimed = new Map<string, string | undefined>();
+
+  subscriber.on('message', (_channel: string, text: string) => {
+    let message: CancelMessage;
+    try {
+      message = JSON.parse(text) as CancelMessage;
+    } catch {
+      return;
+    }
+    const task = runtime.getTask(message.taskID);
+    if (task) task.cancel(message.reason);
+    else if (claimed.has(message.taskID)) claimed.set(message.taskID, message.reason);
+  });
+  await subscriber.subscribe(CANCEL_CHANNEL);
+
+  /** Marks a task failed as interrupted, its report rebuilt from the journal its last run left. */
+  async function settleInterrupted(job: TaskJob, record: TaskRecord | undefined): Promise<void> {
+    const now = Date.now();
+    const base: TaskRecord = record ?? {
+      id: job.taskID,
+      schemaHash: createHash('sha256').update(job.schema).digest('hex'),
+      schema: job.schema,
+      inputs: job.inputs,
+      status: 'pending',
+      createdAt: now,
+      startTime: 0,
+    };
+    const report = interruptedReport(base, await store.getEvents(job.taskID), now);
+    const { startTime } = report.workflowStatus;
+    const outcome = { status: 'failed' as const, startTime, endTime: now, outputs: {}, error: INTERRUPTED_ERROR };
+    await store.write({
+      tasks: record ? [] : [{ ...base, ...outcome }],
+      updates: record ? [{ id: job.taskID, ...outcome }] : [],
+      events: [],
+      reports: [{ taskID: job.taskID, report }],
+    });
+    const finished: Extract<TaskEvent, { type: 'workflow_finished' }> = {
+      type: 'workflow_finished',
+      taskID: job.taskID,
+      status: 'failed',
+      time: now,
+      timeCost: now - startTime,
+      outputs: {},
+      error: INTERRUPTED_ERROR,
+    };
+    await publisher.publishFinished(finished, report);
+    metrics?.countEnded('failed');
+  }
+
+  async function run(job: Job<TaskJob>): Promise<void> {
+    const data = job.data;
+    if (job.attemptsStarted > 1) {
+      // Delivered again: the worker that had it stopped renewing its lock (died, or hung).
+      const record = await store.getTask(data.taskID);
+      if (record && ENDED.has(record.status)) return; // it had finished; only the acknowledgement was lost
+      if (!isResumable(data.schema) || job.attemptsStarted > maxReruns + 1) return settleInterrupted(data, record);
+      await publisher.reset(data.taskID);
+    }
+    // A cancel asked before this point is in the key; one published while we read it lands in `claimed`.
+    claimed.set(data.taskID, undefined);
+    let cancelReason: string | null | undefined;
+    try {
+      cancelReason = (await commands.get(cancelKey(data.taskID))) ?? claimed.get(data.taskID);
+    } finally {
+      claimed.delete(data.taskID);
+    }
+    const running = runtime.getTask(data.taskID);
+    if (running) {
+      // This process still runs it (its lock was lost while it was busy): wait for that run.
+      await running.done;
+      return;
+    }
+    const task = runtime.start(data.schema, data.inputs, { taskID: data.taskID });
+    journal.accept(task, data.schema);
+    metrics?.observe(task);
+    const published = publisher.follow(task, async () => {
+      if (journal.has(task.id)) await journal.flush();
+    });
+    if (cancelReason) task.cancel(cancelReason);
+    await task.done;
+    await published;
+  }
+
+  const worker = new Worker<TaskJob>(QUEUE_NAME, run, {
+    connection: bullConnection,
+    prefix: KEY_PREFIX,
+    concurrency: options.concurrency ?? 8,
+    lockDuration: lockMs,
+    stalledInterval: Math.max(500, Math.floor(lockMs / 2)),
+    // Re-runs are bounded by our own rule (maxReruns, resumable only); BullMQ's limit would fail the
+    // job silently and leave the task `processing` in the store.
+    maxStalledCount: 1_000_000,
+    autorun: false,
+  });
+  worker.on('error', (error) => process.emitWarning(`flowgram worker: ${errorMessage(error)}`, 'FlowgramQueueWarning'));
+  worker.on('failed', (job, error) => {
+    // The processor threw (e.g. the store was unreachable): the task must still end.
+    if (!job) return;
+    process.emitWarning(`flowgram worker: task ${job.data.taskID} failed to run: ${errorMessage(error)}`, 'FlowgramQueueWarning');
+    void (async () => {
+      const record = await store.getTask(job.data.taskID);
+      if (!record || !ENDED.has(record.status)) await settleInterrupted(job.data, record);
+    })().catch((settleError: unknown) => process.emitWarning(`flowgram worker: ${errorMessage(settleError)}`, 'FlowgramQueueWarning'));
+  });
+  void worker.run();
+  await worker.waitUntilReady();
+
+  const statsQueue = metrics ? new Queue(QUEUE_NAME, { connection: commands, prefix: KEY_PREFIX }) : undefined;
+  if (metrics && statsQueue) metrics.watchQueue(queueStats(statsQueue));
+
+  let closing: Promise<'finished' | 'handed-back'> | undefined;
+  async function shutdown(graceMs: number): Promise<'finished' | 'handed-back'> {
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<'handed-back'>((resolve) => (timer = setTimeout(() => resolve('handed-back'), graceMs)));
+    const outcome = await Promise.race([worker.close().then(() => 'finished' as const), graceOver]);
+    clearTimeout(timer);
+    if (outcome === 'handed-back') {
+      // Leave the jobs active: their locks expire and another worker takes them. Nothing is written
+      // for them here (cancelling would record them as canceled).
+      await worker.close(true).catch(() => undefined);
+      for (const connection of [commands, subscriber, bullConnection]) connection.disconnect();
+      return outcome;
+    }
+    await statsQueue?.close();
+    await journal.close();
+    await runtime.close();
+    await store.close();
+    await Promise.all([commands, subscriber, bullConnection].map((connection) => connection.quit().catch(() => undefined)));
+    return outcome;
+  }
+
+  return {
+    runtime,
+    running: () => runtime.stats().running,
+    close(graceMs = 10_000) {
+      if (!Number.isFinite(graceMs) || graceMs < 0) throw new FlowgramError(ErrorCodes.BAD_REQUEST, `graceMs: must be a non-negative number, got ${graceMs}`);
+      closing ??= shutdown(graceMs);
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,274 @@
+import pg from 'pg';
+import type { IReport } from '@flowgram.ai/runtime-interface';
+import type { TaskSummary } from '../engine/task.js';
+import type { TaskEvent, WorkflowStatusName } from '../engine/types.js';
+import { ErrorCodes, FlowgramError, errorMessage } from '../errors.js';
+import { migrate } from './postgres-migrations.js';
+import { resolveRetention, startPruneTimer } from './retention.js';
+import type { StoreBatch, StoreListFilter, StoreRetention, StoredTaskError, TaskRecord, TaskStore } from './types.js';
+
+export interface PostgresStoreOptions {
+  /** A connection string: `postgres://user:password@host:5432/database`. */
+  url: string;
+  retention?: StoreRetention;
+  /** Connections in the pool. Default 10. */
+  maxConnections?: number;
+}
+
+interface TaskRow {
+  id: string;
+  schema_hash: string;
+  schema: string;
+  inputs: string;
+  status: WorkflowStatusName;
+  created_at: string;
+  start_time: string;
+  end_time: string | null;
+  outputs: string | null;
+  error: string | null;
+}
+
+type SummaryRow = Pick<TaskRow, 'id' | 'status' | 'start_time' | 'end_time' | 'error'>;
+
+const TASK_COLUMNS = 't.id, t.schema_hash, s.body AS schema, t.inputs, t.status, t.created_at, t.start_time, t.end_time, t.outputs, t.error';
+
+/** Deletes the given tasks with their journal and report; `$n` is a bigint[] of their seq. */
+const deleteTasksSQL = (victims: string): string => `
+  WITH victims AS (${victims}),
+  gone_events AS (DELETE FROM events WHERE task_seq IN (SELECT seq FROM victims)),
+  gone_reports AS (DELETE FROM reports WHERE task_seq IN (SELECT seq FROM victims)),
+  gone AS (DELETE FROM tasks WHERE seq IN (SELECT seq FROM victims) RETURNING seq)
+  SELECT count(*)::int AS count FROM gone`;
+
+const DELETE_EXPIRED = deleteTasksSQL('SELECT seq FROM tasks WHERE end_time IS NOT NULL AND end_time < $1');
+const DELETE_EXCESS = deleteTasksSQL('SELECT seq FROM tasks WHERE end_time IS NOT NULL ORDER BY seq DESC OFFSET $1');
+const DELETE_ONE = deleteTasksSQL('SELECT seq FROM tasks WHERE id = $1');
+const DELETE_ORPHAN_SCHEMAS = 'DELETE FROM schemas s WHERE NOT EXISTS (SELECT 1 FROM tasks t WHERE t.schema_hash = s.hash)';
+
+/**
+ * The fleet's store: the same tables and semantics as the SQLite store, on PostgreSQL, so every API
+ * server and worker shares one history. Each `write` is one transaction of a few set-based statements
+ * (UNNEST of arrays), whatever the batch size. Connects and migrates before it resolves: a bad URL
+ * fails here, with one clear message.
+ */
+export async function createPostgresStore(options: PostgresStoreOptions): Promise<TaskStore> {
+  const retention = resolveRetention(options.retention);
+  const pool = new pg.Pool({ connectionString: options.url, max: options.maxConnections ?? 10, connectionTimeoutMillis: 10_000 });
+  // An idle connection dropped by the server must not crash the process; the pool replaces it.
+  pool.on('error', () => undefined);
+  try {
+    const client = await pool.connect();
+    try {
+      await migrate(client);
+    } finally {
+      client.release();
+    }
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw new FlowgramError(ErrorCodes.INTERNAL, `store: cannot open PostgreSQL database ${redactURL(options.url)}: ${errorMessage(error)}`, {
+      cause: error,
+    });
+  }
+
+  async function transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async function writeBatch(client: pg.PoolClient, batch: StoreBatch): Promise<void> {
+    if (batch.tasks.length > 0) {
+      const schemas = new Map<string, string>();
+      for (const record of batch.tasks) schemas.set(record.schemaHash, record.schema);
+      // Always sent (no "known schema" cache): another process may have pruned an orphaned schema.
+      await client.query('INSERT INTO schemas (hash, body) SELECT * FROM UNNEST($1::text[], $2::text[]) ON CONFLICT (hash) DO NOTHING', [
+        [...schemas.keys()],
+        [...schemas.values()],
+      ]);
+      const ids = batch.tasks.map((record) => record.id);
+      // Same ID again (a task re-run after its worker died, or first written by the API server that
+      // accepted it): the new run replaces the old one, whose journal and report go.
+      await client.query('DELETE FROM events WHERE task_seq IN (SELECT seq FROM tasks WHERE id = ANY($1::text[]))', [ids]);
+      await client.query('DELETE FROM reports WHERE task_seq IN (SELECT seq FROM tasks WHERE id = ANY($1::text[]))', [ids]);
+      await client.query(
+        `INSERT INTO tasks (id, schema_hash, inputs, status, created_at, start_time, end_time, outputs, error)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::text[], $9::text[])
+         ON CONFLICT (id) DO UPDATE SET schema_hash = EXCLUDED.schema_hash, inputs = EXCLUDED.inputs, status = EXCLUDED.status,
+           created_at = EXCLUDED.created_at, start_time = EXCLUDED.start_time, end_time = EXCLUDED.end_time, outputs = EXCLUDED.outputs, error = EXCLUDED.error`,
+        [
+          ids,
+          batch.tasks.map((record) => record.schemaHash),
+          batch.tasks.map((record) => JSON.stringify(record.inputs)),
+          batch.tasks.map((record) => record.status),
+          batch.tasks.map((record) => record.createdAt),
+          batch.tasks.map((record) => record.startTime),
+          batch.tasks.map((record) => record.endTime ?? null),
+          batch.tasks.map((record) => toJSON(record.outputs)),
+          batch.tasks.map((record) => toJSON(record.error)),
+        ],
+      );
+    }
+    if (batch.updates.length > 0) {
+      await client.query(
+        `UPDATE tasks t SET status = u.status, start_time = u.start_time, end_time = u.end_time, outputs = u.outputs, error = u.error
+         FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[]) AS u(id, status, start_time, end_time, outputs, error)
+         WHERE t.id = u.id`,
+        [
+          batch.updates.map((change) => change.id),
+          batch.updates.map((change) => change.status),
+          batch.updates.map((change) => change.startTime),
+          batch.updates.map((change) => change.endTime ?? null),
+          batch.updates.map((change) => toJSON(change.outputs)),
+          batch.updates.map((change) => toJSON(change.error)),
+        ],
+      );
+    }
+    if (batch.events.length > 0) {
+      // Events of unknown (deleted) tasks are dropped by the join; ORDINALITY keeps their order.
+      await client.query(
+        `INSERT INTO events (task_seq, body)
+         SELECT t.seq, e.body FROM UNNEST($1::text[], $2::text[]) WITH ORDINALITY AS e(task_id, body, ord)
+         JOIN tasks t ON t.id = e.task_id ORDER BY e.ord`,
+        [batch.events.map((event) => event.taskID), batch.events.map((event) => JSON.stringify(event))],
+      );
+    }
+    if (batch.reports.length > 0) {
+      const ids = batch.reports.map((entry) => entry.taskID);
+      await client.query(
+        `INSERT INTO reports (task_seq, body)
+         SELECT t.seq, r.body FROM UNNEST($1::text[], $2::text[]) AS r(task_id, body) JOIN tasks t ON t.id = r.task_id
+         ON CONFLICT (task_seq) DO UPDATE SET body = EXCLUDED.body`,
+        [ids, batch.reports.map((entry) => JSON.stringify(entry.report))],
+      );
+      // A report holds every node's status and snapshots: the journal is no longer needed.
+      await client.query('DELETE FROM events WHERE task_seq IN (SELECT seq FROM tasks WHERE id = ANY($1::text[]))', [ids]);
+    }
+  }
+
+  async function prune(now = Date.now()): Promise<number> {
+    let deleted = (await pool.query<{ count: number }>(DELETE_EXPIRED, [now - retention.maxAgeMs])).rows[0].count;
+    deleted += (await pool.query<{ count: number }>(DELETE_EXCESS, [retention.maxTasks])).rows[0].count;
+    if (deleted > 0) await pool.query(DELETE_ORPHAN_SCHEMAS);
+    return deleted;
+  }
+
+  const stopPruning = startPruneTimer(prune, retention.intervalMs);
+  let closed: Promise<void> | undefined;
+
+  return {
+    async write(batch) {
+      if (batch.tasks.length + batch.updates.length + batch.events.length + batch.reports.length === 0) return;
+      await transaction((client) => writeBatch(client, batch));
+    },
+    async getTask(taskID) {
+      const { rows } = await pool.query<TaskRow>(`SELECT ${TASK_COLUMNS} FROM tasks t JOIN schemas s ON s.hash = t.schema_hash WHERE t.id = $1`, [taskID]);
+      return rows[0] && toRecord(rows[0]);
+    },
+    async getReport(taskID) {
+      const { rows } = await pool.query<{ body: string }>('SELECT r.body FROM reports r JOIN tasks t ON t.seq = r.task_seq WHERE t.id = $1', [taskID]);
+      return rows[0] && (JSON.parse(rows[0].body) as IReport);
+    },
+    async listTasks(filter) {
+      return (await listSummaries(pool, filter)).map(toSummary);
+    },
+    async deleteTask(taskID) {
+      return (await pool.query<{ count: number }>(DELETE_ONE, [taskID])).rows[0].count > 0;
+    },
+    async listUnfinished() {
+      const { rows } = await pool.query<TaskRow>(
+        `SELECT ${TASK_COLUMNS} FROM tasks t JOIN schemas s ON s.hash = t.schema_hash
+         WHERE t.status IN ('pending', 'processing') ORDER BY t.seq`,
+      );
+      return rows.map(toRecord);
+    },
+    async getEvents(taskID) {
+      const { rows } = await pool.query<{ body: string }>(
+        'SELECT e.body FROM events e JOIN tasks t ON t.seq = e.task_seq WHERE t.id = $1 ORDER BY e.id',
+        [taskID],
+      );
+      return rows.map((row) => JSON.parse(row.body) as TaskEvent);
+    },
+    prune,
+    close() {
+      stopPruning();
+      closed ??= pool.end();
+      return closed;
+    },
+  };
+}
+
+async function listSummaries(pool: pg.Pool, filter: StoreListFilter): Promise<SummaryRow[]> {
+  const where: string[] = [];
+  const params: Array<string | number> = [];
+  if (filter.status) {
+    params.push(filter.status);
+    where.push(`status = $${params.length}`);
+  }
+  if (filter.since !== undefined) {
+    params.push(filter.since);
+    where.push(`start_time >= $${params.length}`);
+  }
+  if (filter.until !== undefined) {
+    params.push(filter.until);
+    where.push(`start_time < $${params.length}`);
+  }
+  params.push(filter.limit, filter.offset);
+  const sql = `SELECT id, status, start_time, end_time, error FROM tasks ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+    ORDER BY seq DESC LIMIT $${params.length - 1} OFFSET $${params.length}`;
+  return (await pool.query<SummaryRow>(sql, params)).rows;
+}
+
+/** The URL without its password, for error messages. */
+export function redactURL(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
+function toJSON(value: unknown): string | null {
+  return value === undefined ? null : JSON.stringify(value);
+}
+
+/** BIGINT columns arrive as strings (they may exceed 2^53); our times are milliseconds, well below. */
+function toRecord(row: TaskRow): TaskRecord {
+  const record: TaskRecord = {
+    id: row.id,
+    schemaHash: row.schema_hash,
+    schema: row.schema,
+    inputs: JSON.parse(row.inputs) as TaskRecord['inputs'],
+    status: row.status,
+    createdAt: Number(row.created_at),
+    startTime: Number(row.start_time),
+  };
+  if (row.end_time !== null) record.endTime = Number(row.end_time);
+  if (row.outputs !== null) record.outputs = JSON.parse(row.outputs) as TaskRecord['outputs'];
+  if (row.error !== null) record.error = JSON.parse(row.error) as StoredTaskError;
+  return record;
+}
+
+function toSummary(row: SummaryRow): TaskSummary {
+  const startTime = Number(row.start_time);
+  const endTime = row.end_time === null ? undefined : Number(row.end_time);
+  const summary: TaskSummary = {
+    id: row.id,
+    status: row.status,
+    startTime,
+    timeCost: startTime === 0 ? 0 : (endTime ?? Date.now()) - startTime,
+  };
+  if (endTime !== undefined) summary.endTime = endTime;
+  if (row.error !== null && row.status !== 'succeeded') summary.error = (JSON.parse(row.error) as StoredTaskError).message;
+  return summary;
+}

@@ -1,0 +1,188 @@
+/**
+ * The PostgreSQL store against a private PostgreSQL cluster: the same contract as the SQLite and memory
+ * stores, migrations shared safely by processes starting together, and a runtime writing through it.
+ */
+import type { IReport } from '@flowgram.ai/runtime-interface';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRuntime } from '../src/index.js';
+import { MIGRATIONS } from '../src/store/postgres-migrations.js';
+import { createPostgresStore } from '../src/store/postgres.js';
+import type { StoreBatch, StoreRetention, TaskRecord, TaskStore } from '../src/store/types.js';
+import { chain, endNode, input, ref, startNode, workflow } from './fixtures/workflow-builders.js';
+import { postgresBinDir, startPostgres, type PostgresInstance } from './helpers/postgres.js';
+
+const available = postgresBinDir() !== undefined;
+if (!available) console.warn('postgres-store.test: skipped, PostgreSQL binaries (initdb, pg_ctl) are not installed');
+
+let server: PostgresInstance;
+let admin: pg.Pool;
+let databases = 0;
+const stores: TaskStore[] = [];
+
+/** A fresh, empty database for each test, so tests never see each other's rows. */
+async function freshDatabase(): Promise<string> {
+  const name = `t${++databases}`;
+  await admin.query(`CREATE DATABASE ${name}`);
+  return server.url.replace(/\/postgres$/, `/${name}`);
+}
+
+async function create(retention?: StoreRetention, url?: string): Promise<TaskStore> {
+  const store = await createPostgresStore({ url: url ?? (await freshDatabase()), retention: { intervalMs: 0, ...retention } });
+  stores.push(store);
+  return store;
+}
+
+function record(id: string, overrides: Partial<TaskRecord> = {}): TaskRecord {
+  return { id, schemaHash: 'hash-1', schema: '{"nodes":[],"edges":[]}', inputs: { n: 1 }, status: 'processing', createdAt: 1_000, startTime: 1_000, ...overrides };
+}
+
+const batch = (parts: Partial<StoreBatch>): StoreBatch => ({ tasks: [], updates: [], events: [], reports: [], ...parts });
+const report = (id: string): IReport => ({ id, inputs: { n: 1 }, outputs: { ok: true } }) as unknown as IReport;
+
+describe.skipIf(!available)('PostgreSQL store', () => {
+  beforeAll(async () => {
+    server = await startPostgres();
+    admin = new pg.Pool({ connectionString: server.url, max: 2 });
+  });
+  afterAll(async () => {
+    await Promise.all(stores.map((store) => store.close()));
+    await admin?.end();
+    await server?.stop();
+  });
+
+  it('stores a task, its journal while it runs, and its report once it ended', async () => {
+    const store = await create();
+    await store.write(batch({ tasks: [record('a')] }));
+    await store.write(batch({ events: [{ type: 'node_started', taskID: 'a', nodeID: 'start_0', nodeType: 'start', title: 'Start', time: 1_001 }] }));
+    expect(await store.getEvents('a')).toEqual([{ type: 'node_started', taskID: 'a', nodeID: 'start_0', nodeType: 'start', title: 'Start', time: 1_001 }]);
+    expect((await store.listUnfinished()).map((task) => task.id)).toEqual(['a']);
+
+    await store.write(
+      batch({
+        updates: [{ id: 'a', status: 'succeeded', startTime: 1_000, endTime: 1_010, outputs: { ok: true } }],
+        reports: [{ taskID: 'a', report: report('a') }],
+      }),
+    );
+    expect(await store.getTask('a')).toEqual({
+      id: 'a',
+      schemaHash: 'hash-1',
+      schema: '{"nodes":[],"edges":[]}',
+      inputs: { n: 1 },
+      status: 'succeeded',
+      createdAt: 1_000,
+      startTime: 1_000,
+      endTime: 1_010,
+      outputs: { ok: true },
+    });
+    expect(await store.getReport('a')).toEqual(report('a'));
+    expect(await store.getEvents('a')).toEqual([]); // the report replaced the journal
+    expect(await store.listUnfinished()).toEqual([]);
+    expect(await store.getTask('missing')).toBeUndefined();
+    expect(await store.getReport('missing')).toBeUndefined();
+  });
+
+  it('lists newest first with status and time filters and paging', async () => {
+    const store = await create();
+    const tasks = Array.from({ length: 5 }, (_, i) =>
+      record(`t${i}`, {
+        status: i % 2 === 0 ? 'succeeded' : 'failed',
+        startTime: 100 * i,
+        endTime: 100 * i + 5,
+        error: i % 2 ? { code: 'X', message: `boom ${i}` } : undefined,
+      }),
+    );
+    await store.write(batch({ tasks }));
+    const ids = async (filter: Parameters<TaskStore['listTasks']>[0]): Promise<string[]> => (await store.listTasks(filter)).map((task) => task.id);
+    expect(await ids({ limit: 10, offset: 0 })).toEqual(['t4', 't3', 't2', 't1', 't0']);
+    expect(await ids({ status: 'failed', limit: 10, offset: 0 })).toEqual(['t3', 't1']);
+    expect(await ids({ since: 100, until: 400, limit: 10, offset: 0 })).toEqual(['t3', 't2', 't1']);
+    expect(await ids({ limit: 2, offset: 1 })).toEqual(['t3', 't2']);
+    expect((await store.listTasks({ status: 'failed', limit: 1, offset: 0 }))[0]).toEqual({
+      id: 't3',
+      status: 'failed',
+      startTime: 300,
+      endTime: 305,
+      timeCost: 5,
+      error: 'boom 3',
+    });
+  });
+
+  it('deletes a task with its journal and report', async () => {
+    const store = await create();
+    await store.write(batch({ tasks: [record('d', { status: 'succeeded', endTime: 2_000 })], reports: [{ taskID: 'd', report: report('d') }] }));
+    expect(await store.deleteTask('d')).toBe(true);
+    expect(await store.deleteTask('d')).toBe(false);
+    expect(await store.getTask('d')).toBeUndefined();
+    expect(await store.getReport('d')).toBeUndefined();
+  });
+
+  it('replaces a task written again under the same ID (a resumed run)', async () => {
+    const store = await create();
+    await store.write(batch({ tasks: [record('r')], events: [{ type: 'workflow_started', taskID: 'r', time: 1 }] }));
+    await store.write(batch({ tasks: [record('r', { inputs: { n: 2 }, createdAt: 5_000 })] }));
+    expect(await store.getTask('r')).toMatchObject({ inputs: { n: 2 }, createdAt: 5_000 });
+    expect(await store.getEvents('r')).toEqual([]);
+    expect(await store.listTasks({ limit: 10, offset: 0 })).toHaveLength(1);
+  });
+
+  it('prunes ended tasks by age and by count, never running ones, and drops orphaned schemas', async () => {
+    const store = await create({ maxAgeMs: 1_000, maxTasks: 2 });
+    await store.write(
+      batch({
+        tasks: [
+          record('old', { status: 'succeeded', endTime: 1_000, schemaHash: 'only-old', schema: '{"old":true}' }),
+          record('running', { status: 'processing' }),
+          record('e1', { status: 'succeeded', endTime: 9_000 }),
+          record('e2', { status: 'failed', endTime: 9_100 }),
+          record('e3', { status: 'canceled', endTime: 9_200 }),
+        ],
+      }),
+    );
+    expect(await store.prune(10_000)).toBe(2); // 'old' by age, then 'e1' by count
+    expect((await store.listTasks({ limit: 10, offset: 0 })).map((task) => task.id)).toEqual(['e3', 'e2', 'running']);
+    const url = server.url.replace(/\/postgres$/, `/t${databases}`);
+    const direct = new pg.Pool({ connectionString: url, max: 1 });
+    expect((await direct.query('SELECT hash FROM schemas ORDER BY hash')).rows).toEqual([{ hash: 'hash-1' }]);
+    await direct.end();
+  });
+
+  it('migrates once when many processes open the same database at once, and refuses a newer schema', async () => {
+    const url = await freshDatabase();
+    const opened = await Promise.all([create(undefined, url), create(undefined, url), create(undefined, url)]);
+    await opened[0].write(batch({ tasks: [record('shared')] }));
+    expect(await opened[2].getTask('shared')).toMatchObject({ id: 'shared' });
+
+    const direct = new pg.Pool({ connectionString: url, max: 1 });
+    expect((await direct.query('SELECT version FROM flowgram_schema_version')).rows).toEqual([{ version: MIGRATIONS.length }]);
+    await direct.query('UPDATE flowgram_schema_version SET version = $1', [MIGRATIONS.length + 1]);
+    await direct.end();
+    await expect(createPostgresStore({ url })).rejects.toThrow(/newer than this runtime supports/);
+  });
+
+  it('fails with one clear message when the database cannot be reached, without the password', async () => {
+    const url = `postgres://someone:secret@127.0.0.1:${server.port}/no_such_database`;
+    const error = await createPostgresStore({ url }).catch((caught: unknown) => caught as Error);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(/^store: cannot open PostgreSQL database postgres:\/\/someone:\*\*\*@127\.0\.0\.1:\d+\/no_such_database: /);
+    expect((error as Error).message).not.toContain('secret');
+  });
+
+  it('keeps the history of a runtime for another process reading the same database', async () => {
+    const url = await freshDatabase();
+    const flow = workflow(
+      [startNode('start_0', { text: 'string' }), endNode('end_0', { text: input('string', ref('start_0', 'text')) })],
+      chain('start_0', 'end_0'),
+    );
+    const runtime = createRuntime({ store: await createPostgresStore({ url }) });
+    const task = runtime.start(flow, { text: 'hello' });
+    expect(await task.wait()).toEqual({ text: 'hello' });
+    await runtime.close();
+
+    const reader = await create(undefined, url);
+    expect(await reader.getTask(task.id)).toMatchObject({ status: 'succeeded', outputs: { text: 'hello' }, inputs: { text: 'hello' } });
+    const stored = await reader.getReport(task.id);
+    expect(stored?.workflowStatus.status).toBe('succeeded');
+    expect(Object.keys(stored?.reports ?? {}).sort()).toEqual(['end_0', 'start_0']);
+  });
+});
