@@ -248,6 +248,22 @@ describe.skipIf(!available)('cluster: flowgram serve --queue + flowgram worker',
     expect(outputs).toEqual(ids.map((_, n) => ({ n })));
   }, 60_000);
 
+  it('stops a worker gracefully on SIGTERM: it finishes its running tasks, then exits 0', async () => {
+    const ids = await Promise.all(Array.from({ length: 4 }, (_, i) => submit(i % 2 ? a : b, httpFlow(`${echo.origin}/slow?ms=800`))));
+    const busy = await waitFor('a busy worker', async () => {
+      for (const worker of fleet.workers) {
+        const text = await (await fetch(worker.metricsURL)).text();
+        const ended = ['succeeded', 'failed', 'canceled'].reduce((sum, status) => sum + metricValue(text, `flowgram_tasks_finished_total{status="${status}"}`), 0);
+        if (metricValue(text, 'flowgram_tasks_started_total') > ended) return worker;
+      }
+      return undefined;
+    });
+    expect(await busy.stop('SIGTERM')).toBe(0);
+    fleet.workers.splice(fleet.workers.indexOf(busy), 1);
+    const outputs = await Promise.all(ids.map(async (taskID) => (await call(a.url, 'GET', `/api/task/result?taskID=${taskID}&wait=20000`)).body));
+    expect(outputs).toEqual(ids.map(() => ({ statusCode: 200 })));
+  }, 60_000);
+
   it('refuses bad --queue and --db URLs with one clear line and exit code 2', async () => {
     const closed = await freePort();
     const cases: Array<[string[], RegExp]> = [

@@ -15,7 +15,7 @@ let runtime: Runtime;
 beforeAll(async () => {
   runtime = createRuntime({ limits: { code: { workers: 2, timeoutMs: 10_000 } } });
   // Start both workers before measuring anything.
-  await (runtime.executors.get('code') as CodeExecutor).warm(runtime.limits.code);
+  await (runtime.executors.get('code') as CodeExecutor).warm(runtime.limits.code, ['javascript']);
 });
 
 afterAll(async () => {

@@ -144,6 +144,10 @@ describe('resource abuse ends with the limit it hit', () => {
     expect(run.ms).toBeLessThan(TIMEOUT_MS + 1_500);
   });
 
+  it('cannot catch the interrupt and keep going', async () => {
+    await expectFailure('function main() { for (;;) { try { for (;;) {} } catch (e) {} } }', timeout, ErrorCodes.LIMIT_EXCEEDED, { limits: SPIN_LIMITS });
+  });
+
   it('stops an infinite loop at the top level of the script', async () => {
     await expectFailure('for (;;) {}\nfunction main() {}', timeout, ErrorCodes.LIMIT_EXCEEDED, { limits: SPIN_LIMITS });
   });

@@ -135,9 +135,11 @@ interface ParentLink {
  * are all dead is skipped and kills its own outgoing edges, so joins after a condition still fire.
  */
 class GraphRun {
-  // Plain arrays: a loop body builds one GraphRun per iteration, and typed arrays cost far more to allocate.
+  /**
+   * Per node: 2 × (incoming edges not yet resolved) + 1 once one of them was live. One plain array (a loop
+   * body builds a GraphRun per iteration, and typed arrays cost far more to allocate).
+   */
   private readonly pending: number[];
-  private readonly live: boolean[];
   /** Nodes ready to launch; each node is queued at most once per run, so it never outgrows the graph. */
   private readonly queue: DocumentNode[];
   private head = 0;
@@ -152,6 +154,8 @@ class GraphRun {
    * synchronous stretch (at most one node's bookkeeping old). Reading the clock costs ~0.1 µs in VMs.
    */
   clock: number | undefined = undefined;
+  /** The clock a synchronously finished block run left, for the next iteration's run. */
+  private blockClock: number | undefined = undefined;
   // Set only when the run outlives `start()` (an async node); most loop bodies finish synchronously.
   private resolve: (() => void) | undefined;
   private reject: ((error: unknown) => void) | undefined;
@@ -164,12 +168,8 @@ class GraphRun {
   ) {
     const count = graph.nodes.length;
     this.pending = new Array<number>(count);
-    this.live = new Array<boolean>(count);
     this.queue = new Array<DocumentNode>(count);
-    for (let i = 0; i < count; i++) {
-      this.pending[i] = graph.nodes[i].inDegree;
-      this.live[i] = false;
-    }
+    for (let i = 0; i < count; i++) this.pending[i] = graph.nodes[i].inDegree * 2;
   }
 
   /** Runs the graph; true when it already finished (successfully) before returning. */
@@ -294,9 +294,10 @@ class GraphRun {
 
   private resolveEdge(target: DocumentNode, live: boolean): void {
     const i = target.index;
-    if (live) this.live[i] = true;
-    if (--this.pending[i] !== 0) return;
-    if (this.live[i]) {
+    const state = (this.pending[i] - 2) | (live ? 1 : 0);
+    this.pending[i] = state;
+    if (state > 1) return;
+    if (state === 1) {
       this.queue[this.tail++] = target;
       return;
     }
@@ -316,13 +317,20 @@ class GraphRun {
     this.execution.finish('failed', { code, message: `node "${node.id}" failed: ${message}`, nodeID: node.id });
   }
 
-  runBlock(owner: DocumentNode, snapshot: Snapshot, locals: Record<string, ResolvedValue>): Promise<BlockRun> {
+  runBlock(link: ParentLink, locals: Record<string, ResolvedValue>): Promise<BlockRun> {
+    const owner = link.node;
     if (!owner.block) return Promise.reject(new Error(`node "${owner.id}" has no blocks to run`));
     const scope = this.scope.child();
-    for (const key in locals) scope.set(owner.localsID, key, locals[key]);
-    const run = new GraphRun(this.execution, owner.block, scope, { node: owner, snapshot, run: this });
+    scope.setLocals(owner.localsID, locals);
+    const run = new GraphRun(this.execution, owner.block, scope, link);
+    // The previous iteration ended an instant ago; its last clock reading starts this one.
+    run.clock = this.blockClock;
+    this.blockClock = undefined;
     // A body that finished synchronously skips the promise chain (thousands of iterations add up).
-    if (run.run()) return Promise.resolve({ control: run.control, values: scope });
+    if (run.run()) {
+      this.blockClock = run.clock;
+      return Promise.resolve({ control: run.control, values: scope });
+    }
     return run.finished().then(() => ({ control: run.control, values: scope }));
   }
 }
@@ -330,6 +338,7 @@ class GraphRun {
 /** The context handed to an executor; cheap to create, one per node execution. */
 class NodeContext implements ExecutionContext {
   private logger: NodeLogger | undefined;
+  private link: ParentLink | undefined;
 
   constructor(
     private readonly execution: WorkflowExecution,
@@ -384,6 +393,8 @@ class NodeContext implements ExecutionContext {
   }
 
   runBlock(locals: Record<string, ResolvedValue>): Promise<BlockRun> {
-    return this.run.runBlock(this.node, this.snapshot, locals);
+    // One link per node execution, shared by all its iterations.
+    this.link ??= { node: this.node, snapshot: this.snapshot, run: this.run };
+    return this.run.runBlock(this.link, locals);
   }
 }

@@ -17,7 +17,10 @@ const TEMPLATE = /\{\{([^}]+)\}\}/g;
  * A loop iteration gets a child scope, so its outputs vanish with it while outer ones stay visible.
  */
 export class VariableScope implements ValueResolver {
-  private readonly variables = new Map<string, Map<string, Variable>>();
+  // Created on first `set`: a loop iteration's scope often holds nothing but its locals.
+  private variables: Map<string, Map<string, Variable>> | undefined;
+  private localsID: string | undefined;
+  private locals: Readonly<Record<string, Variable>> | undefined;
 
   constructor(private readonly parent?: VariableScope) {}
 
@@ -26,6 +29,7 @@ export class VariableScope implements ValueResolver {
   }
 
   set(nodeID: string, key: string, variable: Variable): void {
+    this.variables ??= new Map();
     let node = this.variables.get(nodeID);
     if (!node) {
       node = new Map();
@@ -34,11 +38,21 @@ export class VariableScope implements ValueResolver {
     node.set(key, variable);
   }
 
+  /** A loop iteration's locals (`<loopID>_locals`), kept as given: no copy, no map per iteration. */
+  setLocals(localsID: string, locals: Readonly<Record<string, Variable>>): void {
+    this.localsID = localsID;
+    this.locals = locals;
+  }
+
   private lookup(nodeID: string, key: string): Variable | undefined {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- walking the scope chain
     let scope: VariableScope | undefined = this;
     while (scope) {
-      const node = scope.variables.get(nodeID);
+      if (scope.localsID === nodeID) {
+        const locals = scope.locals as Readonly<Record<string, Variable>>;
+        return Object.prototype.hasOwnProperty.call(locals, key) ? locals[key] : undefined;
+      }
+      const node = scope.variables?.get(nodeID);
       if (node) return node.get(key);
       scope = scope.parent;
     }

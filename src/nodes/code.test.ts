@@ -122,6 +122,16 @@ describe('createCodeExecutor', () => {
     expect(runner.requests).toEqual([]);
   });
 
+  it('warms only the runners of the languages asked for', async () => {
+    const warmed: string[] = [];
+    const withWarm = (language: string): ScriptRunner => ({ ...fakeRunner([language], ok({})), warm: async () => void warmed.push(language) });
+    const executor = createCodeExecutor({ runners: [withWarm('javascript'), withWarm('python')] });
+    await executor.warm(undefined, ['javascript']);
+    expect(warmed).toEqual(['javascript']);
+    await executor.warm();
+    expect(warmed).toEqual(['javascript', 'javascript', 'python']);
+  });
+
   it('closes the runners it started', async () => {
     const runner = fakeRunner(['javascript'], ok({}));
     const executor = createCodeExecutor({ runners: [runner] });

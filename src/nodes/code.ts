@@ -44,8 +44,11 @@ function isPlainObject(value: unknown): value is WorkflowOutputs {
  * script and are released by `close()` (the runtime calls it when it closes).
  */
 export interface CodeExecutor extends NodeExecutor {
-  /** Starts the runners' workers now (e.g. at server start-up) instead of on the first script. */
-  warm(limits?: CodeLimits): Promise<void>;
+  /**
+   * Starts the runners' workers now (e.g. at server start-up) instead of on the first script; only
+   * those of `languages` when given. Resolves when they are ready.
+   */
+  warm(limits?: CodeLimits, languages?: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -88,8 +91,9 @@ export function createCodeExecutor(options: CodeExecutorOptions = {}): CodeExecu
   return {
     type: 'code',
     execute,
-    async warm(limits) {
-      await Promise.all(getRunners(limits).map((runner) => runner.warm?.()));
+    async warm(limits, languages) {
+      const wanted = getRunners(limits).filter((runner) => !languages || runner.languages.some((language) => languages.includes(language)));
+      await Promise.all(wanted.map((runner) => runner.warm?.()));
     },
     async close() {
       const current = runners ?? [];

@@ -20,3 +20,14 @@ export function pendingReport(record: TaskRecord, now = Date.now()): IReport {
     messages: { log: [], info: [], debug: [], error: [], warning: [] },
   } as unknown as IReport;
 }
+
+/** The report of a task cancelled before any node ran (the cancel reached the queue first). */
+export function cancelledBeforeStartReport(record: TaskRecord, reason: string, now = Date.now()): IReport {
+  const report = pendingReport(record, now) as unknown as {
+    workflowStatus: Record<string, unknown>;
+    messages: Record<string, unknown[]>;
+  };
+  report.workflowStatus = { status: 'canceled', terminated: true, startTime: now, endTime: now, timeCost: 0 };
+  report.messages.info.push({ id: `${record.id}:cancelled`, type: 'info', message: reason, timestamp: now });
+  return report as unknown as IReport;
+}

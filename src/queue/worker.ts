@@ -19,6 +19,7 @@ import { TaskJournal } from '../store/journal.js';
 import { INTERRUPTED_ERROR, interruptedReport, isResumable } from '../store/recovery.js';
 import type { TaskRecord, TaskStore } from '../store/types.js';
 import { connectRedis, probeRedis } from './connection.js';
+import { cancelledBeforeStartReport } from './pending-report.js';
 import { TaskEventPublisher, type EventPublisherOptions } from './event-publisher.js';
 import type { CancelMessage, TaskJob } from './job.js';
 import { CANCEL_CHANNEL, KEY_PREFIX, QUEUE_NAME, cancelKey } from './keys.js';
@@ -87,38 +88,48 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
   });
   await subscriber.subscribe(CANCEL_CHANNEL);
 
-  /** Marks a task failed as interrupted, its report rebuilt from the journal its last run left. */
-  async function settleInterrupted(job: TaskJob, record: TaskRecord | undefined): Promise<void> {
+  /** The task as the store has it, or as the job describes it when the store has no row (yet). */
+  function recordOf(job: TaskJob, record: TaskRecord | undefined, now: number): TaskRecord {
+    return (
+      record ?? {
+        id: job.taskID,
+        schemaHash: createHash('sha256').update(job.schema).digest('hex'),
+        schema: job.schema,
+        inputs: job.inputs,
+        status: 'pending',
+        createdAt: now,
+        startTime: 0,
+      }
+    );
+  }
+
+  /** Ends a task without running it: failed as interrupted (its last run died), or cancelled before it started. */
+  async function settle(job: TaskJob, record: TaskRecord | undefined, outcome: 'interrupted' | { cancelled: string }): Promise<void> {
     const now = Date.now();
-    const base: TaskRecord = record ?? {
-      id: job.taskID,
-      schemaHash: createHash('sha256').update(job.schema).digest('hex'),
-      schema: job.schema,
-      inputs: job.inputs,
-      status: 'pending',
-      createdAt: now,
-      startTime: 0,
-    };
-    const report = interruptedReport(base, await store.getEvents(job.taskID), now);
+    const base = recordOf(job, record, now);
+    const interrupted = outcome === 'interrupted';
+    const report = interrupted ? interruptedReport(base, await store.getEvents(job.taskID), now) : cancelledBeforeStartReport(base, outcome.cancelled, now);
     const { startTime } = report.workflowStatus;
-    const outcome = { status: 'failed' as const, startTime, endTime: now, outputs: {}, error: INTERRUPTED_ERROR };
+    const status = interrupted ? ('failed' as const) : ('canceled' as const);
+    const error = interrupted ? INTERRUPTED_ERROR : { code: ErrorCodes.TASK_CANCELLED, message: outcome.cancelled };
+    const ended = { status, startTime, endTime: now, outputs: {}, error };
     await store.write({
-      tasks: record ? [] : [{ ...base, ...outcome }],
-      updates: record ? [{ id: job.taskID, ...outcome }] : [],
+      tasks: record ? [] : [{ ...base, ...ended }],
+      updates: record ? [{ id: job.taskID, ...ended }] : [],
       events: [],
       reports: [{ taskID: job.taskID, report }],
     });
     const finished: Extract<TaskEvent, { type: 'workflow_finished' }> = {
       type: 'workflow_finished',
       taskID: job.taskID,
-      status: 'failed',
+      status,
       time: now,
       timeCost: now - startTime,
       outputs: {},
-      error: INTERRUPTED_ERROR,
+      error,
     };
     await publisher.publishFinished(finished, report);
-    metrics?.countEnded('failed');
+    metrics?.countEnded(status);
   }
 
   async function run(job: Job<TaskJob>): Promise<void> {
@@ -127,7 +138,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       // Delivered again: the worker that had it stopped renewing its lock (died, or hung).
       const record = await store.getTask(data.taskID);
       if (record && ENDED.has(record.status)) return; // it had finished; only the acknowledgement was lost
-      if (!isResumable(data.schema) || job.attemptsStarted > maxReruns + 1) return settleInterrupted(data, record);
+      if (!isResumable(data.schema) || job.attemptsStarted > maxReruns + 1) return settle(data, record, 'interrupted');
       await publisher.reset(data.taskID);
     }
     // A cancel asked before this point is in the key; one published while we read it lands in `claimed`.
@@ -144,13 +155,13 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       await running.done;
       return;
     }
+    if (cancelReason) return settle(data, await store.getTask(data.taskID), { cancelled: cancelReason });
     const task = runtime.start(data.schema, data.inputs, { taskID: data.taskID });
     journal.accept(task, data.schema);
     metrics?.observe(task);
     const published = publisher.follow(task, async () => {
       if (journal.has(task.id)) await journal.flush();
     });
-    if (cancelReason) task.cancel(cancelReason);
     await task.done;
     await published;
   }
@@ -173,7 +184,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     process.emitWarning(`flowgram worker: task ${job.data.taskID} failed to run: ${errorMessage(error)}`, 'FlowgramQueueWarning');
     void (async () => {
       const record = await store.getTask(job.data.taskID);
-      if (!record || !ENDED.has(record.status)) await settleInterrupted(job.data, record);
+      if (!record || !ENDED.has(record.status)) await settle(job.data, record, 'interrupted');
     })().catch((settleError: unknown) => process.emitWarning(`flowgram worker: ${errorMessage(settleError)}`, 'FlowgramQueueWarning'));
   });
   void worker.run();

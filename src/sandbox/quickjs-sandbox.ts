@@ -77,8 +77,8 @@ class ScriptFailure extends Error {}
  */
 export class QuickJSSandbox {
   private spare: PreparedContext | undefined;
-  /** The last execution's context, freed in idle time rather than on the request's path. */
-  private used: PreparedContext | undefined;
+  /** Contexts of finished executions, freed in idle time (at the latest before the next execution). */
+  private readonly used: PreparedContext[] = [];
   /**
    * False once the WebAssembly module cannot be trusted (it failed, or a script was interrupted and
    * its runtime could not be freed safely); the worker then exits and the pool starts a fresh one.
@@ -87,13 +87,13 @@ export class QuickJSSandbox {
 
   constructor(private readonly module: QuickJSWASMModule) {}
 
-  /** Frees the last execution's context and builds the one for the next execution. */
+  /** Idle-time work: frees finished executions' contexts and builds the one for the next execution. */
   prepare(): void {
-    if (this.used) {
-      const used = this.used;
-      this.used = undefined;
-      this.dispose(used);
-    }
+    for (let used = this.used.pop(); used; used = this.used.pop()) this.dispose(used);
+    this.prepareSpare();
+  }
+
+  private prepareSpare(): void {
     if (this.spare || !this.usable) return;
     const runtime = this.module.newRuntime();
     const context = runtime.newContext();
@@ -132,6 +132,8 @@ export class QuickJSSandbox {
   run(request: SandboxRequest): SandboxResult {
     if (!this.usable) return { ok: false, error: 'code: the sandbox is restarting, try again', logs: [] };
     try {
+      // Usually done in idle time already; a finished runtime still holding memory would shrink this
+      // script's share of the capped WebAssembly memory.
       this.prepare();
     } catch (error) {
       this.usable = false;
@@ -139,7 +141,8 @@ export class QuickJSSandbox {
     }
     const prepared = this.spare as PreparedContext;
     this.spare = undefined;
-    const { runtime, limits } = { runtime: prepared.runtime, limits: request.limits };
+    const { runtime } = prepared;
+    const { limits } = request;
     prepared.console.setBudget(limits.consoleBytes);
     runtime.setMaxStackSize(limits.stackBytes);
     const deadline = Date.now() + limits.timeoutMs;
@@ -155,7 +158,7 @@ export class QuickJSSandbox {
       for (const handle of owned) if (handle.alive) handle.dispose();
       // QuickJS can leak objects when a script is interrupted or runs out of stack or memory, and
       // freeing a runtime with leaks aborts the module: leave such a runtime to die with the worker.
-      if (result!.ok || !RETIRING_LIMITS.has(result!.limit)) this.used = prepared;
+      if (result!.ok || !RETIRING_LIMITS.has(result!.limit)) this.used.push(prepared);
       else this.usable = false;
     }
     return result;

@@ -28,6 +28,11 @@ interface TaskRow {
   error: string | null;
 }
 
+interface Statement {
+  text: string;
+  values: unknown[];
+}
+
 type SummaryRow = Pick<TaskRow, 'id' | 'status' | 'start_time' | 'end_time' | 'error'>;
 
 const TASK_COLUMNS = 't.id, t.schema_hash, s.body AS schema, t.inputs, t.status, t.created_at, t.start_time, t.end_time, t.outputs, t.error';
@@ -47,8 +52,8 @@ const DELETE_ORPHAN_SCHEMAS = 'DELETE FROM schemas s WHERE NOT EXISTS (SELECT 1 
 
 /**
  * The fleet's store: the same tables and semantics as the SQLite store, on PostgreSQL, so every API
- * server and worker shares one history. Each `write` is one transaction of a few set-based statements
- * (UNNEST of arrays), whatever the batch size. Connects and migrates before it resolves: a bad URL
+ * server and worker shares one history. Each `write` is one transaction of at most four set-based
+ * statements (UNNEST of arrays), whatever the batch size. Connects and migrates before it resolves: a bad URL
  * fails here, with one clear message.
  */
 export async function createPostgresStore(options: PostgresStoreOptions): Promise<TaskStore> {
@@ -70,13 +75,17 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     });
   }
 
-  async function transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  /** Runs statements in one transaction; a single statement needs none (it is atomic by itself). */
+  async function atomically(statements: Statement[]): Promise<void> {
+    if (statements.length === 1) {
+      await pool.query(statements[0].text, statements[0].values);
+      return;
+    }
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
-      const result = await work(client);
+      for (const statement of statements) await client.query(statement.text, statement.values);
       await client.query('COMMIT');
-      return result;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
@@ -85,27 +94,33 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     }
   }
 
-  async function writeBatch(client: pg.PoolClient, batch: StoreBatch): Promise<void> {
+  /**
+   * A batch as few statements as possible (each is a round trip): statements on different tables
+   * share one statement as data-modifying CTEs; a later statement sees what an earlier one wrote.
+   */
+  function statementsOf(batch: StoreBatch): Statement[] {
+    const statements: Statement[] = [];
     if (batch.tasks.length > 0) {
       const schemas = new Map<string, string>();
       for (const record of batch.tasks) schemas.set(record.schemaHash, record.schema);
-      // Always sent (no "known schema" cache): another process may have pruned an orphaned schema.
-      await client.query('INSERT INTO schemas (hash, body) SELECT * FROM UNNEST($1::text[], $2::text[]) ON CONFLICT (hash) DO NOTHING', [
-        [...schemas.keys()],
-        [...schemas.values()],
-      ]);
-      const ids = batch.tasks.map((record) => record.id);
       // Same ID again (a task re-run after its worker died, or first written by the API server that
-      // accepted it): the new run replaces the old one, whose journal and report go.
-      await client.query('DELETE FROM events WHERE task_seq IN (SELECT seq FROM tasks WHERE id = ANY($1::text[]))', [ids]);
-      await client.query('DELETE FROM reports WHERE task_seq IN (SELECT seq FROM tasks WHERE id = ANY($1::text[]))', [ids]);
-      await client.query(
-        `INSERT INTO tasks (id, schema_hash, inputs, status, created_at, start_time, end_time, outputs, error)
-         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::text[], $9::text[])
-         ON CONFLICT (id) DO UPDATE SET schema_hash = EXCLUDED.schema_hash, inputs = EXCLUDED.inputs, status = EXCLUDED.status,
-           created_at = EXCLUDED.created_at, start_time = EXCLUDED.start_time, end_time = EXCLUDED.end_time, outputs = EXCLUDED.outputs, error = EXCLUDED.error`,
-        [
-          ids,
+      // accepted it): the new run replaces the old one, whose journal and report go. Schemas are
+      // always sent (no "known schema" cache): another process may have pruned an orphaned one.
+      statements.push({
+        text: `WITH new_schemas AS (
+            INSERT INTO schemas (hash, body) SELECT * FROM UNNEST($1::text[], $2::text[]) ON CONFLICT (hash) DO NOTHING),
+          replaced AS (SELECT seq FROM tasks WHERE id = ANY($3::text[])),
+          old_events AS (DELETE FROM events WHERE task_seq IN (SELECT seq FROM replaced)),
+          old_reports AS (DELETE FROM reports WHERE task_seq IN (SELECT seq FROM replaced))
+          INSERT INTO tasks (id, schema_hash, inputs, status, created_at, start_time, end_time, outputs, error)
+          SELECT * FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $11::text[])
+          ON CONFLICT (id) DO UPDATE SET schema_hash = EXCLUDED.schema_hash, inputs = EXCLUDED.inputs, status = EXCLUDED.status,
+            created_at = EXCLUDED.created_at, start_time = EXCLUDED.start_time, end_time = EXCLUDED.end_time,
+            outputs = EXCLUDED.outputs, error = EXCLUDED.error`,
+        values: [
+          [...schemas.keys()],
+          [...schemas.values()],
+          batch.tasks.map((record) => record.id),
           batch.tasks.map((record) => record.schemaHash),
           batch.tasks.map((record) => JSON.stringify(record.inputs)),
           batch.tasks.map((record) => record.status),
@@ -115,14 +130,14 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
           batch.tasks.map((record) => toJSON(record.outputs)),
           batch.tasks.map((record) => toJSON(record.error)),
         ],
-      );
+      });
     }
     if (batch.updates.length > 0) {
-      await client.query(
-        `UPDATE tasks t SET status = u.status, start_time = u.start_time, end_time = u.end_time, outputs = u.outputs, error = u.error
-         FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[]) AS u(id, status, start_time, end_time, outputs, error)
-         WHERE t.id = u.id`,
-        [
+      statements.push({
+        text: `UPDATE tasks t SET status = u.status, start_time = u.start_time, end_time = u.end_time, outputs = u.outputs, error = u.error
+          FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[]) AS u(id, status, start_time, end_time, outputs, error)
+          WHERE t.id = u.id`,
+        values: [
           batch.updates.map((change) => change.id),
           batch.updates.map((change) => change.status),
           batch.updates.map((change) => change.startTime),
@@ -130,28 +145,30 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
           batch.updates.map((change) => toJSON(change.outputs)),
           batch.updates.map((change) => toJSON(change.error)),
         ],
-      );
+      });
     }
     if (batch.events.length > 0) {
       // Events of unknown (deleted) tasks are dropped by the join; ORDINALITY keeps their order.
-      await client.query(
-        `INSERT INTO events (task_seq, body)
-         SELECT t.seq, e.body FROM UNNEST($1::text[], $2::text[]) WITH ORDINALITY AS e(task_id, body, ord)
-         JOIN tasks t ON t.id = e.task_id ORDER BY e.ord`,
-        [batch.events.map((event) => event.taskID), batch.events.map((event) => JSON.stringify(event))],
-      );
+      statements.push({
+        text: `INSERT INTO events (task_seq, body)
+          SELECT t.seq, e.body FROM UNNEST($1::text[], $2::text[]) WITH ORDINALITY AS e(task_id, body, ord)
+          JOIN tasks t ON t.id = e.task_id ORDER BY e.ord`,
+        values: [batch.events.map((event) => event.taskID), batch.events.map((event) => JSON.stringify(event))],
+      });
     }
     if (batch.reports.length > 0) {
-      const ids = batch.reports.map((entry) => entry.taskID);
-      await client.query(
-        `INSERT INTO reports (task_seq, body)
-         SELECT t.seq, r.body FROM UNNEST($1::text[], $2::text[]) AS r(task_id, body) JOIN tasks t ON t.id = r.task_id
-         ON CONFLICT (task_seq) DO UPDATE SET body = EXCLUDED.body`,
-        [ids, batch.reports.map((entry) => JSON.stringify(entry.report))],
-      );
       // A report holds every node's status and snapshots: the journal is no longer needed.
-      await client.query('DELETE FROM events WHERE task_seq IN (SELECT seq FROM tasks WHERE id = ANY($1::text[]))', [ids]);
+      statements.push({
+        text: `WITH saved AS (
+            INSERT INTO reports (task_seq, body)
+            SELECT t.seq, r.body FROM UNNEST($1::text[], $2::text[]) AS r(task_id, body) JOIN tasks t ON t.id = r.task_id
+            ON CONFLICT (task_seq) DO UPDATE SET body = EXCLUDED.body
+            RETURNING task_seq)
+          DELETE FROM events WHERE task_seq IN (SELECT task_seq FROM saved)`,
+        values: [batch.reports.map((entry) => entry.taskID), batch.reports.map((entry) => JSON.stringify(entry.report))],
+      });
     }
+    return statements;
   }
 
   async function prune(now = Date.now()): Promise<number> {
@@ -166,8 +183,8 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
 
   return {
     async write(batch) {
-      if (batch.tasks.length + batch.updates.length + batch.events.length + batch.reports.length === 0) return;
-      await transaction((client) => writeBatch(client, batch));
+      const statements = statementsOf(batch);
+      if (statements.length > 0) await atomically(statements);
     },
     async getTask(taskID) {
       const { rows } = await pool.query<TaskRow>(`SELECT ${TASK_COLUMNS} FROM tasks t JOIN schemas s ON s.hash = t.schema_hash WHERE t.id = $1`, [taskID]);

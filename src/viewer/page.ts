@@ -74,7 +74,7 @@ export function renderRunViewer(options: RunViewerOptions): string {
 (function () {
   'use strict';
   var config = JSON.parse(document.getElementById('viewer-config').textContent);
-  var NODE_W = 180, NODE_H = 56, GAP_X = 60, GAP_Y = 24, PAD = 24;
+  var NODE_W = 220, NODE_H = 56, GAP_X = 60, GAP_Y = 24, PAD = 24;
   var svgNS = 'http://www.w3.org/2000/svg';
   var statusColors = { pending: '#c9cdd4', processing: '#3370ff', succeeded: '#00b42a', failed: '#f53f3f', canceled: '#ff7d00' };
   var state = { report: null, live: {}, selected: null, boxes: {} };
@@ -151,7 +151,8 @@ export function renderRunViewer(options: RunViewerOptions): string {
       var path = el('path', { class: 'edge', d: 'M' + x1 + ' ' + y1 + ' C' + mid + ' ' + y1 + ' ' + mid + ' ' + y2 + ' ' + x2 + ' ' + y2 }, svg);
       svg.insertBefore(path, svg.firstChild);
       if (e.sourcePortID) {
-        var label = el('text', { x: x1 + 4, y: y1 - 4, fill: '#86909c' }, svg);
+        // Labelled at the target end, where edges from one port fan out and no longer overlap.
+        var label = el('text', { x: x2 - 6, y: y2 - 6, fill: '#86909c', 'text-anchor': 'end' }, svg);
         label.textContent = String(e.sourcePortID);
       }
     });

@@ -7,7 +7,8 @@
  *   1. an AST check before the script runs (no `_`-attributes, no dunder names, no eval/exec/open/...),
  *   2. a fresh namespace per run with reduced builtins, an import allowlist and read-only module views,
  *   3. an audit hook (cannot be removed once added) refusing files, sockets, processes, frame and gc
- *      introspection, and imports outside the allowlist while a script runs,
+ *      introspection and imports outside the allowlist, during a run and from script code at any time
+ *      (finalizers and generator `finally` blocks can run after their run ended),
  *   4. the `js` / `pyodide_js` bridges and pyodide's own modules dropped from `sys.modules`,
  *      their import finder removed, and (in the worker) Node globals scrubbed.
  * Kept as a TypeScript string so `tsc` ships it in dist/ without a copy step.
@@ -48,15 +49,16 @@ _HIDDEN_ATTRIBUTES = {
     'operator': frozenset({'attrgetter', 'methodcaller'}),
     'string': frozenset({'Formatter'}),
 }
-# Audit events refused outright while a script runs (prefix match on the event name).
+# Audit events refused while a script runs, whoever raises them, and from script code at any time
+# (prefix match on the event name).
 _DENIED_EVENT_PREFIXES = (
     'os.', 'subprocess.', 'socket.', 'ctypes.', 'shutil.', 'gc.', 'sys.settrace', 'sys.setprofile',
     'sys.addaudithook', 'sys._current_frames', 'sys.monitoring', 'marshal.', 'pickle.', 'code.__new__',
     'function.__new__', 'cpython.', 'builtins.input', 'builtins.breakpoint', 'webbrowser.', 'urllib.',
     'http.', 'ftplib.', 'smtplib.', 'imaplib.', 'poplib.', 'nntplib.', 'telnetlib.', 'sqlite3.', 'mmap.',
-    'fcntl.', 'resource.', 'syslog.', 'pty.', 'glob.', 'shutil', 'tempfile.', 'msvcrt.', 'winreg.',
+    'fcntl.', 'resource.', 'syslog.', 'pty.', 'glob.', 'tempfile.', 'msvcrt.', 'winreg.',
 )
-# Events refused only when raised directly by the script's own code (the stdlib legitimately raises them).
+# Events refused only when raised directly by script code (the stdlib legitimately raises them).
 _DENIED_FROM_SCRIPT = ('exec', 'compile', 'import', 'open', 'object.__getattr__', 'object.__setattr__',
                        'object.__delattr__', 'sys._getframe', 'sys._getframemodulename')
 

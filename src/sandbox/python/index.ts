@@ -36,8 +36,11 @@ export interface PythonRunnerStats {
 }
 
 export interface PythonRunner extends ScriptRunner {
-  /** Starts interpreters ahead of demand (e.g. at server start-up), up to `count`. */
-  warm(count?: number): void;
+  /**
+   * Starts interpreters ahead of demand (e.g. at server start-up), up to `count`; resolves when they are
+   * ready. They all start from scratch: the fast start from a memory image needs one interpreter to have answered.
+   */
+  warm(count?: number): Promise<void>;
   stats(): PythonRunnerStats;
 }
 
@@ -80,7 +83,7 @@ export function createPythonRunner(options: PythonRunnerOptions = {}): PythonRun
   return {
     languages: ['python'],
     warm(count) {
-      getPool().warm(count);
+      return getPool().warm(count);
     },
     stats: () => ({ interpreters: pool?.workers ?? 0, coldStartsMs: [...coldStartsMs], lastHeapBytes }),
     async run(request: ScriptRequest, signal: AbortSignal): Promise<ScriptResult> {
