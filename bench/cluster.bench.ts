@@ -99,6 +99,13 @@ async function main(): Promise<void> {
     for (const [label, m] of results) console.log(row(label, m));
     const hop = results[1][1].unloadedP50 - results[0][1].unloadedP50;
     console.log(`\nqueue hop (p50, one client, 1 worker vs in-process): ${hop.toFixed(1)} ms`);
+    console.log(
+      `load average now ${loadavg()[0].toFixed(2)} on ${cpus().length} CPUs. Every process here (API server, workers, Redis,\n` +
+        'PostgreSQL, this client) shares these cores, so adding workers cannot add throughput once they are busy:\n' +
+        'a tiny task costs more in the server, Redis and PostgreSQL than in the worker. With a core per worker,\n' +
+        'more API servers behind a balancer and PostgreSQL on its own machine, throughput grows with the workers\n' +
+        'until Redis (one thread) or PostgreSQL commits become the limit.',
+    );
   } finally {
     await fleet.stop();
   }

@@ -272,8 +272,9 @@ describe.skipIf(!available)('cluster: flowgram serve --queue + flowgram worker',
       [['worker', '--db', fleet.postgres.url], /^flowgram: --queue: required/],
       [['serve', '--queue', fleet.redis.url, '--db', `postgres://postgres:secret@127.0.0.1:${closed}/x`, '--port', '0'], /^flowgram: --db: cannot open PostgreSQL database postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/x: .+\n$/],
     ];
-    for (const [args, message] of cases) {
-      const result = await runCli(args);
+    const results = await Promise.all(cases.map(([args]) => runCli(args)));
+    for (const [index, [args, message]] of cases.entries()) {
+      const result = results[index];
       expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(2);
       expect(result.stderr).toMatch(message);
       expect(result.stderr.trim().split('\n')).toHaveLength(1);

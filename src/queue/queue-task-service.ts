@@ -135,6 +135,9 @@ export function createQueueTaskService(runtime: Runtime, options: QueueServiceOp
         // It may have ended between reading the store and opening the stream.
         if (!view.ended) await view.waitForEnd(waitMs);
         view.close();
+        // workflow_finished is published once the outcome is in the store: it is the outcome.
+        const finished = view.events().find((event) => event.type === 'workflow_finished');
+        if (finished?.type === 'workflow_finished') return finished.outputs;
         found = await record(taskID);
       }
       if (!ENDED.has(found.status)) {

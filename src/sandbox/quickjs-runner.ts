@@ -1,13 +1,11 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { pathToFileURL } from 'node:url';
 import type { CodeLimits } from '../engine/types.js';
 import { DEFAULT_CODE_LIMITS, limitExceededMessage } from './limits.js';
 import type { SandboxRequest, SandboxResult } from './quickjs-sandbox.js';
 import type { QuickJSWorkerData } from './quickjs-worker.js';
 import type { ScriptRequest, ScriptResult, ScriptRunner } from './types.js';
 import { WorkerPool } from './worker-pool.js';
+import { workerEntry } from './worker-entry.js';
 
 export interface QuickJSRunnerOptions {
   /** Worker threads; default: the number of CPUs. */
@@ -21,21 +19,6 @@ const DEADLINE_GRACE_MS = 250;
 const LANGUAGES = ['javascript', 'typescript'] as const;
 
 /**
- * The worker entry: the compiled `.js` next to this file (dist), or, when running from TypeScript
- * sources (vitest, tsx), a bootstrap that registers tsx in the worker and then loads the `.ts` file.
- */
-function workerEntry(): { entry: URL | string; eval: boolean } {
-  const compiled = new URL('./quickjs-worker.js', import.meta.url);
-  if (existsSync(compiled)) return { entry: compiled, eval: false };
-  // The ESM build of tsx's API (require.resolve would pick its CommonJS build).
-  const tsxPackage = createRequire(import.meta.url).resolve('tsx/package.json');
-  const tsx = new URL('dist/esm/api/index.mjs', pathToFileURL(tsxPackage)).href;
-  const source = new URL('./quickjs-worker.ts', import.meta.url).href;
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); });`;
-  return { entry: bootstrap, eval: true };
-}
-
-/**
  * Runs JavaScript and TypeScript in QuickJS (WebAssembly) on a pool of worker threads, so a
  * runaway script never blocks the event loop and can be killed at once.
  */
@@ -46,7 +29,7 @@ export function createQuickJSRunner(options: QuickJSRunnerOptions = {}): ScriptR
   function getPool(): WorkerPool<SandboxRequest, SandboxResult> {
     if (!pool) {
       const workerData: QuickJSWorkerData = { memoryBytes };
-      pool = new WorkerPool({ size: Math.max(1, options.workers ?? availableParallelism()), ...workerEntry(), workerData });
+      pool = new WorkerPool({ size: Math.max(1, options.workers ?? availableParallelism()), ...workerEntry(new URL('./quickjs-worker.js', import.meta.url)), workerData });
     }
     return pool;
   }

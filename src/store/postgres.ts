@@ -53,8 +53,8 @@ const DELETE_ORPHAN_SCHEMAS = 'DELETE FROM schemas s WHERE NOT EXISTS (SELECT 1 
 /**
  * The fleet's store: the same tables and semantics as the SQLite store, on PostgreSQL, so every API
  * server and worker shares one history. Each `write` is one transaction of at most four set-based
- * statements (UNNEST of arrays), whatever the batch size. Connects and migrates before it resolves: a bad URL
- * fails here, with one clear message.
+ * statements (UNNEST of arrays), whatever the batch size. Connects and migrates before it resolves:
+ * a bad URL fails here, with one clear message.
  */
 export async function createPostgresStore(options: PostgresStoreOptions): Promise<TaskStore> {
   const retention = resolveRetention(options.retention);

@@ -1,12 +1,10 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { pathToFileURL } from 'node:url';
 import type { CodeLimits } from '../../engine/types.js';
 import type { ScriptRequest, ScriptResult, ScriptRunner } from '../types.js';
 import { WorkerPool } from '../worker-pool.js';
 import { limitExceededMessage } from '../limits.js';
 import type { InterpreterInit, InterpreterRequest, InterpreterResult } from './protocol.js';
+import { workerEntry } from '../worker-entry.js';
 
 /** Pure standard-library modules a script may import unless the runtime says otherwise. */
 export const DEFAULT_PYTHON_MODULES: readonly string[] = Object.freeze([
@@ -45,21 +43,6 @@ export interface PythonRunner extends ScriptRunner {
 }
 
 /**
- * The worker entry: the compiled `.js` next to this file (dist), or, when running from TypeScript
- * sources (vitest, tsx), a bootstrap that registers tsx in the worker and then loads the `.ts` file.
- */
-function workerEntry(): { entry: URL | string; eval: boolean } {
-  const compiled = new URL('./worker.js', import.meta.url);
-  if (existsSync(compiled)) return { entry: compiled, eval: false };
-  // The ESM build of tsx's API (require.resolve would pick its CommonJS build).
-  const tsxPackage = createRequire(import.meta.url).resolve('tsx/package.json');
-  const tsx = new URL('dist/esm/api/index.mjs', pathToFileURL(tsxPackage)).href;
-  const source = new URL('./worker.ts', import.meta.url).href;
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); });`;
-  return { entry: bootstrap, eval: true };
-}
-
-/**
  * Runs `data.script.language: 'python'` in pyodide (CPython on WebAssembly) on a pool of worker
  * threads: warm interpreters, started lazily, each killed on timeout or cancel and replaced on demand.
  */
@@ -73,7 +56,7 @@ export function createPythonRunner(options: PythonRunnerOptions = {}): PythonRun
   function getPool(): WorkerPool<InterpreterRequest, InterpreterResult> {
     pool ??= new WorkerPool({
       size,
-      ...workerEntry(),
+      ...workerEntry(new URL('./worker.js', import.meta.url)),
       workerData: init,
       resourceLimits: { maxOldGenerationSizeMb: options.workerHeapMb ?? 256 },
     });
