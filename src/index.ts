@@ -45,6 +45,8 @@ export type { DocumentNode } from './schema/document.js';
 export type { IFlowValue, IJsonSchema, VariableType, WorkflowInputs, WorkflowOutputs, WorkflowSchema } from './schema/types.js';
 export { createSqliteStore } from './store/sqlite.js';
 export type { SqliteStoreOptions } from './store/sqlite.js';
+export { createPostgresStore } from './store/postgres.js';
+export type { PostgresStoreOptions } from './store/postgres.js';
 export { createMemoryStore } from './store/memory.js';
 export type { MemoryStoreOptions } from './store/memory.js';
 export type { MaybePromise, StoreBatch, StoreListFilter, StoreRetention, StoredTaskError, TaskRecord, TaskStore, TaskUpdate } from './store/types.js';

@@ -9,6 +9,7 @@ import { ExitCode, exitCodeFor } from './exit-codes.js';
 import type { InputsFlags } from './load.js';
 import type { CommandIO, RunFlags } from './run.js';
 import type { ServeFlags } from './serve.js';
+import type { WorkerFlags } from './worker.js';
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), ...value.split(',')];
@@ -38,9 +39,25 @@ function buildProgram(io: CommandIO, setCode: (code: ExitCode) => void): Command
     .option('--grace-ms <ms>', 'on SIGTERM/SIGINT, how long running tasks may finish before they are cancelled (default 10000)')
     .option('--db <path>', 'where tasks and reports persist: a SQLite file, :memory:, or a postgres:// URL (env FLOWGRAM_DB; default ./.flowgram/flowgram.db)')
     .option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug, trace, silent (default info)')
+    .option('--queue <url>', 'scale out: enqueue tasks on this Redis (redis://host:port) for `flowgram worker` processes instead of running them here (env FLOWGRAM_QUEUE)')
     .addHelpText('after', '\nSet FLOWGRAM_API_TOKEN to require "Authorization: Bearer <token>" on every route but /api/info.')
     // Commands load lazily: `--version` and `--help` should not pay for the server's imports.
     .action(async (flags: ServeFlags) => setCode(await (await import('./serve.js')).serveCommand(flags, io)));
+
+  program
+    .command('worker')
+    .description('run tasks that `flowgram serve --queue` servers enqueue; any number of workers on any machines')
+    .option('--queue <url>', 'the Redis the servers enqueue on, redis://host:port (env FLOWGRAM_QUEUE)')
+    .option('--concurrency <n>', 'tasks this worker runs at once (env FLOWGRAM_CONCURRENCY; default 8)')
+    .option('--db <url>', 'the store the servers read: a postgres:// URL shared by the fleet (env FLOWGRAM_DB)')
+    .option('--grace-ms <ms>', 'on SIGTERM/SIGINT, how long running tasks may finish before they are handed back to the queue (default 10000)')
+    .option('--lock-ms <ms>', 'a dead worker\'s tasks go to another worker after about twice this (default 30000)')
+    .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:<port>/metrics (0 for any free port)')
+    .addHelpText(
+      'after',
+      '\nDelivery is at-least-once: a task whose worker dies is re-run from its start node when its workflow is marked\n"resumable": true, and otherwise marked failed as interrupted.',
+    )
+    .action(async (flags: WorkerFlags) => setCode(await (await import('./worker.js')).workerCommand(flags, io)));
 
   program
     .command('run')

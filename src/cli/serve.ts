@@ -3,7 +3,11 @@
  * with request logging, tasks persisted in SQLite (--db), and graceful shutdown on SIGTERM/SIGINT.
  * Resolves once the server has closed.
  */
-import { createServer } from '../server/index.js';
+import { errorMessage } from '../errors.js';
+import { createMetrics } from '../metrics/metrics.js';
+import { checkRedisURL, redactRedisURL } from '../queue/connection.js';
+import { connectQueueService } from '../queue/queue-task-service.js';
+import { createServer, type ServerOptions } from '../server/index.js';
 import { ExitCode } from './exit-codes.js';
 import { UsageError } from './load.js';
 import type { CommandIO } from './run.js';
@@ -19,6 +23,7 @@ export interface ServeFlags {
   graceMs?: string;
   logLevel?: string;
   db?: string;
+  queue?: string;
 }
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -38,6 +43,15 @@ function corsOrigins(list: string[] | undefined): true | string[] {
   return origins.length === 0 || origins.includes('*') ? true : origins;
 }
 
+/** A malformed --queue URL is refused before anything is opened. */
+function checkQueueURL(url: string): void {
+  try {
+    checkRedisURL(url);
+  } catch (error) {
+    throw new UsageError(`--queue: ${errorMessage(error).replace(/^queue: /, '')}`);
+  }
+}
+
 export async function serveCommand(flags: ServeFlags, io: CommandIO): Promise<ExitCode> {
   const env = process.env;
   const port = integer(flags.port ?? env.PORT, '--port', 0, 65_535) ?? 4000;
@@ -47,11 +61,27 @@ export async function serveCommand(flags: ServeFlags, io: CommandIO): Promise<Ex
   const level = flags.logLevel ?? env.FLOWGRAM_LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.has(level)) throw new UsageError(`--log-level: must be one of ${[...LOG_LEVELS].join(', ')}, got "${level}"`);
 
+  const queueURL = flags.queue ?? env.FLOWGRAM_QUEUE;
+  if (queueURL) checkQueueURL(queueURL);
   const { store, where } = await openStore(flags.db);
+  const metrics = createMetrics();
+  let taskService: ServerOptions['taskService'];
+  if (queueURL) {
+    try {
+      taskService = await connectQueueService({ url: queueURL, store, metrics });
+    } catch (error) {
+      await store.close();
+      throw new UsageError(`--queue: ${errorMessage(error).replace(/^queue: /, '')}`);
+    }
+  }
 
   const server = await createServer({
     logger: { level },
-    runtimeOptions: { store },
+    // In queue mode the workers run the tasks and the store is the queue service's; the server's
+    // runtime only validates (given the store, it would settle the fleet's running tasks as its own).
+    runtimeOptions: taskService ? {} : { store },
+    taskService,
+    metrics,
     handleSignals: true,
     cors: corsOrigins(flags.corsOrigin),
     concurrency: { maxRunningTasks, maxQueuedTasks },
@@ -68,7 +98,8 @@ export async function serveCommand(flags: ServeFlags, io: CommandIO): Promise<Ex
     if (code === 'EADDRINUSE') throw new UsageError(`--port ${port}: address ${host}:${port} is already in use`);
     throw error;
   }
-  io.stderr.write(`flowgram server listening on ${url} (API ${url}/api, docs ${url}/docs; tasks in ${where})\n`);
+  const mode = queueURL ? `; queue ${redactRedisURL(queueURL)}` : '';
+  io.stderr.write(`flowgram server listening on ${url} (API ${url}/api, docs ${url}/docs; tasks in ${where}${mode})\n`);
   await closed;
   return ExitCode.OK;
 }

@@ -43,6 +43,7 @@ const TERMINATING_TYPES: ReadonlySet<string> = new Set([
 
 const DEFAULT_MAX_NODE_EXECUTIONS = 1_000_000;
 const RESOLVED: Promise<void> = Promise.resolve();
+const NOOP = (): void => undefined;
 
 /**
  * One run of a workflow: schedules nodes, records what happens, and ends exactly once with
@@ -111,6 +112,7 @@ export class WorkflowExecution {
       this.abortController?.abort(this.abortReason);
     }
     this.settle();
+    this.settle = NOOP; // finished tasks stay in memory a while: let the resolver go
     return true;
   }
 

@@ -24,18 +24,15 @@ interface SnapshotRecord {
   status: NodeEndStatus | undefined;
   /** Why the run ended, when that is not in `error` (a canceled run). */
   finishError: string | undefined;
+  node: DocumentNode;
+  /** The node's run before this one (loops run a node many times); a chain instead of a list per node. */
+  previous: SnapshotRecord | undefined;
 }
 
 interface StatusRecord {
   status: WorkflowStatusName;
   startTime: number;
   endTime: number | undefined;
-}
-
-/** A node's latest status; its times are relative to the recorder's `base`, like its snapshots'. */
-interface NodeRecord extends StatusRecord {
-  node: DocumentNode;
-  snapshots: SnapshotRecord[];
 }
 
 interface MessageRecord {
@@ -45,6 +42,11 @@ interface MessageRecord {
   nodeID?: string;
   timestamp: number;
 }
+
+// Shared empty lists a recorder starts with (never written to: the first write replaces them).
+const NO_MESSAGES: MessageRecord[] = [];
+const NO_SEQS: number[] = [];
+const NO_LISTENERS: readonly TaskEventListener[] = [];
 
 const TERMINAL: ReadonlySet<WorkflowStatusName> = new Set(['succeeded', 'failed', 'canceled']);
 const MESSAGE_LEVELS: readonly MessageLevel[] = ['log', 'info', 'debug', 'error', 'warning'];
@@ -57,19 +59,26 @@ const MESSAGE_LEVELS: readonly MessageLevel[] = ['log', 'info', 'debug', 'error'
  */
 export class TaskRecorder {
   readonly workflow: StatusRecord = { status: 'pending', startTime: 0, endTime: undefined };
-  private readonly nodes = new Map<string, NodeRecord>();
-  private readonly messages: MessageRecord[] = [];
+  /**
+   * Each node's latest run, in the order nodes first started. A node's status and times are its latest
+   * run's (so there is no separate record per node); earlier runs hang off `previous`.
+   */
+  private readonly nodes = new Map<string, SnapshotRecord>();
+  // Message lists and listeners are created on first use: most tasks have neither.
+  private messages: MessageRecord[] = NO_MESSAGES;
   /** Event sequence numbers of `messages`, index for index. */
-  private readonly messageSeqs: number[] = [];
+  private messageSeqs: number[] = NO_SEQS;
+  /** Nodes running right now; when none are, ending the workflow has nothing to cancel. */
+  private processing = 0;
   private droppedMessages = 0;
   private snapshotSeq = 0;
   private messageSeq = 0;
   /** Events emitted so far, heard or not; each record keeps the number of its own events. */
   private eventSeq = 0;
   private workflowStartSeq = -1;
-  private finished: Extract<TaskEvent, { type: 'workflow_finished' }> | undefined;
   private finishedSeq = -1;
-  private listeners: TaskEventListener[] = [];
+  private finishedError: { code: string; message: string; nodeID?: string } | undefined;
+  private listeners: readonly TaskEventListener[] = NO_LISTENERS;
   /** Epoch ms the node times are relative to: when the workflow started. */
   private base = 0;
   outputs: WorkflowOutputs = {};
@@ -95,7 +104,7 @@ export class TaskRecorder {
   }
 
   subscribe(listener: TaskEventListener): () => void {
-    this.listeners.push(listener);
+    this.listeners = [...this.listeners, listener];
     return () => {
       this.listeners = this.listeners.filter((candidate) => candidate !== listener);
     };
@@ -111,14 +120,14 @@ export class TaskRecorder {
     if (this.workflowStartSeq >= 0) {
       numbered.push([this.workflowStartSeq, { type: 'workflow_started', taskID: this.taskID, time: this.workflow.startTime }]);
     }
-    for (const record of this.nodes.values()) {
-      for (const snapshot of record.snapshots) {
-        numbered.push([snapshot.startSeq, this.startedEvent(record.node, this.base + snapshot.startTime)]);
-        if (snapshot.status !== undefined) numbered.push([snapshot.endSeq, this.finishedEvent(record.node, snapshot)]);
+    for (const latest of this.nodes.values()) {
+      for (let snapshot: SnapshotRecord | undefined = latest; snapshot; snapshot = snapshot.previous) {
+        numbered.push([snapshot.startSeq, this.startedEvent(snapshot.node, this.base + snapshot.startTime)]);
+        if (snapshot.status !== undefined) numbered.push([snapshot.endSeq, this.finishedEvent(snapshot.node, snapshot)]);
       }
     }
     this.messages.forEach((message, index) => numbered.push([this.messageSeqs[index], this.messageEvent(message)]));
-    if (this.finished) numbered.push([this.finishedSeq, this.finished]);
+    if (this.finishedSeq >= 0) numbered.push([this.finishedSeq, this.workflowFinishedEvent()]);
     numbered.sort((a, b) => a[0] - b[0]);
     const events = numbered.slice(0, this.maxEvents).map(([, event]) => event);
     return { events, dropped: this.eventSeq - events.length };
@@ -160,22 +169,29 @@ export class TaskRecorder {
     this.workflow.status = status;
     this.workflow.endTime = now;
     // Nodes still running when the workflow ends will never report back in this task.
-    for (const [nodeID, record] of this.nodes) {
-      if (record.status === 'processing') this.finishNode(nodeID, 'canceled', undefined, error?.message ?? 'workflow ended');
+    if (this.processing > 0) {
+      for (const [nodeID, latest] of this.nodes) {
+        if (latest.status === undefined) this.finishNode(nodeID, 'canceled', undefined, error?.message ?? 'workflow ended');
+      }
     }
-    const event: Extract<TaskEvent, { type: 'workflow_finished' }> = {
+    this.finishedError = error;
+    this.finishedSeq = this.eventSeq++;
+    if (this.heard) this.dispatch(this.workflowFinishedEvent());
+    return true;
+  }
+
+  private workflowFinishedEvent(): TaskEvent {
+    const { status, startTime, endTime } = this.workflow;
+    const event: TaskEvent = {
       type: 'workflow_finished',
       taskID: this.taskID,
-      status,
-      time: now,
-      timeCost: now - this.workflow.startTime,
+      status: status as 'succeeded' | 'failed' | 'canceled',
+      time: endTime as number,
+      timeCost: (endTime as number) - startTime,
       outputs: this.outputs,
     };
-    if (error) event.error = error;
-    this.finished = event;
-    this.finishedSeq = this.eventSeq++;
-    if (this.heard) this.dispatch(event);
-    return true;
+    if (this.finishedError) event.error = this.finishedError;
+    return event;
   }
 
   /**
@@ -184,6 +200,7 @@ export class TaskRecorder {
    */
   nodeStarted(node: DocumentNode, now = Date.now()): SnapshotRecord {
     const offset = this.since(now);
+    this.processing++;
     const snapshot: SnapshotRecord = {
       // Every field in the literal, so V8 keeps them all in the object (no property array per run).
       seq: ++this.snapshotSeq,
@@ -198,17 +215,11 @@ export class TaskRecorder {
       endTime: 0,
       status: undefined,
       finishError: undefined,
+      node,
+      previous: this.nodes.get(node.id),
     };
-    const record = this.nodes.get(node.id);
-    if (!record) {
-      // An array literal sized for the one run most nodes have (a first push would reserve 17 slots).
-      this.nodes.set(node.id, { node, status: 'processing', startTime: offset, endTime: undefined, snapshots: [snapshot] });
-    } else {
-      record.status = 'processing';
-      record.startTime = offset;
-      record.endTime = undefined;
-      record.snapshots.push(snapshot);
-    }
+    // Replacing a key's value keeps its place, so the map stays in first-start order.
+    this.nodes.set(node.id, snapshot);
     snapshot.startSeq = this.eventSeq++;
     if (this.heard) this.dispatch(this.startedEvent(node, now));
     return snapshot;
@@ -242,18 +253,15 @@ export class TaskRecorder {
     branch?: string,
   ): number {
     const now = Date.now();
-    const record = this.nodes.get(nodeID);
-    if (!record || TERMINAL.has(record.status)) return now;
-    const offset = this.since(now);
-    record.status = status;
-    record.endTime = offset;
-    const snapshot = record.snapshots[record.snapshots.length - 1];
+    const snapshot = this.nodes.get(nodeID);
+    if (!snapshot || snapshot.status !== undefined) return now;
+    this.processing--;
     snapshot.status = status;
-    snapshot.endTime = offset;
+    snapshot.endTime = this.since(now);
     // Only for replay: a canceled run's reason is not part of its snapshot in the report.
     if (error !== undefined && snapshot.error === undefined) snapshot.finishError = error;
     snapshot.endSeq = this.eventSeq++;
-    if (this.heard) this.dispatch(this.finishedEvent(record.node, snapshot, outputs, branch, error));
+    if (this.heard) this.dispatch(this.finishedEvent(snapshot.node, snapshot, outputs, branch, error));
     return now;
   }
 
@@ -297,6 +305,10 @@ export class TaskRecorder {
     const seq = this.eventSeq++;
     if (this.heard) this.dispatch(this.messageEvent(record));
     if (this.messages.length < this.maxMessages) {
+      if (this.messages === NO_MESSAGES) {
+        this.messages = [];
+        this.messageSeqs = [];
+      }
       this.messages.push(record);
       this.messageSeqs.push(seq);
     } else {
@@ -321,12 +333,20 @@ export class TaskRecorder {
   report(): IReport {
     const now = Date.now();
     const reports: IReport['reports'] = {};
-    for (const [nodeID, record] of this.nodes) {
+    for (const [nodeID, latest] of this.nodes) {
+      const snapshots: Array<Record<string, unknown>> = [];
+      for (let snapshot: SnapshotRecord | undefined = latest; snapshot; snapshot = snapshot.previous) snapshots.push(this.exportSnapshot(nodeID, snapshot));
+      snapshots.reverse();
+      const status: StatusRecord = {
+        status: latest.status ?? 'processing',
+        startTime: latest.startTime,
+        endTime: latest.status === undefined ? undefined : latest.endTime,
+      };
       reports[nodeID] = {
         id: nodeID,
-        ...exportStatus(record, now, this.base),
+        ...exportStatus(status, now, this.base),
         // Upstream's TS type says `outputs` is always there; its zod schema and its runtime leave it out on failure.
-        snapshots: record.snapshots.map((snapshot) => this.exportSnapshot(nodeID, snapshot)) as unknown as IReport['reports'][string]['snapshots'],
+        snapshots: snapshots as unknown as IReport['reports'][string]['snapshots'],
       };
     }
     const messages = Object.fromEntries(MESSAGE_LEVELS.map((level) => [level, [] as MessageRecord[]])) as Record<

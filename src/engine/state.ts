@@ -78,10 +78,14 @@ export class VariableScope implements ValueResolver {
   }
 
   renderTemplate(template: string): string {
-    return template.replace(TEMPLATE, (_match, pattern: string) => {
-      const resolved = this.resolveRef(pattern.trim().split('.'));
-      return resolved ? renderValue(resolved.value) : '';
-    });
+    const parts = parseTemplate(template);
+    let out = parts[0] as string;
+    for (let i = 1; i < parts.length; i += 2) {
+      const resolved = this.resolveRef(parts[i] as string[]);
+      if (resolved) out += renderValue(resolved.value);
+      out += parts[i + 1] as string;
+    }
+    return out;
   }
 
   resolve(flowValue: IFlowValue | undefined, declaredType?: VariableType): ResolvedValue | null {
@@ -108,6 +112,28 @@ export class VariableScope implements ValueResolver {
         );
     }
   }
+}
+
+/** Text and ref paths alternating: [text, path, text, …, text]. */
+type TemplateParts = Array<string | string[]>;
+
+const MAX_CACHED_TEMPLATES = 1_000;
+const parsedTemplates = new Map<string, TemplateParts>();
+
+/** Splits a template at its `{{node.key.path}}` placeholders once; templates repeat (loops, many tasks). */
+function parseTemplate(template: string): TemplateParts {
+  let parts = parsedTemplates.get(template);
+  if (parts) return parts;
+  parts = [];
+  let last = 0;
+  for (const match of template.matchAll(TEMPLATE)) {
+    parts.push(template.slice(last, match.index), match[1].trim().split('.'));
+    last = match.index + match[0].length;
+  }
+  parts.push(template.slice(last));
+  if (parsedTemplates.size >= MAX_CACHED_TEMPLATES) parsedTemplates.delete(parsedTemplates.keys().next().value as string);
+  parsedTemplates.set(template, parts);
+  return parts;
 }
 
 function renderValue(value: unknown): string {

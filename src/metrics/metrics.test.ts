@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRuntime } from '../runtime.js';
+import { createServer } from '../server/index.js';
 import { createMetrics } from './metrics.js';
 
 const flow = {
@@ -36,5 +37,19 @@ describe('createMetrics', () => {
     expect(text).toContain('flowgram_queue_jobs{state="waiting"} 3');
     expect(text).toContain('flowgram_queue_workers 4');
     await runtime.close();
+  });
+
+  it('is served at GET /metrics, counting the tasks the server runs', async () => {
+    const metrics = createMetrics();
+    const server = await createServer({ metrics, apiToken: null, docs: false });
+    const run = await server.app.inject({ method: 'POST', url: '/api/task/run', payload: { schema: JSON.stringify(flow), inputs: { n: 2 } } });
+    const { taskID } = run.json<{ taskID: string }>();
+    await server.app.inject({ method: 'GET', url: `/api/task/result?taskID=${taskID}&wait=5000` });
+    const response = await server.app.inject({ method: 'GET', url: '/metrics' });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toMatch(/^text\/plain/);
+    expect(response.body).toContain('flowgram_tasks_started_total 1');
+    expect(response.body).toContain('flowgram_tasks_finished_total{status="succeeded"} 1');
+    await server.close();
   });
 });

@@ -3,6 +3,7 @@
  * http://localhost:4000) as a Fastify app with graceful shutdown.
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { observeRuntime } from '../metrics/observe-runtime.js';
 import type { Runtime } from '../runtime.js';
 import { DEFAULT_SHUTDOWN_GRACE_MS, flowgramPlugin, resolveRuntime, type FlowgramPluginOptions } from './plugin.js';
 import { RequestLog } from './request-log.js';
@@ -58,7 +59,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Flowgra
     forceCloseConnections: 'idle',
   });
   const { runtime, owned } = resolveRuntime(options);
-  const service = options.taskService ? options.taskService(runtime) : createTaskService(runtime);
+  const service = options.taskService ? options.taskService(runtime) : createTaskService(options.metrics ? observeRuntime(runtime, options.metrics) : runtime);
   const graceMs = options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
 
   const { taskService: _factory, ...pluginOptions } = options;

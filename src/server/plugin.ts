@@ -8,6 +8,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyPluginAsync } from 'fastify';
 import { createRuntime, type ConcurrencyOptions, type Runtime, type RuntimeOptions } from '../runtime.js';
+import type { FlowgramMetrics } from '../metrics/metrics.js';
 import { bearerTokenHook } from './auth.js';
 import { badRequest, toHttpError } from './errors.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -35,6 +36,8 @@ export interface FlowgramPluginOptions {
   docs?: boolean;
   /** How long a shutdown lets running tasks finish before cancelling them (ms). Default 10,000. */
   shutdownGraceMs?: number;
+  /** Serve these Prometheus metrics at GET /metrics. */
+  metrics?: FlowgramMetrics;
   /** @internal The service `createServer` shares with the plugin, so its `close()` can drain first. */
   service?: TaskService;
 }
@@ -108,6 +111,11 @@ export const flowgramPlugin: FastifyPluginAsync<FlowgramPluginOptions> = async (
         handler: (request, reply) => route.handle(tasks, request, reply),
       });
     }
+  }
+
+  if (options.metrics) {
+    const metrics = options.metrics;
+    app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.render()));
   }
 
   await app.register(trpcRoutes, { prefix: '/trpc', service: tasks, bodyLimit });
