@@ -143,8 +143,16 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
 
   function admit(execution: WorkflowExecution): void {
     running++;
-    void execution.done.then(() => {
-      running--;
+    execution.start();
+  }
+
+  /** Admits waiting executions into free slots; in a microtask, so a long queue never deepens the stack. */
+  let admitting = false;
+  function admitWaiting(): void {
+    if (admitting) return;
+    admitting = true;
+    queueMicrotask(() => {
+      admitting = false;
       while (running < maxRunning && waitingHead < waiting.length) {
         const next = waiting[waitingHead++];
         if (!next.ended) admit(next);
@@ -154,7 +162,17 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         waitingHead = 0;
       }
     });
-    execution.start();
+  }
+
+  /** Runs synchronously as each execution ends (no promise per task on the hot path). */
+  function executionEnded(execution: WorkflowExecution): void {
+    const task = tasks.get(execution.params.taskID);
+    if (execution.started) {
+      running--;
+      if (waitingHead < waiting.length) admitWaiting();
+    }
+    // endedAt is still 0 only for the task this execution belongs to (not a later one reusing a deleted ID).
+    if (task && task.ended && task.endedAt === 0) retire(task);
   }
 
   // Schemas are compiled once: by identity for objects (treat a schema as immutable once passed in),
@@ -222,13 +240,16 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     }
   }
 
+  /** Keeps a task findable; `ended` moves it into retention once it has ended. */
   function track(task: Task): void {
     tasks.set(task.id, task);
-    void task.done.then(() => {
-      task.endedAt = task.endTime ?? Date.now();
-      ended.push(task);
-      prune(task.endedAt);
-    });
+    if (task.ended) retire(task);
+  }
+
+  function retire(task: Task): void {
+    task.endedAt = task.endTime ?? Date.now();
+    ended.push(task);
+    prune(task.endedAt);
   }
 
   function start(schema: SchemaInput, rawInputs?: WorkflowInputs | string, startOptions: StartOptions = {}): Task {
@@ -251,7 +272,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     if (running >= maxRunning && waiting.length - waitingHead >= maxQueued) {
       throw new FlowgramError(ErrorCodes.LIMIT_EXCEEDED, `maxQueuedTasks: ${maxQueued} tasks are already waiting to run`);
     }
-    const execution = new WorkflowExecution({ taskID, document, inputs, executors, limits, network, recorder });
+    const execution = new WorkflowExecution({ taskID, document, inputs, executors, limits, network, recorder, onEnded: executionEnded });
     const task = new Task(recorder, execution, undefined, document.schema);
     track(task);
     if (running < maxRunning) admit(execution);

@@ -23,6 +23,8 @@ export interface ExecutionParams {
   readonly limits: RuntimeLimits;
   readonly network: NetworkPolicy;
   readonly recorder: TaskRecorder;
+  /** Called synchronously once the workflow has ended (bookkeeping without a promise per task). */
+  readonly onEnded?: (execution: WorkflowExecution) => void;
 }
 
 export interface WorkflowError {
@@ -80,7 +82,11 @@ export class WorkflowExecution {
     return this.abortController;
   }
 
+  /** Whether `start()` ran (a queued execution may end, cancelled, without ever starting). */
+  started = false;
+
   start(): void {
+    this.started = true;
     const { document, recorder } = this.params;
     const startedAt = recorder.workflowStarted();
     const scope = new VariableScope();
@@ -113,6 +119,7 @@ export class WorkflowExecution {
     }
     this.settle();
     this.settle = NOOP; // finished tasks stay in memory a while: let the resolver go
+    this.params.onEnded?.(this);
     return true;
   }
 
