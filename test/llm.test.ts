@@ -227,6 +227,23 @@ describe('LLM node against a local OpenAI-compatible server', () => {
     expect(task.report().messages.warning).toHaveLength(0);
   });
 
+  it('masks a key given as a workflow input everywhere: report inputs, start outputs, live events, replay', async () => {
+    const schema = llmWorkflow(server, { apiKey: ref('start_0', 'key') });
+    const start = (schema.nodes[0].data as { outputs: { properties: Record<string, unknown> } }).outputs;
+    start.properties.key = { type: 'string' };
+    const task = runtime().start(schema, { question: 'hi', key: API_KEY });
+    const heard: string[] = [];
+    task.subscribe((event) => heard.push(JSON.stringify(event)));
+    await task.wait();
+    expect(server.requestsFor('echo').slice(-1)[0].headers.authorization).toBe(`Bearer ${API_KEY}`);
+    const report = task.report();
+    expect(JSON.stringify(report)).not.toContain(API_KEY);
+    expect(report.inputs.key).toBe('[redacted]');
+    expect(report.reports.start_0.snapshots[0].outputs.key).toBe('[redacted]');
+    expect(heard.join('\n')).not.toContain(API_KEY);
+    expect(JSON.stringify(task.events())).not.toContain(API_KEY);
+  });
+
   it('runs examples/llm.json with the key and host as workflow inputs', async () => {
     const schema = JSON.parse(await readFile(new URL('../examples/llm.json', import.meta.url), 'utf8')) as Record<string, unknown>;
     const out = await runtime().run(schema, { apiKey: API_KEY, apiHost: server.baseURL, model: 'echo', question: 'Why is the sky blue?' });

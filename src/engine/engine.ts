@@ -1,7 +1,9 @@
 import { ErrorCodes, FlowgramError, errorMessage } from '../errors.js';
+import { REDACTED } from '../redact.js';
 import type { BlockGraph, DocumentNode, WorkflowDocument } from '../schema/document.js';
 import { NodeTypes, type WorkflowInputs, type WorkflowOutputs } from '../schema/types.js';
 import type { TaskRecorder } from './recorder.js';
+import { registerKnownSecrets } from './secrets.js';
 import { VariableScope, resolveNodeInputs, storeGlobals, storeNodeOutputs } from './state.js';
 import type {
   BlockRun,
@@ -91,6 +93,7 @@ export class WorkflowExecution {
     const startedAt = recorder.workflowStarted();
     const scope = new VariableScope();
     storeGlobals(document.globalVariable, scope);
+    registerKnownSecrets(document, this.params.executors, this.params.inputs, scope, recorder);
     const run = new GraphRun(this, document.graph, scope, undefined);
     run.clock = startedAt;
     // Most workflows of built-in nodes finish right here; only the rest need a promise.
@@ -244,7 +247,13 @@ class GraphRun {
       const recorded = copyRecord(inputs);
       // Secrets (e.g. an LLM API key) are used by the executor but never recorded in reports.
       const secrets = executor?.secretInputs;
-      if (secrets) for (let i = 0; i < secrets.length; i++) if (secrets[i] in recorded) recorded[secrets[i]] = '[redacted]';
+      if (secrets) {
+        for (let i = 0; i < secrets.length; i++) {
+          if (!(secrets[i] in recorded)) continue;
+          recorder.addSecret(inputs[secrets[i]]);
+          recorded[secrets[i]] = REDACTED;
+        }
+      }
       snapshot.inputs = recorded;
       if (!executor) {
         throw new FlowgramError(ErrorCodes.UNKNOWN_NODE_TYPE, `node "${node.id}" has unknown type "${node.type}" (no executor registered)`);

@@ -2,6 +2,7 @@ import type { IReport } from '@flowgram.ai/runtime-interface';
 import type { DocumentNode } from '../schema/document.js';
 import type { WorkflowInputs, WorkflowOutputs } from '../schema/types.js';
 import type { MessageLevel, TaskEvent, TaskEventListener, WorkflowStatusName } from './types.js';
+import { isRedactable, redactValue } from '../redact.js';
 import { EMPTY_RECORD, copyRecord, copyValue } from './value-types.js';
 
 type NodeEndStatus = 'succeeded' | 'failed' | 'canceled';
@@ -82,6 +83,8 @@ export class TaskRecorder {
   /** Epoch ms the node times are relative to: when the workflow started. */
   private base = 0;
   outputs: WorkflowOutputs = {};
+  /** Values that must never leave the task (e.g. API keys): masked in every event and report. */
+  private readonly secrets: string[] = [];
 
   constructor(
     readonly taskID: string,
@@ -92,6 +95,11 @@ export class TaskRecorder {
     // randomUUID() builds its text by concatenation: a tree of ~15 string pieces that a retained task
     // would keep. Converting to a number makes V8 flatten the string in place (the result is unused).
     void Number(taskID);
+  }
+
+  /** Masks this value wherever it appears in events emitted from now on and in every report. */
+  addSecret(value: unknown): void {
+    if (isRedactable(value) && !this.secrets.includes(value)) this.secrets.push(value);
   }
 
   /** ms since `base` as a small integer (`| 0`), so V8 stores it inline instead of boxing a double. */
@@ -129,7 +137,9 @@ export class TaskRecorder {
     this.messages.forEach((message, index) => numbered.push([this.messageSeqs[index], this.messageEvent(message)]));
     if (this.finishedSeq >= 0) numbered.push([this.finishedSeq, this.workflowFinishedEvent()]);
     numbered.sort((a, b) => a[0] - b[0]);
-    const events = numbered.slice(0, this.maxEvents).map(([, event]) => event);
+    const events = numbered
+      .slice(0, this.maxEvents)
+      .map(([, event]) => (this.secrets.length > 0 ? redactValue(event, this.secrets) : event));
     return { events, dropped: this.eventSeq - events.length };
   }
 
@@ -139,6 +149,7 @@ export class TaskRecorder {
   }
 
   private dispatch(event: TaskEvent): void {
+    if (this.secrets.length > 0) event = redactValue(event, this.secrets);
     for (const listener of this.listeners) {
       try {
         listener(event);
@@ -362,7 +373,7 @@ export class TaskRecorder {
         timestamp: now,
       });
     }
-    return {
+    const report = {
       id: this.taskID,
       inputs: copyValue(this.inputs),
       outputs: copyValue(this.outputs),
@@ -370,6 +381,7 @@ export class TaskRecorder {
       reports,
       messages: messages as unknown as IReport['messages'],
     } as IReport;
+    return this.secrets.length > 0 ? redactValue(report, this.secrets) : report;
   }
 }
 

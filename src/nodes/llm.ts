@@ -3,7 +3,7 @@ import type { ChatCompletionCreateParamsStreaming, ChatCompletionMessageParam } 
 import type { ExecutionContext, NodeExecutor } from '../engine/types.js';
 import { isFlowgramError } from '../errors.js';
 import { createPolicedFetch } from '../net/fetch.js';
-import { redactSecrets } from '../net/redact.js';
+import { redactSecrets } from '../redact.js';
 import { isRetryableStatus, retryAfterMs, retryDelay, sleep } from '../net/retry.js';
 
 export const LLM_DEFAULTS = {
