@@ -3,20 +3,11 @@
  * sync main dies with "Lifetime not alive" and an await inside main hangs it, so those cases test the
  * intended behaviour (the hanging one runs on our engine only).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silenceConsole } from '../fixtures/upstream-engine.js';
+import { describe, expect, it } from 'vitest';
 import { chain, endNode, input, objectSchema, ref, startNode, workflow, type InputSpec, type JsonSchema } from '../fixtures/workflow-builders.js';
-import { createTestRuntime, runBoth, runOurs, outcomeOf } from './harness.js';
+import { runBoth, runOurs, outcomeOf, useDifferentialRuntime } from './harness.js';
 
-const runtime = createTestRuntime();
-let restoreConsole: () => void;
-beforeAll(() => {
-  restoreConsole = silenceConsole();
-});
-afterAll(async () => {
-  restoreConsole();
-  await runtime.close();
-});
+const runtime = useDifferentialRuntime();
 
 /** start → code → end, the end taking `results` from the code node's outputs. */
 function codeWorkflow(script: string, inputs: Record<string, InputSpec>, results: Record<string, string | JsonSchema>): ReturnType<typeof workflow> {

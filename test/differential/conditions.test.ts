@@ -3,20 +3,11 @@
  * Each case is its own workflow: start → condition → yes | no → end. Cases where upstream is wrong
  * test the intended behaviour and say so in their names.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silenceConsole } from '../fixtures/upstream-engine.js';
+import { describe, expect, it } from 'vitest';
 import { conditionNode, constant, objectSchema, ref, startNode, type FlowValue, type JsonSchema } from '../fixtures/workflow-builders.js';
-import { branchProbe, createTestRuntime, runBoth, runOurs, outcomeOf } from './harness.js';
+import { branchProbe, runBoth, runOurs, outcomeOf, useDifferentialRuntime } from './harness.js';
 
-const runtime = createTestRuntime();
-let restoreConsole: () => void;
-beforeAll(() => {
-  restoreConsole = silenceConsole();
-});
-afterAll(async () => {
-  restoreConsole();
-  await runtime.close();
-});
+const runtime = useDifferentialRuntime();
 
 type LeftType = 'string' | 'number' | 'integer' | 'boolean' | 'object' | 'map' | 'array' | 'date-time' | 'null';
 

@@ -3,9 +3,8 @@
  * it; the report has upstream's shape, parses with upstream's zod schema, and holds copies.
  */
 import { TaskReportDefine, type IReport } from '@flowgram.ai/runtime-interface';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../src/index.js';
-import { silenceConsole } from '../fixtures/upstream-engine.js';
 import {
   blockEnd,
   blockStart,
@@ -23,17 +22,9 @@ import {
   startNode,
   workflow,
 } from '../fixtures/workflow-builders.js';
-import { createTestRuntime, outcomeOf, runBoth, runOurs } from './harness.js';
+import { outcomeOf, runBoth, runOurs, useDifferentialRuntime } from './harness.js';
 
-const runtime = createTestRuntime();
-let restoreConsole: () => void;
-beforeAll(() => {
-  restoreConsole = silenceConsole();
-});
-afterAll(async () => {
-  restoreConsole();
-  await runtime.close();
-});
+const runtime = useDifferentialRuntime();
 
 const failing = workflow(
   [

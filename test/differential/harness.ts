@@ -3,9 +3,10 @@
  * workflow status, outputs, and per node its status, how often it ran and which branches it took.
  */
 import type { IReport } from '@flowgram.ai/runtime-interface';
+import { afterAll, beforeAll } from 'vitest';
 import { createRuntime, type Runtime } from '../../src/index.js';
 import { testExecutors } from '../fixtures/test-nodes.js';
-import { runUpstream } from '../fixtures/upstream-engine.js';
+import { runUpstream, silenceConsole } from '../fixtures/upstream-engine.js';
 import type { Schema } from '../fixtures/workflow-builders.js';
 
 export interface NodeOutcome {
@@ -33,6 +34,23 @@ export function outcomeOf(report: IReport): Outcome {
 /** A runtime with the test node types, for one test file. */
 export function createTestRuntime(): Runtime {
   return createRuntime({ executors: testExecutors() });
+}
+
+/**
+ * The runtime of one differential test file: upstream's console logging is silenced while the file
+ * runs, and the runtime is closed after it.
+ */
+export function useDifferentialRuntime(): Runtime {
+  const runtime = createTestRuntime();
+  let restoreConsole: () => void = () => undefined;
+  beforeAll(() => {
+    restoreConsole = silenceConsole();
+  });
+  afterAll(async () => {
+    restoreConsole();
+    await runtime.close();
+  });
+  return runtime;
 }
 
 export async function runOurs(runtime: Runtime, schema: Schema, inputs: Record<string, unknown> = {}): Promise<IReport> {

@@ -2,8 +2,7 @@
  * Loops on both engines: iteration order, locals, collected outputs, continue and break (nested too),
  * failures inside the body. Where we deliberately differ, the test name says so.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silenceConsole } from '../fixtures/upstream-engine.js';
+import { describe, expect, it } from 'vitest';
 import {
   blockEnd,
   blockStart,
@@ -28,17 +27,9 @@ import {
   type JsonSchema,
   type NodeSchema,
 } from '../fixtures/workflow-builders.js';
-import { createTestRuntime, outcomeOf, runBoth, runOurs } from './harness.js';
+import { outcomeOf, runBoth, runOurs, useDifferentialRuntime } from './harness.js';
 
-const runtime = createTestRuntime();
-let restoreConsole: () => void;
-beforeAll(() => {
-  restoreConsole = silenceConsole();
-});
-afterAll(async () => {
-  restoreConsole();
-  await runtime.close();
-});
+const runtime = useDifferentialRuntime();
 
 const strings: JsonSchema = { type: 'array', items: { type: 'string' } };
 const integers: JsonSchema = { type: 'array', items: { type: 'integer' } };

@@ -2,8 +2,7 @@
  * Scheduling on both engines: chains, parallel branches, AND-joins, conditions that skip whole
  * sub-graphs, and joins after them. Where we deliberately differ, the test name says so.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silenceConsole } from '../fixtures/upstream-engine.js';
+import { describe, expect, it } from 'vitest';
 import {
   chain,
   conditionNode,
@@ -18,17 +17,9 @@ import {
   template,
   workflow,
 } from '../fixtures/workflow-builders.js';
-import { createTestRuntime, outcomeOf, runBoth, runOurs } from './harness.js';
+import { outcomeOf, runBoth, runOurs, useDifferentialRuntime } from './harness.js';
 
-const runtime = createTestRuntime();
-let restoreConsole: () => void;
-beforeAll(() => {
-  restoreConsole = silenceConsole();
-});
-afterAll(async () => {
-  restoreConsole();
-  await runtime.close();
-});
+const runtime = useDifferentialRuntime();
 
 const passOn = (id: string, from: string): ReturnType<typeof echoNode> => echoNode(id, { v: input('string', ref(from, 'v')) });
 

@@ -3,9 +3,9 @@
  * field paths; upstream stops at the first problem per check. Workflows that crash upstream's runner
  * (dangling edges) are only validated there, never run.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErrorCodes, FlowgramError } from '../../src/index.js';
-import { silenceConsole, validateUpstream } from '../fixtures/upstream-engine.js';
+import { validateUpstream } from '../fixtures/upstream-engine.js';
 import {
   blockEnd,
   blockStart,
@@ -22,17 +22,9 @@ import {
   type NodeSchema,
   type Schema,
 } from '../fixtures/workflow-builders.js';
-import { createTestRuntime, runBoth } from './harness.js';
+import { runBoth, useDifferentialRuntime } from './harness.js';
 
-const runtime = createTestRuntime();
-let restoreConsole: () => void;
-beforeAll(() => {
-  restoreConsole = silenceConsole();
-});
-afterAll(async () => {
-  restoreConsole();
-  await runtime.close();
-});
+const runtime = useDifferentialRuntime();
 
 const minimal = (middle: NodeSchema[] = [], extraEdges = chain('start_0', 'end_0')): Schema =>
   workflow([startNode('start_0', {}), ...middle, endNode('end_0')], extraEdges);

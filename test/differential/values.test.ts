@@ -2,8 +2,7 @@
  * Value resolution on both engines: constants (JSON strings for object/array/map), refs with paths,
  * globals, templates, declared defaults, and type checks on inputs.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silenceConsole } from '../fixtures/upstream-engine.js';
+import { describe, expect, it } from 'vitest';
 import {
   chain,
   constant,
@@ -17,17 +16,9 @@ import {
   workflow,
   type InputSpec,
 } from '../fixtures/workflow-builders.js';
-import { createTestRuntime, outcomeOf, runBoth, runOurs } from './harness.js';
+import { outcomeOf, runBoth, runOurs, useDifferentialRuntime } from './harness.js';
 
-const runtime = createTestRuntime();
-let restoreConsole: () => void;
-beforeAll(() => {
-  restoreConsole = silenceConsole();
-});
-afterAll(async () => {
-  restoreConsole();
-  await runtime.close();
-});
+const runtime = useDifferentialRuntime();
 
 /** start → end, where the end's inputs are the values under test. */
 const direct = (
