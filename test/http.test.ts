@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { createServer as createNetServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRuntime, ErrorCodes, WorkflowRunError, type RuntimeOptions } from '../src/index.js';
+import { createRuntime, ErrorCodes, type RuntimeOptions } from '../src/index.js';
 import { startEchoServer, type EchoServer } from './helpers/echo-server.js';
+import { closedPort, runFailing } from './helpers/node-test-kit.js';
 
 const meta = { position: { x: 0, y: 0 } };
 const constant = (content: unknown) => ({ type: 'constant', content });
@@ -92,24 +92,6 @@ function runtime(options: RuntimeOptions = {}) {
   const created = createRuntime({ ...options, limits: { http: { retryBaseDelayMs: 20, retryMaxDelayMs: 2_000 }, ...options.limits } });
   runtimes.push(created);
   return created;
-}
-
-async function runFailing(promise: Promise<unknown>): Promise<WorkflowRunError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(WorkflowRunError);
-  return error as WorkflowRunError;
-}
-
-/** A port on 127.0.0.1 nobody listens on. */
-async function closedPort(): Promise<number> {
-  const probe = createNetServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
 }
 
 beforeAll(async () => {
