@@ -2,7 +2,7 @@
  * Engine benchmark: our engine and the upstream engine (@flowgram.ai/runtime-js), side by side in one
  * process, on the same workflows. Prints times, throughputs and the ratio ours/upstream for each.
  *
- *   npm run bench            (node --expose-gc --import tsx bench/engine.bench.ts)
+ *   npm run bench:engine     (node --expose-gc --import tsx bench/engine.bench.ts; `npm run bench` runs it too)
  *
  * Upstream logs every request with console.log; the console is silenced while it runs (that only makes
  * upstream faster). Upstream exposes no completion promise, so its runs are awaited by polling its
@@ -133,7 +133,7 @@ const HEAP_TASKS = 20_000;
 async function main(): Promise<void> {
   const restoreConsole = silenceConsole();
   const log = (line: string): void => void process.stdout.write(`${line}\n`);
-  if (!(globalThis as { gc?: unknown }).gc) log('note: run with --expose-gc for exact heap figures (npm run bench does)');
+  if (!(globalThis as { gc?: unknown }).gc) log('note: run with --expose-gc for exact heap figures (npm run bench:engine does)');
   const runtime = createRuntime();
   try {
     // Ours first, then upstream: upstream never frees a task, and the hundreds of MB it piles up would
