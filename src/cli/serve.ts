@@ -100,6 +100,7 @@ export async function serveCommand(flags: ServeFlags, io: CommandIO): Promise<Ex
   }
   const mode = queueURL ? `; queue ${redactRedisURL(queueURL)}` : '';
   io.stderr.write(`flowgram server listening on ${url} (API ${url}/api, docs ${url}/docs; tasks in ${where}${mode})\n`);
+  io.stderr.write(`watch a run at ${url}/api/task/view?taskID=<taskID>\n`);
   await closed;
   return ExitCode.OK;
 }
