@@ -174,7 +174,8 @@ function checkEntryAndExit(layer: Layer, issues: SchemaIssue[]): void {
   const path = layer.nodesPath;
   for (const type of [entryType, exitType]) {
     const count = layer.nodes.filter((node) => node.type === type).length;
-    if (count === 0) issues.push({ code, path, message: `${path}: the ${where} must have a "${type}" node` });
+    const article = /^[aeiou]/.test(type) ? 'an' : 'a';
+    if (count === 0) issues.push({ code, path, message: `${path}: the ${where} must have ${article} "${type}" node` });
     if (count > 1) issues.push({ code, path, message: `${path}: the ${where} must have exactly one "${type}" node, found ${count}` });
   }
 }
