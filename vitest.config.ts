@@ -9,6 +9,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Worker threads (code sandbox) and child processes (CLI, servers) need real processes around them.
     pool: 'forks',
-    reporters: ['default'],
+    reporters: ['default', './test/plain-summary-reporter.ts'],
   },
 });
