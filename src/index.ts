@@ -23,6 +23,7 @@ export type {
 } from './runtime.js';
 export { Task, WorkflowRunError } from './engine/task.js';
 export type { WaitOptions, TaskSummary } from './engine/task.js';
+export type { WorkflowError } from './engine/engine.js';
 export type {
   BlockRun,
   CodeLimits,

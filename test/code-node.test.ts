@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRuntime, ErrorCodes, type Runtime, type WorkflowInputs } from '../src/index.js';
-import { codeWorkflow, type CodeWorkflowOptions } from './helpers/code-workflow.js';
+import { codeWorkflow, runCodeWorkflow, type CodeRun, type CodeWorkflowOptions } from './helpers/code-workflow.js';
 
 let runtime: Runtime;
 
@@ -13,18 +13,8 @@ afterAll(async () => {
   await runtime.close();
 });
 
-async function runCode(content: string, inputs: WorkflowInputs = { x: 1 }, options: CodeWorkflowOptions = {}) {
-  const task = runtime.start(codeWorkflow(content, options), inputs);
-  await task.done;
-  const report = task.report();
-  return {
-    status: task.status,
-    error: task.error,
-    nodeOutputs: report.reports.code_0?.snapshots[0]?.outputs,
-    nodeError: report.reports.code_0?.snapshots[0]?.error,
-    outputs: task.result(),
-    messages: report.messages,
-  };
+function runCode(content: string, inputs?: WorkflowInputs, options?: CodeWorkflowOptions): Promise<CodeRun> {
+  return runCodeWorkflow(runtime, content, inputs, options);
 }
 
 describe('code node contract', () => {

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRuntime, ErrorCodes, type Runtime, type WorkflowInputs } from '../src/index.js';
-import { codeWorkflow, type CodeWorkflowOptions } from './helpers/code-workflow.js';
+import { runCodeWorkflow, type CodeRun, type CodeWorkflowOptions } from './helpers/code-workflow.js';
 
 // Scripts that are meant to time out get TIMEOUT_MS as a node-level limit; everything else gets the
 // runtime's roomier limit, so a loaded CI machine does not turn a memory bomb into a timeout.
@@ -24,18 +24,14 @@ afterAll(async () => {
   expect(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted')).toBe(false);
 });
 
-async function runCode(content: string, inputs: WorkflowInputs = { x: 1 }, options: CodeWorkflowOptions = {}) {
-  const started = performance.now();
-  const task = runtime.start(codeWorkflow(content, options), inputs);
-  await task.done;
-  const snapshot = task.report().reports.code_0?.snapshots[0];
-  return { status: task.status, error: task.error, outputs: snapshot?.outputs, nodeError: snapshot?.error, ms: performance.now() - started, messages: task.report().messages };
+function runCode(content: string, inputs?: WorkflowInputs, options?: CodeWorkflowOptions): Promise<CodeRun> {
+  return runCodeWorkflow(runtime, content, inputs, options);
 }
 
 async function expectResult(content: string, expected: unknown): Promise<void> {
   const run = await runCode(content);
   expect(run.nodeError).toBeUndefined();
-  expect(run.outputs).toEqual({ result: expected });
+  expect(run.nodeOutputs).toEqual({ result: expected });
 }
 
 async function expectFailure(content: string, message: string, code: string = ErrorCodes.NODE_FAILED, options: CodeWorkflowOptions = {}) {
@@ -62,7 +58,7 @@ describe('host globals are unreachable', () => {
 
   it('gets only the sandbox global from Function("return this")', async () => {
     const run = await runCode('function main() { const g = Function("return this")(); return Object.getOwnPropertyNames(g) }');
-    const names = (run.outputs as { result: string[] }).result;
+    const names = (run.nodeOutputs as { result: string[] }).result;
     expect(names).toContain('console');
     expect(names).toContain('JSON');
     for (const hostName of ['process', 'require', 'Buffer', 'global', 'fetch', 'setTimeout']) expect(names).not.toContain(hostName);
@@ -106,8 +102,8 @@ describe('prototype tricks change nothing outside the sandbox', () => {
   it('returns a __proto__ key as plain data, without polluting host objects', async () => {
     const run = await runCode('function main() { return JSON.parse(\'{"__proto__": {"polluted": true}, "a": 1}\') }', {}, { outputs: ['a'] });
     expect(run.status).toBe('succeeded');
-    expect(Object.getPrototypeOf(run.outputs)).toBe(Object.prototype);
-    expect(Object.keys(run.outputs as object).sort()).toEqual(['__proto__', 'a']);
+    expect(Object.getPrototypeOf(run.nodeOutputs)).toBe(Object.prototype);
+    expect(Object.keys(run.nodeOutputs as object).sort()).toEqual(['__proto__', 'a']);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
@@ -119,12 +115,12 @@ describe('prototype tricks change nothing outside the sandbox', () => {
 
   it('cannot forge the outputs by replacing JSON', async () => {
     const run = await runCode('JSON.stringify = () => \'{"forged":1}\'; JSON.parse = () => ({ x: 666 }); function main({ params }) { return { a: params.x } }', { x: 7 }, { outputs: ['a'] });
-    expect(run.outputs).toEqual({ a: 7 });
+    expect(run.nodeOutputs).toEqual({ a: 7 });
   });
 
   it('drops functions and symbols from the outputs (JSON only)', async () => {
     const run = await runCode('function main() { return { f: () => 1, s: Symbol("x"), u: undefined, n: NaN, d: 1 } }');
-    expect(run.outputs).toEqual({ n: null, d: 1 });
+    expect(run.nodeOutputs).toEqual({ n: null, d: 1 });
   });
 
   it('cannot smuggle a failure out of toJSON', async () => {

@@ -7,7 +7,7 @@ import { createRuntime, ErrorCodes, type Runtime, type WorkflowInputs } from '..
 import { createCodeExecutor } from '../src/nodes/code.js';
 import { createPythonRunner } from '../src/sandbox/python/index.js';
 import { quickJSRunnerFor } from '../src/sandbox/quickjs-runner.js';
-import { codeWorkflow, type CodeWorkflowOptions } from './helpers/code-workflow.js';
+import { codeWorkflow, runCodeWorkflow, type CodeRun, type CodeWorkflowOptions } from './helpers/code-workflow.js';
 
 let runtime: Runtime;
 let narrow: Runtime;
@@ -25,18 +25,8 @@ afterAll(async () => {
   await Promise.all([runtime.close(), narrow.close()]);
 });
 
-async function runPython(on: Runtime, content: string, inputs: WorkflowInputs = { x: 1 }, options: CodeWorkflowOptions = {}) {
-  const task = on.start(codeWorkflow(content, { ...options, language: 'python' }), inputs);
-  await task.done;
-  const report = task.report();
-  return {
-    status: task.status,
-    error: task.error,
-    nodeOutputs: report.reports.code_0?.snapshots[0]?.outputs,
-    nodeError: report.reports.code_0?.snapshots[0]?.error,
-    outputs: task.result(),
-    messages: report.messages,
-  };
+function runPython(on: Runtime, content: string, inputs?: WorkflowInputs, options: CodeWorkflowOptions = {}): Promise<CodeRun> {
+  return runCodeWorkflow(on, content, inputs, { ...options, language: 'python' });
 }
 
 describe('python code node in a workflow', () => {

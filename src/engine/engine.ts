@@ -243,20 +243,20 @@ class GraphRun {
     let result: Promise<ExecutionResult> | ExecutionResult;
     try {
       const inputs = resolveNodeInputs(node, this.scope);
-      const executor = executors.get(node.type);
       const recorded = copyRecord(inputs);
+      snapshot.inputs = recorded;
+      const executor = executors.get(node.type);
+      if (!executor) {
+        throw new FlowgramError(ErrorCodes.UNKNOWN_NODE_TYPE, `node "${node.id}" has unknown type "${node.type}" (no executor registered)`);
+      }
       // Secrets (e.g. an LLM API key) are used by the executor but never recorded in reports.
-      const secrets = executor?.secretInputs;
+      const secrets = executor.secretInputs;
       if (secrets) {
         for (let i = 0; i < secrets.length; i++) {
           if (!(secrets[i] in recorded)) continue;
           recorder.addSecret(inputs[secrets[i]]);
           recorded[secrets[i]] = REDACTED;
         }
-      }
-      snapshot.inputs = recorded;
-      if (!executor) {
-        throw new FlowgramError(ErrorCodes.UNKNOWN_NODE_TYPE, `node "${node.id}" has unknown type "${node.type}" (no executor registered)`);
       }
       result = executor.execute(new NodeContext(this.execution, this, node, snapshot, inputs));
     } catch (error) {

@@ -1,4 +1,4 @@
-import type { WorkflowSchema } from '../../src/index.js';
+import type { IReport, Runtime, WorkflowError, WorkflowInputs, WorkflowOutputs, WorkflowSchema, WorkflowStatusName } from '../../src/index.js';
 
 export interface CodeWorkflowOptions {
   language?: string;
@@ -47,4 +47,36 @@ export function codeWorkflow(content: string, options: CodeWorkflowOptions = {})
       { sourceNodeID: 'code_0', targetNodeID: 'end_0' },
     ],
   } as unknown as WorkflowSchema;
+}
+
+export interface CodeRun {
+  status: WorkflowStatusName;
+  error: WorkflowError | undefined;
+  /** The code node's own outputs and error, from its (first) snapshot. */
+  nodeOutputs: WorkflowOutputs | undefined;
+  nodeError: string | undefined;
+  /** The workflow's outputs. */
+  outputs: WorkflowOutputs | undefined;
+  messages: IReport['messages'];
+  /** Wall time from start to end (ms). */
+  ms: number;
+}
+
+/** Runs `codeWorkflow(content, options)` on `runtime` to its end and sums up what happened. */
+export async function runCodeWorkflow(runtime: Runtime, content: string, inputs: WorkflowInputs = { x: 1 }, options: CodeWorkflowOptions = {}): Promise<CodeRun> {
+  const started = performance.now();
+  const task = runtime.start(codeWorkflow(content, options), inputs);
+  await task.done;
+  const ms = performance.now() - started;
+  const report = task.report();
+  const snapshot = report.reports.code_0?.snapshots[0];
+  return {
+    status: task.status,
+    error: task.error,
+    nodeOutputs: snapshot?.outputs,
+    nodeError: snapshot?.error,
+    outputs: task.result(),
+    messages: report.messages,
+    ms,
+  };
 }
