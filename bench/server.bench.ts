@@ -15,6 +15,7 @@ import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import Fastify from 'fastify';
 import { createRuntime, createServer } from '../src/index.js';
 import { smallWorkflow } from './lib/workflows.js';
 
@@ -34,6 +35,19 @@ async function serve(): Promise<void> {
   const url = await server.listen({ host: '127.0.0.1', port: 0 });
   process.stdout.write(`${JSON.stringify({ url })}\n`);
   process.once('SIGTERM', () => void server.close().then(() => process.exit(0)));
+}
+
+/**
+ * The transport's ceiling: a bare Fastify server (no runtime) answering the same two routes with
+ * constant bodies. No server built on Fastify can beat this on the same machine.
+ */
+async function serveEmpty(): Promise<void> {
+  const app = Fastify({ logger: false });
+  app.post('/api/task/run', async () => ({ taskID: '01936f6a-0000-7000-8000-000000000000' }));
+  app.get('/api/task/result', async () => ({ status: 'succeeded', outputs: { greeting: 'hello ada', count: 42 } }));
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  process.stdout.write(`${JSON.stringify({ url })}\n`);
+  process.once('SIGTERM', () => void app.close().then(() => process.exit(0)));
 }
 
 /** In-process rate: 50 concurrent callers of runtime.run() for `seconds`. */
@@ -57,8 +71,8 @@ async function sdkRate(seconds: number): Promise<number> {
   return rate;
 }
 
-function startChild(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--serve'], { stdio: ['ignore', 'pipe', 'inherit'] });
+function startChild(mode: '--serve' | '--serve-empty'): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (chunk: Buffer) => {
@@ -133,7 +147,14 @@ async function main(): Promise<void> {
   // The SDK is measured before and after the server, and averaged, so a change in the machine's load
   // during the run skews the ratio less.
   const sdkBefore = await sdkRate(seconds);
-  const { child, url } = await startChild();
+  const empty = await startChild('--serve-empty');
+  let ceiling: number;
+  try {
+    ceiling = (await serverRate(empty.url, seconds)).rate;
+  } finally {
+    empty.child.kill('SIGTERM');
+  }
+  const { child, url } = await startChild('--serve');
   try {
     const { rate, result, roundTrip, failures } = await serverRate(url, seconds);
     child.kill('SIGTERM');
@@ -143,6 +164,8 @@ async function main(): Promise<void> {
     console.log(`SDK in-process      ${sdk.toFixed(0).padStart(8)} runs/s  (before ${sdkBefore.toFixed(0)}, after ${sdkAfter.toFixed(0)})`);
     console.log(`server round trips  ${rate.toFixed(0).padStart(8)} run+result/s  (${result.requests.average.toFixed(0)} requests/s)`);
     console.log(`ratio server/SDK    ${(ratio * 100).toFixed(1).padStart(7)} %`);
+    console.log(`bare Fastify        ${ceiling.toFixed(0).padStart(8)} round trips/s with constant answers (${((ceiling / sdk) * 100).toFixed(1)} % of SDK): the transport's ceiling`);
+    console.log(`server / bare       ${((rate / ceiling) * 100).toFixed(1).padStart(7)} % of the ceiling`);
     console.log(`latency per request p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms`);
     console.log(`latency round trip  p50 ${roundTrip.p50.toFixed(2)} ms, p99 ${roundTrip.p99.toFixed(2)} ms`);
     console.log(`non-2xx / errors    ${result.non2xx} / ${result.errors} (failed round trips: ${failures})`);
@@ -152,5 +175,6 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv.includes('--serve')) await serve();
+if (process.argv.includes('--serve-empty')) await serveEmpty();
+else if (process.argv.includes('--serve')) await serve();
 else await main();

@@ -54,6 +54,33 @@ describe('bearer token', () => {
     }
   });
 
+  it('accepts ?access_token= on GET only (the viewer and EventSource cannot send headers), masked in logs', async () => {
+    const lines: string[] = [];
+    const logger = { level: 'info', stream: { write: (line: string) => void lines.push(line) } };
+    const { url } = await start({ apiToken: 's3cret', logger });
+    const run = await postJson<{ taskID: string }>(`${url}/api/task/run`, runBody(helloSchema()), 'POST', { authorization: 'Bearer s3cret' });
+    const taskID = run.body.taskID;
+
+    // The stream ends after workflow_finished, so reading it whole also waits for the task.
+    const stream = await request<string>(`${url}/api/task/stream?taskID=${taskID}&access_token=s3cret`);
+    expect(stream.status).toBe(200);
+    expect(stream.body).toContain('event: workflow_finished');
+    const viewer = await request<string>(`${url}/api/task/view?taskID=${taskID}&access_token=s3cret`);
+    expect(viewer.status).toBe(200);
+    expect(viewer.body).not.toContain('s3cret'); // the page reads it from its own URL, never embeds it
+
+    const wrong = await request<{ message: string }>(`${url}/api/task/report?taskID=${taskID}&access_token=nope`);
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.message).toBe('authorization: invalid bearer token');
+    // Not for requests that change things: those come from code that can set a header.
+    const post = await postJson(`${url}/api/task/run?access_token=s3cret`, runBody(helloSchema()));
+    expect(post.status).toBe(401);
+
+    const logged = lines.join('');
+    expect(logged).toContain('access_token=***');
+    expect(logged).not.toContain('s3cret');
+  });
+
   it('lets CORS preflights through (browsers send no credentials on them)', async () => {
     const { url } = await start({ apiToken: 's3cret' });
     const preflight = await fetch(`${url}/api/task/run`, {

@@ -1,6 +1,8 @@
 /**
  * Optional bearer token. When a token is configured every route but the server info requires
  * `Authorization: Bearer <token>`; CORS preflights pass, since browsers never send credentials on them.
+ * GET requests may carry it as `?access_token=` instead (RFC 6750 §2.3): a browser cannot set headers
+ * when it opens the run viewer or an `EventSource`. Request logs mask that parameter.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -27,10 +29,24 @@ export function bearerTokenHook(
     const header = request.headers.authorization;
     const match = header ? /^Bearer\s+(.+)$/i.exec(header) : null;
     if (match && sameToken(match[1].trim(), expected)) return;
+    const queryToken = request.method === 'GET' || request.method === 'HEAD' ? accessTokenOf(request.query) : undefined;
+    if (!header && queryToken !== undefined && sameToken(queryToken, expected)) return;
     reply.header('www-authenticate', 'Bearer');
     throw new FlowgramError(
       ErrorCodes.UNAUTHORIZED,
-      header ? 'authorization: invalid bearer token' : 'authorization: a bearer token is required (Authorization: Bearer <token>)',
+      header || queryToken !== undefined
+        ? 'authorization: invalid bearer token'
+        : 'authorization: a bearer token is required (Authorization: Bearer <token>, or ?access_token= on GET)',
     );
   };
+}
+
+function accessTokenOf(query: unknown): string | undefined {
+  const value = query && typeof query === 'object' ? (query as Record<string, unknown>).access_token : undefined;
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** The URL as logs may show it: an `access_token` query value is masked. */
+export function maskAccessToken(url: string): string {
+  return url.includes('access_token=') ? url.replace(/([?&]access_token=)[^&#]*/g, '$1***') : url;
 }

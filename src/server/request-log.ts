@@ -3,6 +3,7 @@
  * completed), with what an operator scans for: method, url, status, time.
  */
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
+import { maskAccessToken } from './auth.js';
 
 export class RequestLog extends LogController {
   override incomingRequest(): void {}
@@ -10,7 +11,7 @@ export class RequestLog extends LogController {
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     const line = {
       method: request.method,
-      url: request.url,
+      url: maskAccessToken(request.url),
       statusCode: reply.statusCode,
       ms: Math.round(reply.elapsedTime * 10) / 10,
     };

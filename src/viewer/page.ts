@@ -215,8 +215,15 @@ export function renderRunViewer(options: RunViewerOptions): string {
 
   function select(id) { state.selected = id; paint(); }
 
+  // A page opened with ?access_token= (a server with a token) passes it on: EventSource cannot send headers.
+  var accessToken = new URLSearchParams(location.search).get('access_token');
+  function api(route) {
+    var url = config.apiBase + route + '?taskID=' + encodeURIComponent(config.taskID);
+    return accessToken ? url + '&access_token=' + encodeURIComponent(accessToken) : url;
+  }
+
   function fetchReport() {
-    return fetch(config.apiBase + '/task/report?taskID=' + encodeURIComponent(config.taskID))
+    return fetch(api('/task/report'))
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (report) { if (report) { state.report = report; paint(); } return report; })
       .catch(function () { return null; });
@@ -224,7 +231,7 @@ export function renderRunViewer(options: RunViewerOptions): string {
 
   function follow() {
     if (!window.EventSource) return poll();
-    var source = new EventSource(config.apiBase + '/task/stream?taskID=' + encodeURIComponent(config.taskID));
+    var source = new EventSource(api('/task/stream'));
     document.getElementById('live').textContent = '● live';
     function onNode(event) {
       var data = JSON.parse(event.data);
