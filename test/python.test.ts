@@ -73,6 +73,15 @@ describe('python contract', () => {
     expect((await failure('def main(p):\n    return 1\n\nx = (')).error).toMatch(/^SyntaxError: .+ \(line 4\)$/);
   });
 
+  it('runs async def main to its end, and fails one that awaits what can never complete', async () => {
+    const source = 'async def double(x):\n    return x * 2\n\nasync def main(p):\n    return {"value": await double(p["params"]["x"])}';
+    expect(await value(source, { x: 21 })).toEqual({ value: 42 });
+    expect(await value('async def main(p):\n    return 7')).toEqual({ result: 7 });
+    expect((await failure('async def main(p):\n    raise ValueError("late")')).error).toBe('ValueError: late (line 2)');
+    const suspends = 'class Forever:\n    def __await__(self):\n        yield 1\n\nasync def main(p):\n    await Forever()\n    return 1';
+    expect((await failure(suspends)).error).toBe('RuntimeError: main awaited something that never completes (the sandbox has no event loop)');
+  });
+
   it('fails when main is missing or not callable', async () => {
     expect((await failure('x = 1')).error).toMatch(/NameError: the script must define a function main\(p\)/);
     expect((await failure('main = 3')).error).toMatch(/must define a function main/);

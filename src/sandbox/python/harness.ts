@@ -374,6 +374,27 @@ def _flowgram_configure(allowed_json):
             _fingerprints[name] = _fingerprint(module)
 
 
+async def _probe_coroutine():
+    pass
+
+
+_probe = _probe_coroutine()
+_CoroutineType = type(_probe)
+_probe.close()
+del _probe
+
+
+def _finish_coroutine(coroutine):
+    # async def main runs to its end in one step: the sandbox has no event loop (asyncio is refused),
+    # so an await that suspends could never be resumed.
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    coroutine.close()
+    raise RuntimeError('main awaited something that never completes (the sandbox has no event loop)')
+
+
 def _flowgram_run(source, params_json, limits_json):
     state = _state
     limits = _json.loads(limits_json)
@@ -400,6 +421,8 @@ def _flowgram_run(source, params_json, limits_json):
             if not callable(main):
                 raise NameError('the script must define a function main(p)')
             value = main({'params': params})
+            if type(value) is _CoroutineType:
+                value = _finish_coroutine(value)
         finally:
             state['active'] = False
             state['code'] = None
