@@ -63,4 +63,14 @@ describe('createPolicedFetch', () => {
     expect((error as FlowgramError).code).toBe(ErrorCodes.NETWORK_POLICY);
     expect(seen.length).toBe(before);
   });
+
+  it('refuses a host whose address turns private between the check and the connection (DNS rebinding)', async () => {
+    const before = seen.length;
+    // The policy's check is told the host is public; the socket's own lookup then finds 127.0.0.1.
+    const rebinding = createPolicedFetch({ denyPrivateNetworks: true }, async () => ['93.184.216.34']);
+    const error = await rebinding(`http://localhost:${port}/end`).catch((reason: unknown) => reason);
+    expect((error as FlowgramError).code).toBe(ErrorCodes.NETWORK_POLICY);
+    expect((error as FlowgramError).message).toMatch(/^network policy refused localhost: the host resolves to the private address (127\.0\.0\.1|::1)$/);
+    expect(seen.length).toBe(before);
+  });
 });

@@ -1,5 +1,7 @@
+import { Agent, type Dispatcher } from 'undici';
 import type { NetworkPolicy } from '../engine/types.js';
-import { assertUrlAllowed, type HostResolver } from './policy.js';
+import { isFlowgramError } from '../errors.js';
+import { assertUrlAllowed, publicOnlyLookup, type HostResolver } from './policy.js';
 
 /** The shape of the global fetch; the OpenAI client accepts one of these too. */
 export type FetchFunction = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -11,12 +13,22 @@ const BODY_HEADERS = ['content-encoding', 'content-language', 'content-location'
 /** Credentials never forwarded to another origin. */
 const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie'];
 
+/** Connections of policies that deny private networks: their sockets check the address they connect to. */
+let publicOnlyDispatcher: Dispatcher | undefined;
+
+function dispatcherFor(policy: NetworkPolicy): Dispatcher | undefined {
+  if (!policy.denyPrivateNetworks) return undefined;
+  publicOnlyDispatcher ??= new Agent({ connect: { lookup: publicOnlyLookup } });
+  return publicOnlyDispatcher;
+}
+
 /**
  * A fetch that asks the network policy before every hop. Redirects are followed by hand (as fetch
  * itself would: up to 20, 303 and POST-on-301/302 become GET, credentials dropped across origins) so
  * that a permitted host cannot bounce the request to a refused one.
  */
 export function createPolicedFetch(policy: NetworkPolicy, resolve?: HostResolver): FetchFunction {
+  const dispatcher = dispatcherFor(policy);
   return async (input, init = {}) => {
     const request = input instanceof Request ? input : undefined;
     let url = new URL(request ? request.url : input.toString());
@@ -26,7 +38,7 @@ export function createPolicedFetch(policy: NetworkPolicy, resolve?: HostResolver
     const mode = init.redirect ?? request?.redirect ?? 'follow';
     for (let hop = 0; ; hop++) {
       await assertUrlAllowed(url, policy, resolve);
-      const response = await fetch(url, { ...init, method, headers, body, redirect: 'manual' });
+      const response = await fetchWith(url, { ...init, method, headers, body, redirect: 'manual' }, dispatcher);
       const location = response.headers.get('location');
       if (mode === 'manual' || !REDIRECT_STATUSES.has(response.status) || location === null) return response;
       if (mode === 'error') {
@@ -51,4 +63,16 @@ export function createPolicedFetch(policy: NetworkPolicy, resolve?: HostResolver
       url = next;
     }
   };
+}
+
+/** Node's fetch, on `dispatcher` when given; a policy refusal at connect time surfaces as itself. */
+async function fetchWith(url: URL, init: RequestInit, dispatcher: Dispatcher | undefined): Promise<Response> {
+  try {
+    // `dispatcher` is Node's extension of RequestInit (undici), missing from the DOM types.
+    return await fetch(url, dispatcher ? ({ ...init, dispatcher } as RequestInit) : init);
+  } catch (error) {
+    const cause = (error as { cause?: unknown } | null)?.cause;
+    if (isFlowgramError(cause)) throw cause;
+    throw error;
+  }
 }

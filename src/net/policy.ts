@@ -1,3 +1,4 @@
+import { lookup as lookupCallback, type LookupAddress, type LookupOptions } from 'node:dns';
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 import type { NetworkPolicy } from '../engine/types.js';
@@ -87,4 +88,27 @@ export async function assertUrlAllowed(url: URL, policy: NetworkPolicy, resolve:
   }
   const blocked = addresses.find(isPrivateAddress);
   if (blocked !== undefined) throw refuse(url, `the host resolves to the private address ${blocked}`);
+}
+
+type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/**
+ * A socket `lookup` that refuses private addresses on the very resolution the socket connects to.
+ * `assertUrlAllowed` checks before the request, with its own resolution; a host that answers DNS
+ * differently the second time (DNS rebinding) is caught here. IP literals never reach a lookup:
+ * `assertUrlAllowed` has checked those.
+ */
+export function publicOnlyLookup(hostname: string, options: LookupOptions, callback: LookupCallback): void {
+  lookupCallback(hostname, { ...options, all: true }, (error, addresses) => {
+    if (error) return callback(error, []);
+    const blocked = addresses.find((entry) => isPrivateAddress(entry.address));
+    if (blocked) {
+      const refusal = new FlowgramError(ErrorCodes.NETWORK_POLICY, `network policy refused ${hostname}: the host resolves to the private address ${blocked.address}`);
+      return callback(refusal as NodeJS.ErrnoException, []);
+    }
+    if (options.all) return callback(null, addresses);
+    const first = addresses[0];
+    if (!first) return callback(Object.assign(new Error(`cannot resolve host "${hostname}"`), { code: 'ENOTFOUND' }), []);
+    callback(null, first.address, first.family);
+  });
 }
