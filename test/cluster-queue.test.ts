@@ -10,54 +10,13 @@ import { createQueueTaskService, type QueueTaskService } from '../src/queue/queu
 import { startQueueWorker, type QueueWorker } from '../src/queue/worker.js';
 import { createRuntime, type Runtime } from '../src/runtime.js';
 import { createPostgresStore } from '../src/store/postgres.js';
+import { echoFlow, httpFlow } from './helpers/cluster-flows.js';
 import { startEchoServer, type EchoServer } from './helpers/echo-server.js';
 import { postgresBinDir, startPostgres, type PostgresInstance } from './helpers/postgres.js';
 import { redisBinary, startRedis, type RedisInstance } from './helpers/redis.js';
 
 const available = redisBinary() !== undefined && postgresBinDir() !== undefined;
 if (!available) console.warn('cluster-queue.test: skipped, redis-server and PostgreSQL (initdb, pg_ctl) must be installed (see .ci/run)');
-
-const meta = { position: { x: 0, y: 0 } };
-const numberSchema = { type: 'object', properties: { n: { type: 'number' } } };
-const echoFlow = JSON.stringify({
-  nodes: [
-    { id: 'start_0', type: 'start', meta, data: { title: 'Start', outputs: numberSchema } },
-    { id: 'end_0', type: 'end', meta, data: { title: 'End', inputs: numberSchema, inputsValues: { n: { type: 'ref', content: ['start_0', 'n'] } } } },
-  ],
-  edges: [{ sourceNodeID: 'start_0', targetNodeID: 'end_0' }],
-});
-const slowFlow = (url: string): string =>
-  JSON.stringify({
-    nodes: [
-      { id: 'start_0', type: 'start', meta, data: { title: 'Start', outputs: { type: 'object', properties: {} } } },
-      {
-        id: 'http_0',
-        type: 'http',
-        meta,
-        data: {
-          title: 'HTTP',
-          outputs: { type: 'object', properties: { statusCode: { type: 'integer' } } },
-          api: { method: 'GET', url: { type: 'template', content: url } },
-          body: { bodyType: 'none' },
-          timeout: { timeout: 30_000, retryTimes: 0 },
-        },
-      },
-      {
-        id: 'end_0',
-        type: 'end',
-        meta,
-        data: {
-          title: 'End',
-          inputs: { type: 'object', properties: { statusCode: { type: 'integer' } } },
-          inputsValues: { statusCode: { type: 'ref', content: ['http_0', 'statusCode'] } },
-        },
-      },
-    ],
-    edges: [
-      { sourceNodeID: 'start_0', targetNodeID: 'http_0' },
-      { sourceNodeID: 'http_0', targetNodeID: 'end_0' },
-    ],
-  });
 
 describe.skipIf(!available)('queue mode in one process', () => {
   let redis: RedisInstance;
@@ -114,7 +73,7 @@ describe.skipIf(!available)('queue mode in one process', () => {
   });
 
   it('deletes a running task: it is cancelled on its worker and forgotten', async () => {
-    const { taskID } = await service.run({ schema: slowFlow(`${echo.origin}/hang`) });
+    const { taskID } = await service.run({ schema: httpFlow(`${echo.origin}/hang`) });
     await echo.waitForRequest('/hang');
     expect(await service.delete(taskID)).toEqual({ success: true });
     await expect(service.report(taskID)).rejects.toMatchObject({ code: ErrorCodes.TASK_NOT_FOUND });
@@ -123,7 +82,7 @@ describe.skipIf(!available)('queue mode in one process', () => {
 
   it('shuts a worker down gracefully: it takes no new task and finishes the running one', async () => {
     const worker = workers[0];
-    const { taskID } = await service.run({ schema: slowFlow(`${echo.origin}/slow?ms=400`) });
+    const { taskID } = await service.run({ schema: httpFlow(`${echo.origin}/slow?ms=400`) });
     await echo.waitForRequest('/slow');
     expect(worker.running()).toBe(1);
     expect(await worker.close(10_000)).toBe('finished');

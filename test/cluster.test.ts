@@ -8,51 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INTERRUPTED_MESSAGE } from '../src/store/recovery.js';
 import { Fleet, call, metricValue, runCli, type ApiServer } from './helpers/cluster-fleet.js';
 import { startEchoServer, type EchoServer } from './helpers/echo-server.js';
+import { echoFlow, httpFlow } from './helpers/cluster-flows.js';
 import { freePort, redisBinary } from './helpers/redis.js';
 import { postgresBinDir } from './helpers/postgres.js';
 
 const available = redisBinary() !== undefined && postgresBinDir() !== undefined;
 if (!available) console.warn('cluster.test: skipped, redis-server and PostgreSQL (initdb, pg_ctl) must be installed (see .ci/run)');
-
-const meta = { position: { x: 0, y: 0 } };
-const numberSchema = { type: 'object', properties: { n: { type: 'number' } } };
-
-/** start(n) → end(n): the smallest useful workflow. */
-const echoFlow = JSON.stringify({
-  nodes: [
-    { id: 'start_0', type: 'start', meta, data: { title: 'Start', outputs: numberSchema } },
-    { id: 'end_0', type: 'end', meta, data: { title: 'End', inputs: numberSchema, inputsValues: { n: { type: 'ref', content: ['start_0', 'n'] } } } },
-  ],
-  edges: [{ sourceNodeID: 'start_0', targetNodeID: 'end_0' }],
-});
-
-/** start → http GET url → end(status). */
-function httpFlow(url: string, extra: Record<string, unknown> = {}): string {
-  const outputs = { type: 'object', properties: { statusCode: { type: 'integer' } } };
-  return JSON.stringify({
-    nodes: [
-      { id: 'start_0', type: 'start', meta, data: { title: 'Start', outputs: { type: 'object', properties: {} } } },
-      {
-        id: 'http_0',
-        type: 'http',
-        meta,
-        data: {
-          title: 'HTTP',
-          outputs: { type: 'object', properties: { statusCode: { type: 'integer' }, body: { type: 'string' } } },
-          api: { method: 'GET', url: { type: 'template', content: url } },
-          body: { bodyType: 'none' },
-          timeout: { timeout: 60_000, retryTimes: 0 },
-        },
-      },
-      { id: 'end_0', type: 'end', meta, data: { title: 'End', inputs: outputs, inputsValues: { statusCode: { type: 'ref', content: ['http_0', 'statusCode'] } } } },
-    ],
-    edges: [
-      { sourceNodeID: 'start_0', targetNodeID: 'http_0' },
-      { sourceNodeID: 'http_0', targetNodeID: 'end_0' },
-    ],
-    ...extra,
-  });
-}
 
 interface Summary {
   id: string;
