@@ -1,13 +1,17 @@
 /**
- * Code node benchmark: our sandbox (QuickJS in worker threads, a fresh runtime + context per
- * execution) side by side with upstream 1.0.9's code node (QuickJS on the main thread), same process.
+ * Code node benchmark: our sandbox (QuickJS in worker threads, every execution starting from a fresh
+ * context restored from a memory snapshot) side by side with upstream 1.0.9's code node (QuickJS on the main thread), same process.
  *
  *   npm run bench:code        (npx tsx bench/code.bench.ts)
  *
- * Prints: per-code-node cost in a 40-code-node chain (p50/p99, both engines, and the ratio); the raw
- * per-execution latency of our runner including the hop to the worker; the pool's start-up cost (from
- * sources and, when built, from dist/); and throughput of concurrent tasks for 1, 2 and 4 workers. Upstream's `main` is async because upstream
- * fails every sync main. Upstream logs every request: the console is silenced while it runs.
+ * Prints: per-code-node cost in a 40-code-node chain (p50/p99, ours with 1 and 2 workers and upstream,
+ * and the ratio); the raw per-execution latency of our runner including the hop to the worker; the
+ * pool's start-up cost (from sources and, when built, from dist/); and throughput of concurrent tasks
+ * for 1, 2 and 4 workers. Upstream's `main` is async because upstream fails every sync main. Upstream
+ * logs every request: the console is silenced while it runs.
+ *
+ * A sequential chain runs one script at a time, so each node costs one hop to a worker and back, the
+ * script, and restoring the snapshot (a few µs) while the host handles the result.
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -80,18 +84,26 @@ async function chainSamples(run: () => Promise<void>, warmup: number, runs: numb
   return samples;
 }
 
+async function oursChain(schema: Schema, workers: number): Promise<number[]> {
+  const runtime = createRuntime({ limits: { code: { workers } } });
+  try {
+    return await chainSamples(
+      async () => {
+        const outputs = await runtime.run(schema, { value: 0 });
+        if (outputs.value !== CHAIN_LENGTH) throw new Error(`ours: wrong result ${JSON.stringify(outputs)}`);
+      },
+      30,
+      200,
+    );
+  } finally {
+    await runtime.close();
+  }
+}
+
 async function benchChain(): Promise<void> {
   const schema = codeChain(CHAIN_LENGTH);
-  const runtime = createRuntime({ limits: { code: { workers: 2 } } });
-  const ours = await chainSamples(
-    async () => {
-      const outputs = await runtime.run(schema, { value: 0 });
-      if (outputs.value !== CHAIN_LENGTH) throw new Error(`ours: wrong result ${JSON.stringify(outputs)}`);
-    },
-    30,
-    200,
-  );
-  await runtime.close();
+  const ours = await oursChain(schema, 2);
+  const oursOne = await oursChain(schema, 1);
 
   const text = JSON.stringify(schema);
   const restore = silenceConsole();
@@ -108,9 +120,11 @@ async function benchChain(): Promise<void> {
     restore();
   }
   const o = summary(ours);
+  const one = summary(oursOne);
   const u = summary(upstream);
   console.log(`\n${CHAIN_LENGTH}-code-node chain, time per code node (whole workflow / ${CHAIN_LENGTH}):`);
   console.log(`  ours      p50 ${fmt(o.p50)}   p99 ${fmt(o.p99)}   (2 workers, sequential chain)`);
+  console.log(`  ours      p50 ${fmt(one.p50)}   p99 ${fmt(one.p99)}   (1 worker)`);
   console.log(`  upstream  p50 ${fmt(u.p50)}   p99 ${fmt(u.p99)}   (main thread)`);
   console.log(`  upstream / ours at p50: ${(u.p50 / o.p50).toFixed(2)}x`);
 }
@@ -131,7 +145,14 @@ async function benchStartup(): Promise<void> {
   for (const workers of [1, 2]) console.log(`  ${workers} worker(s), TypeScript sources via tsx: ${fmt(await startupTime(fromSources, workers))}`);
   // The built package's workers load compiled JavaScript: what users of dist/ pay.
   const built = new URL('../dist/sandbox/quickjs-runner.js', import.meta.url);
-  if (existsSync(built)) {
+  const builtWasm = new URL('../dist/sandbox/quickjs-wasm.js', import.meta.url);
+  if (existsSync(built) && existsSync(builtWasm)) {
+    // QuickJS is compiled once per process and shared by every pool (the sections above compiled the
+    // sources' copy already); dist/ has its own copy of the module, timed apart from the pools.
+    const wasm = (await import(builtWasm.href)) as { compiledQuickJS: () => Promise<unknown> };
+    const started = performance.now();
+    await wasm.compiledQuickJS();
+    console.log(`  compiling QuickJS (once per process): ${fmt(performance.now() - started)}`);
     const module = (await import(built.href)) as { createQuickJSRunner: typeof createQuickJSRunner };
     const fromDist = (workers: number): ScriptRunner => module.createQuickJSRunner({ workers });
     for (const workers of [1, 2]) console.log(`  ${workers} worker(s), built dist/: ${fmt(await startupTime(fromDist, workers))}`);
@@ -152,7 +173,7 @@ async function benchRunner(): Promise<void> {
   }
   await runner.close();
   const s = summary(samples);
-  console.log('\nOne execution through the runner, sequential (fresh QuickJS runtime + context, hop to the worker and back):');
+  console.log('\nOne execution through the runner, sequential (fresh context from the snapshot, hop to the worker and back):');
   console.log(`  p50 ${fmt(s.p50)}   p99 ${fmt(s.p99)}`);
 }
 

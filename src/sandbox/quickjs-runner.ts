@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { CodeLimits } from '../engine/types.js';
 import { DEFAULT_CODE_LIMITS, limitExceededMessage } from './limits.js';
 import type { SandboxRequest, SandboxResult } from './quickjs-sandbox.js';
+import { compiledQuickJS } from './quickjs-wasm.js';
 import type { QuickJSWorkerData } from './quickjs-worker.js';
 import type { ScriptRequest, ScriptResult, ScriptRunner } from './types.js';
 import { WorkerPool } from './worker-pool.js';
@@ -23,21 +24,22 @@ const LANGUAGES = ['javascript', 'typescript'] as const;
  * runaway script never blocks the event loop and can be killed at once.
  */
 export function createQuickJSRunner(options: QuickJSRunnerOptions = {}): ScriptRunner {
-  let pool: WorkerPool<SandboxRequest, SandboxResult> | undefined;
+  let pool: Promise<WorkerPool<SandboxRequest, SandboxResult>> | undefined;
   const memoryBytes = options.memoryBytes ?? DEFAULT_CODE_LIMITS.memoryBytes;
 
-  function getPool(): WorkerPool<SandboxRequest, SandboxResult> {
-    if (!pool) {
-      const workerData: QuickJSWorkerData = { memoryBytes };
-      pool = new WorkerPool({ size: Math.max(1, options.workers ?? availableParallelism()), ...workerEntry(new URL('./quickjs-worker.js', import.meta.url)), workerData });
-    }
+  function getPool(): Promise<WorkerPool<SandboxRequest, SandboxResult>> {
+    pool ??= compiledQuickJS().then(({ module, layout }) => {
+      const size = Math.max(1, options.workers ?? availableParallelism());
+      const workerData: QuickJSWorkerData = { memoryBytes, wasmModule: module, layout };
+      return new WorkerPool({ size, ...workerEntry(new URL('./quickjs-worker.js', import.meta.url)), workerData });
+    });
     return pool;
   }
 
   return {
     languages: LANGUAGES,
-    warm() {
-      return getPool().warm();
+    async warm() {
+      await (await getPool()).warm();
     },
     async run(request: ScriptRequest, signal: AbortSignal): Promise<ScriptResult> {
       if (request.language !== 'javascript' && request.language !== 'typescript') {
@@ -50,7 +52,7 @@ export function createQuickJSRunner(options: QuickJSRunnerOptions = {}): ScriptR
         return { ok: false, error: `code: the node's inputs are not JSON (${error instanceof Error ? error.message : String(error)})`, logs: [] };
       }
       const limits = { ...request.limits, memoryBytes: Math.min(request.limits.memoryBytes, memoryBytes) };
-      const result = await getPool().run(
+      const result = await (await getPool()).run(
         { language: request.language, source: request.source, paramsJSON, limits },
         {
           signal,
@@ -64,7 +66,8 @@ export function createQuickJSRunner(options: QuickJSRunnerOptions = {}): ScriptR
     async close() {
       const current = pool;
       pool = undefined;
-      await current?.close();
+      // A pool that never came to be (QuickJS failed to compile) has nothing to close.
+      await (await current?.catch(() => undefined))?.close();
     },
   };
 }

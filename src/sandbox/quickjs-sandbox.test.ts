@@ -1,57 +1,84 @@
-import { newQuickJSWASMModule, RELEASE_SYNC, type QuickJSWASMModule } from 'quickjs-emscripten';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { newQuickJSWASMModule, RELEASE_SYNC } from 'quickjs-emscripten';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_CODE_LIMITS } from './limits.js';
 import { QuickJSSandbox, type SandboxRequest } from './quickjs-sandbox.js';
+import { memoryLayout, quickJSWasmFile } from './quickjs-wasm.js';
 
-let module: QuickJSWASMModule;
+const layout = memoryLayout(readFileSync(quickJSWasmFile()));
 
-beforeAll(async () => {
-  module = await newQuickJSWASMModule(RELEASE_SYNC);
-});
+/** A sandbox owns its module's whole memory: one module each. */
+async function newSandbox(): Promise<QuickJSSandbox> {
+  return new QuickJSSandbox(await newQuickJSWASMModule(RELEASE_SYNC), layout);
+}
 
 function request(source: string, overrides: Partial<SandboxRequest> = {}): SandboxRequest {
   return { language: 'javascript', source, paramsJSON: '{"x":1}', limits: DEFAULT_CODE_LIMITS, ...overrides };
 }
 
 describe('QuickJSSandbox (in-process)', () => {
-  it('returns the outputs as JSON text, wrapping non-objects in result', () => {
-    const sandbox = new QuickJSSandbox(module);
+  it('returns the outputs as JSON text, wrapping non-objects in result', async () => {
+    const sandbox = await newSandbox();
     expect(sandbox.run(request('function main({ params }) { return { y: params.x + 1 } }'))).toEqual({ ok: true, outputsJSON: '{"y":2}', logs: [] });
     expect(sandbox.run(request('const main = () => [1]'))).toEqual({ ok: true, outputsJSON: '{"result":[1]}', logs: [] });
   });
 
-  it('gives every execution its own context, prepared ahead or not', () => {
-    const sandbox = new QuickJSSandbox(module);
-    const script = 'function main() { globalThis.n = (globalThis.n ?? 0) + 1; return globalThis.n }';
-    expect(sandbox.run(request(script))).toMatchObject({ outputsJSON: '{"result":1}' });
-    sandbox.prepare();
-    expect(sandbox.run(request(script))).toMatchObject({ outputsJSON: '{"result":1}' });
-    expect(sandbox.run(request(script))).toMatchObject({ outputsJSON: '{"result":1}' });
+  it('starts every execution from a fresh context, whatever the previous script changed', async () => {
+    const sandbox = await newSandbox();
+    const tamper = [
+      'function main() {',
+      '  globalThis.n = (globalThis.n ?? 0) + 1; Object.prototype.polluted = 1; Array.prototype.push = null;',
+      '  JSON.stringify = () => "forged"; delete globalThis.console; Symbol.for("registered");',
+      '  globalThis.keep = Array.from({ length: 100000 }, (_, i) => ({ i }));',
+      '  return globalThis.n',
+      '}',
+    ].join('\n');
+    const look =
+      'function main() { console.log("still here"); return { n: globalThis.n ?? 0, polluted: ({}).polluted ?? 0, push: typeof [].push, json: JSON.stringify([1]), keep: typeof globalThis.keep } }';
+    for (let round = 0; round < 3; round++) {
+      expect(sandbox.run(request(tamper))).toMatchObject({ ok: true, outputsJSON: '{"result":1}' });
+      expect(sandbox.run(request(look))).toEqual({
+        ok: true,
+        outputsJSON: '{"n":0,"polluted":0,"push":"function","json":"[1]","keep":"undefined"}',
+        logs: [{ level: 'log', message: 'still here' }],
+      });
+    }
   });
 
-  it('retires itself after a timeout (an interrupted runtime is not freed)', () => {
-    const sandbox = new QuickJSSandbox(module);
-    const result = sandbox.run(request('function main() { for (;;) {} }', { limits: { ...DEFAULT_CODE_LIMITS, timeoutMs: 50 } }));
-    expect(result).toEqual({ ok: false, error: 'code: timeoutMs exceeded (50 ms)', limit: 'timeoutMs', logs: [] });
-    expect(sandbox.usable).toBe(false);
-    expect(sandbox.run(request('function main() {}'))).toEqual({ ok: false, error: 'code: the sandbox is restarting, try again', logs: [] });
+  it('recovers from a timeout, running out of memory or stack, and a promise loop left behind', async () => {
+    const sandbox = await newSandbox();
+    const limits = { ...DEFAULT_CODE_LIMITS, timeoutMs: 50, memoryBytes: 8 * 1024 * 1024, stackBytes: 256 * 1024 };
+    expect(sandbox.run(request('function main() { globalThis.x = 1; for (;;) {} }', { limits }))).toEqual({
+      ok: false,
+      error: 'code: timeoutMs exceeded (50 ms)',
+      limit: 'timeoutMs',
+      logs: [],
+    });
+    expect(sandbox.run(request('function main() { const a = []; for (;;) a.push({ i: a.length }) }', { limits: { ...limits, timeoutMs: 10_000 } }))).toMatchObject({ limit: 'memoryBytes' });
+    expect(sandbox.run(request('function main() { const f = (n) => f(n + 1) + 1; return f(0) }', { limits }))).toMatchObject({ limit: 'stackBytes' });
+    // main's own promise settles at once; the loop of jobs it left behind is dropped with the context.
+    const leftBehind = 'async function main() { const spin = () => Promise.resolve().then(spin); spin(); return 1 }';
+    expect(sandbox.run(request(leftBehind, { limits }))).toEqual({ ok: true, outputsJSON: '{"result":1}', logs: [] });
+    expect(sandbox.usable).toBe(true);
+    const after = 'async function main({ params }) { await null; return { x: globalThis.x ?? 0, y: params.x } }';
+    expect(sandbox.run(request(after))).toEqual({ ok: true, outputsJSON: '{"x":0,"y":1}', logs: [] });
   });
 
-  it('stays usable after ordinary failures', () => {
-    const sandbox = new QuickJSSandbox(module);
+  it('stays usable after ordinary failures', async () => {
+    const sandbox = await newSandbox();
     expect(sandbox.run(request('function main() { throw new RangeError("r") }'))).toEqual({ ok: false, error: 'RangeError: r', logs: [] });
     expect(sandbox.run(request('function main() { return "x".repeat(100) }', { limits: { ...DEFAULT_CODE_LIMITS, outputBytes: 10 } }))).toMatchObject({ limit: 'outputBytes' });
     expect(sandbox.usable).toBe(true);
   });
 
-  it('formats console arguments like JSON and keeps unprintable ones readable', () => {
-    const sandbox = new QuickJSSandbox(module);
+  it('formats console arguments like JSON and keeps unprintable ones readable', async () => {
+    const sandbox = await newSandbox();
     const script = 'function main() { const cyclic = {}; cyclic.self = cyclic; console.log("a", 1, null, [true], cyclic, undefined); }';
     expect(sandbox.run(request(script)).logs).toEqual([{ level: 'log', message: 'a 1 null [true] [unprintable] undefined' }]);
   });
 
-  it('runs TypeScript after stripping its types', () => {
-    const sandbox = new QuickJSSandbox(module);
+  it('runs TypeScript after stripping its types', async () => {
+    const sandbox = await newSandbox();
     const script = 'function main({ params }: { params: { x: number } }): number { return params.x * 3 }';
     expect(sandbox.run(request(script, { language: 'typescript' }))).toMatchObject({ ok: true, outputsJSON: '{"result":3}' });
   });

@@ -1,5 +1,6 @@
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime, QuickJSWASMModule } from 'quickjs-emscripten';
 import { limitExceededMessage, type ScriptLimits } from './limits.js';
+import type { MemoryLayout } from './quickjs-wasm.js';
 import type { ScriptLog } from './types.js';
 import { stripTypes } from './typescript.js';
 
@@ -16,53 +17,68 @@ export type SandboxResult =
   | { ok: true; outputsJSON: string; logs: ScriptLog[] }
   | { ok: false; error: string; limit?: keyof ScriptLimits; logs: ScriptLog[] };
 
-/** Collects console output up to the byte budget; what does not fit is dropped with one notice. */
+/** Keeps console output up to the byte budget; what does not fit is dropped with one notice. */
 class ConsoleSink {
   readonly logs: ScriptLog[] = [];
-  private remaining = Number.POSITIVE_INFINITY;
   private truncated = false;
 
-  setBudget(bytes: number): void {
-    this.remaining = bytes;
-  }
-
-  get full(): boolean {
-    return this.truncated;
-  }
+  constructor(private remaining: number) {}
 
   add(level: ScriptLog['level'], message: string): void {
     if (this.truncated) return;
     // Each message costs at least a little, so a flood of empty lines is bounded too.
     const cost = Math.max(Buffer.byteLength(message), 16);
     if (cost > this.remaining) {
-      this.truncated = true;
-      this.logs.push({ level: 'warning', message: 'console output truncated (consoleBytes limit reached)' });
+      this.truncate();
       return;
     }
     this.remaining -= cost;
     this.logs.push({ level, message });
   }
+
+  truncate(): void {
+    if (this.truncated) return;
+    this.truncated = true;
+    this.logs.push({ level: 'warning', message: 'console output truncated (consoleBytes limit reached)' });
+  }
 }
 
-/** A runtime and context made ready before a request arrives, used for exactly one execution. */
-interface PreparedContext {
-  runtime: QuickJSRuntime;
-  context: QuickJSContext;
-  /** The context's own JSON.parse / JSON.stringify, taken before any user code could replace them. */
-  parse: QuickJSHandle;
-  stringify: QuickJSHandle;
-  console: ConsoleSink;
-}
+const LOG_LEVELS: ReadonlySet<string> = new Set(['log', 'info', 'debug', 'warning', 'error']);
 
-const CONSOLE_METHODS: ReadonlyArray<[name: string, level: ScriptLog['level']]> = [
-  ['log', 'log'],
-  ['info', 'info'],
-  ['debug', 'debug'],
-  ['warn', 'warning'],
-  ['error', 'error'],
-];
-
-const RETIRING_LIMITS: ReadonlySet<string | undefined> = new Set(['timeoutMs', 'stackBytes', 'memoryBytes']);
+/**
+ * The sandbox's console, written in JavaScript inside it: no host function is involved, so nothing
+ * outside the WebAssembly memory changes while a script runs (see the snapshot below). It keeps
+ * `[level, message, ...]` in a list only the host can reach and stops keeping once `budget` UTF-16
+ * units are used (the host then applies the exact byte budget). Evaluates to `{ lines, configure }`.
+ */
+const CONSOLE_SETUP = `(() => {
+  'use strict';
+  const stringify = JSON.stringify;
+  const lines = [];
+  let budget = 0;
+  let used = 0;
+  let full = false;
+  const format = (value) => {
+    if (typeof value === 'string') return value;
+    try {
+      const text = stringify(value);
+      return typeof text === 'string' ? text : String(value);
+    } catch {
+      return '[unprintable]';
+    }
+  };
+  const method = (level) => function (...args) {
+    if (full) return;
+    let message = '';
+    for (let i = 0; i < args.length; i++) message += (i === 0 ? '' : ' ') + format(args[i]);
+    used += message.length < 16 ? 16 : message.length;
+    if (used > budget) full = true;
+    lines[lines.length] = level;
+    lines[lines.length] = message;
+  };
+  globalThis.console = { log: method('log'), info: method('info'), debug: method('debug'), warn: method('warning'), error: method('error') };
+  return { lines, configure(bytes) { budget = bytes; } };
+})()`;
 
 const MAIN_LOOKUP = '\n;typeof main === "function" ? main : undefined';
 
@@ -71,102 +87,114 @@ const EVAL_OPTIONS = { type: 'global', strict: true } as const;
 class ScriptFailure extends Error {}
 
 /**
- * Runs scripts in QuickJS with a fresh runtime and context per execution, so nothing survives from
- * one script to the next. The next context is built while the worker is idle (`prepare`), which
- * takes its cost off the path of the request. Used inside a worker thread; synchronous by design.
+ * Runs scripts in QuickJS so that nothing survives from one script to the next, with the cost of a
+ * fresh context paid once per worker instead of once per script:
+ *
+ * one runtime and context are built, their console and JSON handles set up, and then the WebAssembly
+ * memory that holds all of QuickJS's state (static data and the heap, see MemoryLayout) is copied.
+ * After every script that memory is copied back, byte for byte: the next script starts from exactly
+ * the state of a freshly built context (its globals, prototypes, atoms, allocator and garbage
+ * collector), whatever the previous one did, including being interrupted or running out of memory.
+ * Restoring costs a few µs; building a context costs over 100.
+ *
+ * Everything that lives outside that memory is fixed before the copy and never changes afterwards:
+ * the handles held here, the interrupt handler (reading `deadline`), no host functions. A failure of
+ * the WebAssembly module itself (a trap, V8's stack running out) may leave its stack pointer wrong,
+ * which the copy does not cover: the sandbox then stops being `usable` and the worker is replaced.
+ * Used inside a worker thread; synchronous by design.
  */
 export class QuickJSSandbox {
-  private spare: PreparedContext | undefined;
-  /** Contexts of finished executions, freed in idle time (at the latest before the next execution). */
-  private readonly used: PreparedContext[] = [];
-  /**
-   * False once the WebAssembly module cannot be trusted (it failed, or a script was interrupted and
-   * its runtime could not be freed safely); the worker then exits and the pool starts a fresh one.
-   */
+  /** False once the WebAssembly module cannot be trusted; the worker then exits and the pool starts a fresh one. */
   usable = true;
+  private readonly runtime: QuickJSRuntime;
+  private readonly context: QuickJSContext;
+  /** The context's own JSON.parse / JSON.stringify, taken before any user code could replace them. */
+  private readonly parse: QuickJSHandle;
+  private readonly stringify: QuickJSHandle;
+  private readonly consoleLines: QuickJSHandle;
+  private readonly configureConsole: QuickJSHandle;
+  private deadline = Number.POSITIVE_INFINITY;
+  private readonly snapshot: MemorySnapshot;
 
-  constructor(private readonly module: QuickJSWASMModule) {}
-
-  /** Idle-time work: frees finished executions' contexts and builds the one for the next execution. */
-  prepare(): void {
-    for (let used = this.used.pop(); used; used = this.used.pop()) this.dispose(used);
-    this.prepareSpare();
-  }
-
-  private prepareSpare(): void {
-    if (this.spare || !this.usable) return;
-    const runtime = this.module.newRuntime();
-    const context = runtime.newContext();
-    const sink = new ConsoleSink();
-    // Built from host calls rather than evaluated source: a context is made per execution, and
-    // compiling a setup script in each one costs more than the context itself.
+  constructor(module: QuickJSWASMModule, layout: MemoryLayout) {
+    this.runtime = module.newRuntime();
+    this.context = this.runtime.newContext();
+    const { context } = this;
+    this.runtime.setInterruptHandler(() => Date.now() >= this.deadline);
     const json = context.getProp(context.global, 'JSON');
-    const parse = context.getProp(json, 'parse');
-    const stringify = context.getProp(json, 'stringify');
+    this.parse = context.getProp(json, 'parse');
+    this.stringify = context.getProp(json, 'stringify');
     json.dispose();
-    const format = (value: QuickJSHandle): string => {
-      if (context.typeof(value) === 'string') return context.getString(value);
-      const text = context.callFunction(stringify, context.undefined, value);
-      if (text.error) {
-        text.error.dispose();
-        return '[unprintable]';
-      }
-      const line = context.typeof(text.value) === 'string' ? context.getString(text.value) : String(context.dump(value));
-      text.value.dispose();
-      return line;
-    };
-    const console = context.newObject();
-    for (const [name, level] of CONSOLE_METHODS) {
-      const method = context.newFunction(name, (...args) => {
-        if (sink.full) return;
-        sink.add(level, args.map(format).join(' '));
-      });
-      context.setProp(console, name, method);
-      method.dispose();
-    }
-    context.setProp(context.global, 'console', console);
-    console.dispose();
-    this.spare = { runtime, context, parse, stringify, console: sink };
+    const setup = context.unwrapResult(context.evalCode(CONSOLE_SETUP, 'console.js', EVAL_OPTIONS));
+    this.consoleLines = context.getProp(setup, 'lines');
+    this.configureConsole = context.getProp(setup, 'configure');
+    setup.dispose();
+    // Cached handles quickjs-emscripten creates on first use: made now, so they exist in the snapshot.
+    void context.undefined;
+    void context.global;
+    this.snapshot = new MemorySnapshot(module.getWasmMemory() as unknown as WasmMemory, layout);
   }
 
   run(request: SandboxRequest): SandboxResult {
     if (!this.usable) return { ok: false, error: 'code: the sandbox is restarting, try again', logs: [] };
+    const { limits } = request;
+    const { runtime } = this;
+    runtime.setMaxStackSize(limits.stackBytes);
+    this.deadline = Date.now() + limits.timeoutMs;
+    const owned: QuickJSHandle[] = [];
+    let outcome: { ok: true; outputsJSON: string } | { ok: false; error: string; limit?: keyof ScriptLimits };
+    let logs: ScriptLog[] = [];
     try {
-      // Usually done in idle time already; a finished runtime still holding memory would shrink this
-      // script's share of the capped WebAssembly memory.
-      this.prepare();
+      this.configure(limits.consoleBytes, owned);
+      runtime.setMemoryLimit(limits.memoryBytes);
+      try {
+        outcome = { ok: true, outputsJSON: this.execute(request, owned) };
+      } catch (error) {
+        outcome = this.failure(error, limits);
+      }
+      // Reading the console may allocate; the script is done, so its memory limit no longer applies.
+      runtime.setMemoryLimit(-1);
+      this.deadline = Number.POSITIVE_INFINITY;
+      if (this.usable) logs = this.readConsole(limits.consoleBytes, owned);
     } catch (error) {
       this.usable = false;
-      return { ok: false, error: `code: the sandbox could not start: ${error instanceof Error ? error.message : String(error)}`, logs: [] };
-    }
-    const prepared = this.spare as PreparedContext;
-    this.spare = undefined;
-    const { runtime } = prepared;
-    const { limits } = request;
-    prepared.console.setBudget(limits.consoleBytes);
-    runtime.setMaxStackSize(limits.stackBytes);
-    const deadline = Date.now() + limits.timeoutMs;
-    runtime.setInterruptHandler(() => Date.now() >= deadline);
-    runtime.setMemoryLimit(limits.memoryBytes);
-    const owned: QuickJSHandle[] = [];
-    let result: SandboxResult;
-    try {
-      result = { ok: true, outputsJSON: this.execute(prepared, request, owned), logs: prepared.console.logs };
-    } catch (error) {
-      result = this.failure(prepared, error, deadline, limits);
+      outcome = { ok: false, error: `code: the sandbox failed: ${error instanceof Error ? error.message : String(error)}` };
     } finally {
-      for (const handle of owned) if (handle.alive) handle.dispose();
-      // QuickJS can leak objects when a script is interrupted or runs out of stack or memory, and
-      // freeing a runtime with leaks aborts the module: leave such a runtime to die with the worker.
-      if (result!.ok || !RETIRING_LIMITS.has(result!.limit)) this.used.push(prepared);
-      else this.usable = false;
+      this.deadline = Number.POSITIVE_INFINITY;
+      if (this.usable) {
+        for (const handle of owned) if (handle.alive) handle.dispose();
+        this.snapshot.restore();
+      }
     }
-    return result;
+    return { ...outcome, logs };
+  }
+
+  private configure(consoleBytes: number, owned: QuickJSHandle[]): void {
+    const { context } = this;
+    const budget = context.newNumber(consoleBytes);
+    owned.push(budget);
+    owned.push(context.unwrapResult(context.callFunction(this.configureConsole, context.undefined, budget)));
+  }
+
+  /** What the script logged, within the byte budget (the sandbox only bounds it roughly). */
+  private readConsole(consoleBytes: number, owned: QuickJSHandle[]): ScriptLog[] {
+    const { context } = this;
+    const text = context.callFunction(this.stringify, context.undefined, this.consoleLines);
+    owned.push(text.error ?? text.value);
+    if (text.error || context.typeof(text.value) !== 'string') return [];
+    const lines = JSON.parse(context.getString(text.value)) as unknown;
+    const sink = new ConsoleSink(consoleBytes);
+    if (!Array.isArray(lines)) return sink.logs;
+    for (let i = 0; i + 1 < lines.length; i += 2) {
+      const [level, message] = [lines[i] as unknown, lines[i + 1] as unknown];
+      if (typeof level === 'string' && LOG_LEVELS.has(level) && typeof message === 'string') sink.add(level as ScriptLog['level'], message);
+    }
+    return sink.logs;
   }
 
   /** Runs the script and main(); returns the outputs as JSON text or throws ScriptFailure / a handle error. */
-  private execute(prepared: PreparedContext, request: SandboxRequest, owned: QuickJSHandle[]): string {
-    const { context, runtime } = prepared;
+  private execute(request: SandboxRequest, owned: QuickJSHandle[]): string {
+    const { context, runtime } = this;
     const take = (result: { error?: QuickJSHandle; value?: QuickJSHandle }): QuickJSHandle => {
       if (result.error) {
         owned.push(result.error);
@@ -182,7 +210,7 @@ export class QuickJSSandbox {
     if (context.typeof(main) !== 'function') throw new ScriptFailure('main function is required in the script');
     const paramsText = context.newString(request.paramsJSON);
     owned.push(paramsText);
-    const params = take(context.callFunction(prepared.parse, context.undefined, paramsText));
+    const params = take(context.callFunction(this.parse, context.undefined, paramsText));
     const argument = context.newObject();
     owned.push(argument);
     context.setProp(argument, 'params', params);
@@ -208,7 +236,7 @@ export class QuickJSSandbox {
         throw new HandleError(jobs.error);
       }
     }
-    const json = take(context.callFunction(prepared.stringify, context.undefined, value));
+    const json = take(context.callFunction(this.stringify, context.undefined, value));
     // What JSON drops (undefined, functions, symbols) gives no outputs.
     if (context.typeof(json) !== 'string') return '{}';
     const text = context.getString(json);
@@ -218,46 +246,66 @@ export class QuickJSSandbox {
     return text.charCodeAt(0) === 123 /* { */ ? text : `{"result":${text}}`;
   }
 
-  private failure(prepared: PreparedContext, error: unknown, deadline: number, limits: ScriptLimits): SandboxResult {
-    const logs = prepared.console.logs;
-    if (error instanceof LimitFailure) return { ok: false, error: limitExceededMessage(error.limit, limits), limit: error.limit, logs };
+  private failure(error: unknown, limits: ScriptLimits): { ok: false; error: string; limit?: keyof ScriptLimits } {
+    if (error instanceof LimitFailure) return { ok: false, error: limitExceededMessage(error.limit, limits), limit: error.limit };
     // Anything that failed after the deadline failed because of it (the interrupt surfaces as many errors).
-    if (Date.now() >= deadline) return { ok: false, error: limitExceededMessage('timeoutMs', limits), limit: 'timeoutMs', logs };
-    if (error instanceof ScriptFailure || error instanceof SyntaxError) return { ok: false, error: error.message, logs };
+    if (Date.now() >= this.deadline) return { ok: false, error: limitExceededMessage('timeoutMs', limits), limit: 'timeoutMs' };
+    if (error instanceof ScriptFailure || error instanceof SyntaxError) return { ok: false, error: error.message };
     if (!(error instanceof HandleError)) {
       // The WebAssembly module itself failed: do not trust it again.
       this.usable = false;
       // The thread's own stack can run out before QuickJS's stack limit does (deep recursion in C code).
       if (error instanceof RangeError && /call stack size/i.test(error.message)) {
-        return { ok: false, error: limitExceededMessage('stackBytes', limits), limit: 'stackBytes', logs };
+        return { ok: false, error: limitExceededMessage('stackBytes', limits), limit: 'stackBytes' };
       }
-      return { ok: false, error: `code: the sandbox failed: ${error instanceof Error ? error.message : String(error)}`, logs };
+      return { ok: false, error: `code: the sandbox failed: ${error instanceof Error ? error.message : String(error)}` };
     }
     // Reading the error may allocate; the script is done, so its memory limit no longer applies.
-    prepared.runtime.setMemoryLimit(-1);
-    const { name, message } = describeError(prepared.context, error.handle);
+    this.runtime.setMemoryLimit(-1);
+    const { name, message } = describeError(this.context, error.handle);
     if (name === 'InternalError' && message === 'out of memory') {
-      return { ok: false, error: limitExceededMessage('memoryBytes', limits), limit: 'memoryBytes', logs };
+      return { ok: false, error: limitExceededMessage('memoryBytes', limits), limit: 'memoryBytes' };
     }
     if ((name === 'InternalError' || name === 'RangeError') && /stack overflow|call stack size/i.test(message)) {
-      return { ok: false, error: limitExceededMessage('stackBytes', limits), limit: 'stackBytes', logs };
+      return { ok: false, error: limitExceededMessage('stackBytes', limits), limit: 'stackBytes' };
     }
     if (name === 'TypeError' && /circular/i.test(message)) {
-      return { ok: false, error: `main returned a value that is not JSON (${message})`, logs };
+      return { ok: false, error: `main returned a value that is not JSON (${message})` };
     }
-    return { ok: false, error: name === undefined || name === 'Error' ? message : `${name}: ${message}`, logs };
+    return { ok: false, error: name === undefined || name === 'Error' ? message : `${name}: ${message}` };
+  }
+}
+
+/** The WebAssembly.Memory API this file uses (the project's lib has no WebAssembly types). */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+
+/**
+ * A copy of the memory regions that hold QuickJS's state: static data, and the heap up to the highest
+ * byte in use when the copy is taken. Restoring writes both back; memory above the copied heap is
+ * free in the restored allocator's view (as in any freshly built runtime, free memory is not cleared).
+ */
+class MemorySnapshot {
+  private readonly low: Uint8Array;
+  private readonly heap: Uint8Array;
+
+  constructor(
+    private readonly memory: WasmMemory,
+    private readonly layout: MemoryLayout,
+  ) {
+    const bytes = new Uint8Array(memory.buffer);
+    let top = bytes.length;
+    while (top > layout.heapBase && bytes[top - 1] === 0) top--;
+    this.low = bytes.slice(0, layout.staticEnd);
+    this.heap = bytes.slice(layout.heapBase, top);
   }
 
-  private dispose(prepared: PreparedContext): void {
-    try {
-      prepared.parse.dispose();
-      prepared.stringify.dispose();
-      prepared.context.dispose();
-      prepared.runtime.dispose();
-    } catch {
-      // A leaked object aborts the module on dispose; it cannot be trusted any more.
-      this.usable = false;
-    }
+  restore(): void {
+    // A fresh view each time: growing the memory replaces its buffer.
+    const bytes = new Uint8Array(this.memory.buffer);
+    bytes.set(this.low, 0);
+    bytes.set(this.heap, this.layout.heapBase);
   }
 }
 
