@@ -1,48 +1,70 @@
 /**
  * What the SQLite store costs: 100,000 small workflows through the runtime without a store and with
- * one, tasks/s for each, and RSS/heap after 10k, 50k and 100k tasks with the store.
+ * one, for two workflow sizes: tasks/s and CPU per task for each, how long the store blocks the main
+ * thread per batch, and RSS/heap after 10k, 50k and 100k tasks with the store.
  * Goal: the store costs ≤ 25 % of throughput; heap stays flat (±20 MB) from 10k to 100k tasks.
  *
  *   npm run bench:store                     (node --expose-gc --import tsx bench/store.bench.ts)
- *   TASKS=20000 WAVE=500 npm run bench:store
+ *   TASKS=20000 WAVE=500 ROUNDS=3 npm run bench:store
  *
  * Tasks start in waves of WAVE (default 500) and each wave is awaited, like an SDK caller running a
  * batch with `Promise.all`. Rounds alternate (without, with, without, with) on this shared machine;
  * the best round of each kind is compared.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRuntime, type Runtime } from '../src/runtime.js';
 import { createSqliteStore } from '../src/store/sqlite.js';
+import type { TaskStore } from '../src/store/types.js';
+import type { WorkflowInputs } from '../src/schema/types.js';
+import { conditionNode, constant, edge, endNode, input, ref, startNode, workflow, type Schema } from '../test/fixtures/workflow-builders.js';
 
 const TOTAL = Number(process.env.TASKS ?? 100_000);
 const WAVE = Number(process.env.WAVE ?? 500);
 const ROUNDS = Number(process.env.ROUNDS ?? 2);
 const CHECKPOINTS = [10_000, 50_000, 100_000].filter((n) => n <= TOTAL);
 
-/** start → end: the end node outputs the start node's `text` and `n`. */
-const schema = {
-  nodes: [
-    {
-      id: 'start_0',
-      type: 'start',
-      meta: { position: { x: 0, y: 0 } },
-      data: { title: 'Start', outputs: { type: 'object', properties: { text: { type: 'string' }, n: { type: 'integer' } } } },
-    },
-    {
-      id: 'end_0',
-      type: 'end',
-      meta: { position: { x: 400, y: 0 } },
-      data: {
-        title: 'End',
-        inputs: { type: 'object', properties: { text: { type: 'string' }, n: { type: 'integer' } } },
-        inputsValues: { text: { type: 'ref', content: ['start_0', 'text'] }, n: { type: 'ref', content: ['start_0', 'n'] } },
-      },
-    },
-  ],
-  edges: [{ sourceNodeID: 'start_0', targetNodeID: 'end_0' }],
-};
+interface BenchWorkflow {
+  name: string;
+  schema: Schema;
+  inputs: (i: number) => WorkflowInputs;
+}
+
+const textAndCount = { text: 'string', n: 'integer' };
+
+const WORKFLOWS: BenchWorkflow[] = [
+  {
+    // start → end: the end node outputs the start node's `text` and `n`.
+    name: '2 nodes (start → end)',
+    schema: workflow(
+      [startNode('start_0', textAndCount), endNode('end_0', { text: input('string', ref('start_0', 'text')), n: input('integer', ref('start_0', 'n')) })],
+      [edge('start_0', 'end_0')],
+    ),
+    inputs: (i) => ({ text: `task ${i}`, n: i }),
+  },
+  {
+    // start → parity → (even | odd) → end: four of the five nodes run, one branch is skipped.
+    name: '5 nodes (start → condition → 2 branches → end)',
+    schema: workflow(
+      [
+        startNode('start_0', { ...textAndCount, even: 'boolean' }),
+        conditionNode('parity', [{ key: 'if_even', left: ref('start_0', 'even'), operator: 'is_true' }]),
+        conditionNode('even', [{ key: 'if_big', left: ref('start_0', 'n'), operator: 'gte', right: constant(0) }]),
+        conditionNode('odd', [{ key: 'if_big', left: ref('start_0', 'n'), operator: 'gte', right: constant(0) }]),
+        endNode('end_0', { text: input('string', ref('start_0', 'text')), n: input('integer', ref('start_0', 'n')) }),
+      ],
+      [
+        edge('start_0', 'parity'),
+        edge('parity', 'even', 'if_even'),
+        edge('parity', 'odd', 'else'),
+        edge('even', 'end_0', 'if_big'),
+        edge('odd', 'end_0', 'if_big'),
+      ],
+    ),
+    inputs: (i) => ({ text: `task ${i}`, n: i, even: i % 2 === 0 }),
+  },
+];
 
 interface Sample {
   tasks: number;
@@ -56,20 +78,35 @@ function memory(tasks: number): Sample {
   return { tasks, rssMB: Math.round(rss / 2 ** 20), heapMB: Math.round((heapUsed / 2 ** 20) * 10) / 10 };
 }
 
+/** CPU time of the main thread alone (µs), from Linux's per-thread accounting; undefined elsewhere. */
+function mainThreadCpuMicros(): number | undefined {
+  try {
+    // Fields after the command name: state is 3rd, utime 14th and stime 15th (in clock ticks, 100 per second).
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return undefined;
+  }
+}
+
 interface Rate {
   /** Wall clock. */
   tasksPerSecond: number;
-  /** CPU time of this process (all threads) per task: steadier than wall time on a shared machine. */
+  /** CPU time of this process (all threads, the store's writer too) per task: steadier than wall time on a shared machine. */
   cpuMicrosPerTask: number;
+  /** CPU time of the main thread per task, when the platform reports it. */
+  mainCpuMicrosPerTask: number | undefined;
 }
 
-async function drive(runtime: Runtime, total: number, samples?: Sample[]): Promise<Rate> {
+async function drive(runtime: Runtime, flow: BenchWorkflow, total: number, samples?: Sample[]): Promise<Rate> {
   const started = performance.now();
   const cpu = process.cpuUsage();
+  const mainCpu = mainThreadCpuMicros();
   let gcMicros = 0;
   for (let done = 0; done < total; ) {
     const wave: Array<Promise<void>> = [];
-    for (let i = 0; i < WAVE && done + i < total; i++) wave.push(runtime.start(schema, { text: `task ${done + i}`, n: done + i }).done);
+    for (let i = 0; i < WAVE && done + i < total; i++) wave.push(runtime.start(flow.schema, flow.inputs(done + i)).done);
     await Promise.all(wave);
     done += wave.length;
     if (samples && CHECKPOINTS.includes(done)) {
@@ -82,63 +119,131 @@ async function drive(runtime: Runtime, total: number, samples?: Sample[]): Promi
   }
   await runtime.listTasks({ limit: 1 });
   const used = process.cpuUsage(cpu);
+  const mainUsed = mainCpu === undefined ? undefined : mainThreadCpuMicros();
   const wallMs = performance.now() - started - gcMicros / 1000;
-  return { tasksPerSecond: (total / wallMs) * 1000, cpuMicrosPerTask: (used.user + used.system - gcMicros) / total };
+  return {
+    tasksPerSecond: (total / wallMs) * 1000,
+    cpuMicrosPerTask: (used.user + used.system - gcMicros) / total,
+    mainCpuMicrosPerTask: mainCpu === undefined || mainUsed === undefined ? undefined : (mainUsed - mainCpu - gcMicros) / total,
+  };
 }
 
-async function roundWithout(): Promise<Rate> {
+/** How long `write` held the main thread, per batch (ms): SQL for a synchronous store, handing the batch over for the writer thread. */
+interface WriteTimes {
+  ms: number[];
+  rows: number;
+}
+
+function timedWrites(store: TaskStore, times: WriteTimes): TaskStore {
+  return {
+    ...store,
+    write(batch) {
+      const started = performance.now();
+      const result = store.write(batch);
+      times.ms.push(performance.now() - started);
+      times.rows += batch.tasks.length + batch.updates.length;
+      return result;
+    },
+  };
+}
+
+async function roundWithout(flow: BenchWorkflow): Promise<Rate> {
   const runtime = createRuntime();
-  const rate = await drive(runtime, TOTAL);
+  const rate = await drive(runtime, flow, TOTAL);
   await runtime.close();
   return rate;
 }
 
-async function roundWith(dir: string, round: number, samples: Sample[]): Promise<{ rate: Rate; dbMB: number }> {
-  const path = join(dir, `bench-${round}.db`);
-  const runtime = createRuntime({ store: createSqliteStore({ path, retention: { maxTasks: TOTAL } }) });
-  const rate = await drive(runtime, TOTAL, samples);
+interface StoreRound {
+  rate: Rate;
+  dbMB: number;
+  writes: WriteTimes;
+  /** The first write, which starts the store's writer thread (if it has one): a one-time cost, kept out of the rates. */
+  firstWriteMs: number;
+}
+
+async function roundWith(flow: BenchWorkflow, path: string, samples: Sample[]): Promise<StoreRound> {
+  const writes: WriteTimes = { ms: [], rows: 0 };
+  const store = createSqliteStore({ path, retention: { maxTasks: TOTAL } });
+  const started = performance.now();
+  await store.write({ tasks: [], updates: [], events: [], reports: [] });
+  const firstWriteMs = performance.now() - started;
+  const runtime = createRuntime({ store: timedWrites(store, writes) });
+  const rate = await drive(runtime, flow, TOTAL, samples);
   await runtime.close();
   const dbMB = Math.round(statSync(path).size / 2 ** 20);
-  return { rate, dbMB };
+  return { rate, dbMB, writes, firstWriteMs };
 }
 
 function format(rate: Rate): string {
-  return `${Math.round(rate.tasksPerSecond)} tasks/s (${rate.cpuMicrosPerTask.toFixed(1)} µs CPU/task)`;
+  const main = rate.mainCpuMicrosPerTask === undefined ? '' : `, main thread ${rate.mainCpuMicrosPerTask.toFixed(1)}`;
+  return `${Math.round(rate.tasksPerSecond)} tasks/s (${rate.cpuMicrosPerTask.toFixed(1)} µs CPU/task${main})`;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
+}
+
+function formatWrites(writes: WriteTimes): string {
+  const sorted = [...writes.ms].sort((a, b) => a - b);
+  const total = sorted.reduce((sum, ms) => sum + ms, 0);
+  const perBatch = (ms: number): string => `${ms.toFixed(2)} ms`;
+  return (
+    `${sorted.length} batches of ~${Math.round(writes.rows / Math.max(1, sorted.length))} tasks: ` +
+    `median ${perBatch(percentile(sorted, 50))}, p99 ${perBatch(percentile(sorted, 99))}, max ${perBatch(sorted[sorted.length - 1] ?? 0)}; ` +
+    `${((total * 1000) / TOTAL).toFixed(1)} µs per task`
+  );
+}
+
+async function benchWorkflow(flow: BenchWorkflow, dir: string): Promise<void> {
+  await drive(createRuntime(), flow, Math.min(TOTAL, 10_000)); // warm up the JIT
+  const without: Rate[] = [];
+  const withStore: StoreRound[] = [];
+  let lastSamples: Sample[] = [];
+  console.log(`\n${flow.name}: ${TOTAL} tasks, waves of ${WAVE}`);
+  for (let round = 0; round < ROUNDS; round++) {
+    without.push(await roundWithout(flow));
+    const samples: Sample[] = [];
+    const result = await roundWith(flow, join(dir, `bench-${WORKFLOWS.indexOf(flow)}-${round}.db`), samples);
+    withStore.push(result);
+    lastSamples = samples;
+    console.log(`  round ${round + 1}: without store ${format(without[round])}; with SQLite store ${format(result.rate)}`);
+  }
+  const best = (rates: Rate[], key: 'cpuMicrosPerTask' | 'mainCpuMicrosPerTask'): number | undefined => {
+    const values = rates.map((rate) => rate[key]).filter((value): value is number => value !== undefined);
+    return values.length > 0 ? Math.min(...values) : undefined;
+  };
+  const rates = withStore.map((result) => result.rate);
+  const tps = Math.max(...without.map((rate) => rate.tasksPerSecond));
+  const tpsWith = Math.max(...rates.map((rate) => rate.tasksPerSecond));
+  const cpu = best(without, 'cpuMicrosPerTask')!;
+  const cpuWith = best(rates, 'cpuMicrosPerTask')!;
+  const mainWith = best(rates, 'mainCpuMicrosPerTask');
+  const main = best(without, 'mainCpuMicrosPerTask');
+  const fastest = withStore.reduce((a, b) => (a.rate.tasksPerSecond >= b.rate.tasksPerSecond ? a : b));
+  console.log(`  best of ${ROUNDS} rounds:`);
+  console.log(`    without store: ${Math.round(tps)} tasks/s, ${cpu.toFixed(1)} µs CPU/task`);
+  console.log(`    with SQLite:   ${Math.round(tpsWith)} tasks/s, ${cpuWith.toFixed(1)} µs CPU/task (all threads)`);
+  console.log(
+    `    store cost: ${((1 - tpsWith / tps) * 100).toFixed(1)} % of wall-clock throughput; +${(cpuWith - cpu).toFixed(1)} µs CPU/task` +
+      (mainWith !== undefined && main !== undefined ? `, of which +${(mainWith - main).toFixed(1)} µs on the main thread` : ''),
+  );
+  console.log(`    main thread held by store.write (fastest round): ${formatWrites(fastest.writes)}`);
+  console.log(`    first write (starts a writer thread, if any; not in the rates): ${fastest.firstWriteMs.toFixed(0)} ms`);
+  console.log(`    database file: ${fastest.dbMB} MB`);
+  console.log('    memory with the store (last round, after GC):');
+  for (const sample of lastSamples) console.log(`      ${String(sample.tasks).padStart(7)} tasks: RSS ${sample.rssMB} MB, heap ${sample.heapMB} MB`);
+  if (lastSamples.length >= 2) {
+    const drift = lastSamples[lastSamples.length - 1].heapMB - lastSamples[0].heapMB;
+    console.log(`    heap from ${lastSamples[0].tasks} to ${lastSamples[lastSamples.length - 1].tasks} tasks: ${drift >= 0 ? '+' : ''}${drift.toFixed(1)} MB (goal ±20 MB)`);
+  }
 }
 
 async function main(): Promise<void> {
   if (!globalThis.gc) console.warn('run with --expose-gc for stable heap numbers');
   const dir = mkdtempSync(join(tmpdir(), 'flowgram-store-bench-'));
   try {
-    await drive(createRuntime(), Math.min(TOTAL, 10_000)); // warm up the JIT
-    const without: Rate[] = [];
-    const withStore: Rate[] = [];
-    let lastSamples: Sample[] = [];
-    let dbMB = 0;
-    for (let round = 0; round < ROUNDS; round++) {
-      without.push(await roundWithout());
-      const samples: Sample[] = [];
-      const result = await roundWith(dir, round, samples);
-      withStore.push(result.rate);
-      lastSamples = samples;
-      dbMB = result.dbMB;
-      console.log(`round ${round + 1}: without store ${format(without[round])}; with SQLite store ${format(result.rate)}`);
-    }
-    const best = Math.max(...without.map((rate) => rate.tasksPerSecond));
-    const bestWith = Math.max(...withStore.map((rate) => rate.tasksPerSecond));
-    const cpu = Math.min(...without.map((rate) => rate.cpuMicrosPerTask));
-    const cpuWith = Math.min(...withStore.map((rate) => rate.cpuMicrosPerTask));
-    console.log(`\n${TOTAL} tasks, waves of ${WAVE}, best of ${ROUNDS} rounds`);
-    console.log(`  without store: ${Math.round(best)} tasks/s, ${cpu.toFixed(1)} µs CPU/task`);
-    console.log(`  with SQLite:   ${Math.round(bestWith)} tasks/s, ${cpuWith.toFixed(1)} µs CPU/task`);
-    console.log(`  store cost: ${((1 - bestWith / best) * 100).toFixed(1)} % of wall-clock throughput, ${((1 - cpu / cpuWith) * 100).toFixed(1)} % by CPU time (goal ≤ 25 %)`);
-    console.log(`  database file: ${dbMB} MB`);
-    console.log('  memory with the store (last round, after GC):');
-    for (const sample of lastSamples) console.log(`    ${String(sample.tasks).padStart(7)} tasks: RSS ${sample.rssMB} MB, heap ${sample.heapMB} MB`);
-    if (lastSamples.length >= 2) {
-      const drift = lastSamples[lastSamples.length - 1].heapMB - lastSamples[0].heapMB;
-      console.log(`  heap from ${lastSamples[0].tasks} to ${lastSamples[lastSamples.length - 1].tasks} tasks: ${drift >= 0 ? '+' : ''}${drift.toFixed(1)} MB (goal ±20 MB)`);
-    }
+    for (const flow of WORKFLOWS) await benchWorkflow(flow, dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -92,9 +92,10 @@ export interface Runtime {
   readonly executors: ReadonlyMap<string, NodeExecutor>;
   readonly limits: RuntimeLimits;
   /**
-   * Resolves once everything so far is written to the store (at once without one). The store
-   * writes an accepted task in a microtask after `start()`; a caller that announces the task
-   * synchronously (e.g. an HTTP handler that replies without awaiting) awaits this first.
+   * Resolves once everything so far is durable in the store (at once without one). An accepted
+   * task is handed to the store in a microtask after `start()` and committed asynchronously (the
+   * SQLite store writes on its own thread): a caller that announces the task (e.g. an HTTP handler
+   * before it replies) awaits this first.
    */
   flush(): Promise<void>;
   /** Cancels running tasks, releases executors' resources; the runtime accepts nothing afterwards. */
@@ -295,7 +296,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
 
   /** With a store, an outcome is shown only once it is written: what a client saw survives a crash. */
   async function durable(task: Task): Promise<void> {
-    if (journal && task.ended && journal.has(task.id)) await journal.flush();
+    if (journal && task.ended) await journal.durable(task.id);
   }
 
   return {

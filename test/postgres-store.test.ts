@@ -61,7 +61,7 @@ describe.skipIf(!available)('PostgreSQL store', () => {
     await store.write(
       batch({
         updates: [{ id: 'a', status: 'succeeded', startTime: 1_000, endTime: 1_010, outputs: { ok: true } }],
-        reports: [{ taskID: 'a', report: report('a') }],
+        reports: [{ taskID: 'a', reportJSON: JSON.stringify(report('a')) }],
       }),
     );
     expect(await store.getTask('a')).toEqual({
@@ -80,6 +80,16 @@ describe.skipIf(!available)('PostgreSQL store', () => {
     expect(await store.listUnfinished()).toEqual([]);
     expect(await store.getTask('missing')).toBeUndefined();
     expect(await store.getReport('missing')).toBeUndefined();
+  });
+
+  it('commits batches handed over without waiting in call order (the pool has many connections)', async () => {
+    const store = await create();
+    const writes = [store.write(batch({ tasks: [record('o')] }))];
+    for (let i = 1; i <= 20; i++) writes.push(store.write(batch({ updates: [{ id: 'o', status: 'processing', startTime: i }] })));
+    writes.push(store.write(batch({ updates: [{ id: 'o', status: 'succeeded', startTime: 20, endTime: 30, outputs: {} }], reports: [{ taskID: 'o', reportJSON: JSON.stringify(report('o')) }] })));
+    await Promise.all(writes);
+    expect(await store.getTask('o')).toMatchObject({ status: 'succeeded', startTime: 20, endTime: 30 });
+    expect(await store.getReport('o')).toEqual(report('o'));
   });
 
   it('lists newest first with status and time filters and paging', async () => {
@@ -110,7 +120,7 @@ describe.skipIf(!available)('PostgreSQL store', () => {
 
   it('deletes a task with its journal and report', async () => {
     const store = await create();
-    await store.write(batch({ tasks: [record('d', { status: 'succeeded', endTime: 2_000 })], reports: [{ taskID: 'd', report: report('d') }] }));
+    await store.write(batch({ tasks: [record('d', { status: 'succeeded', endTime: 2_000 })], reports: [{ taskID: 'd', reportJSON: JSON.stringify(report('d')) }] }));
     expect(await store.deleteTask('d')).toBe(true);
     expect(await store.deleteTask('d')).toBe(false);
     expect(await store.getTask('d')).toBeUndefined();

@@ -30,8 +30,10 @@ const slowFlow = (ms: number, extra: Record<string, unknown> = {}): Record<strin
 const parseReport = (report: unknown): unknown => TaskReportDefine.schema.output.parse(report);
 
 /** A SQLite store that stops writing at `kill()`, as if its process had died there. */
-function killableStore(path: string): { store: TaskStore; kill: () => void } {
+async function killableStore(path: string): Promise<{ store: TaskStore; kill: () => void }> {
   const store = createSqliteStore({ path });
+  // Its writer thread starts on the first write (slowly from TypeScript sources): start it before a test's clock runs.
+  await store.write({ tasks: [], updates: [], events: [], reports: [] });
   let alive = true;
   return {
     store: { ...store, write: (batch) => (alive ? store.write(batch) : undefined) },
@@ -71,21 +73,6 @@ describe('runtime with a SQLite store', () => {
     }
   });
 
-  it('persists an accepted task before the caller can await anything', async () => {
-    const path = dbPath();
-    const store = createSqliteStore({ path });
-    const runtime = createRuntime({ executors: testExecutors(), store });
-    try {
-      const task = runtime.start(slowFlow(5_000), { text: 'x' });
-      await null; // the first thing a server does after start() before it answers
-      const reader = createSqliteStore({ path, retention: { intervalMs: 0 } });
-      expect(await reader.getTask(task.id)).toMatchObject({ id: task.id, status: 'processing', inputs: { text: 'x' } });
-      await reader.close();
-    } finally {
-      await runtime.close();
-    }
-  });
-
   it('flush() resolves once started tasks are on disk', async () => {
     const path = dbPath();
     const runtime = createRuntime({ executors: testExecutors(), store: createSqliteStore({ path }) });
@@ -93,7 +80,7 @@ describe('runtime with a SQLite store', () => {
       const ids = Array.from({ length: 3 }, () => runtime.start(slowFlow(5_000), { text: 'x' }).id);
       await runtime.flush();
       const reader = createSqliteStore({ path, retention: { intervalMs: 0 } });
-      for (const id of ids) expect(await reader.getTask(id)).toMatchObject({ id, status: 'processing' });
+      for (const id of ids) expect(await reader.getTask(id)).toMatchObject({ id, status: 'processing', inputs: { text: 'x' } });
       await reader.close();
     } finally {
       await runtime.close();
@@ -155,7 +142,7 @@ describe('runtime with a SQLite store', () => {
 
   it('marks tasks a dead process left running as failed, with a report rebuilt from the journal', async () => {
     const path = dbPath();
-    const { store, kill } = killableStore(path);
+    const { store, kill } = await killableStore(path);
     const dead = createRuntime({ executors: testExecutors(), store });
     const task = dead.start(slowFlow(60_000), { text: 'lost' });
     await dead.listTasks(); // flushes the journal: the delay node is running
@@ -180,7 +167,7 @@ describe('runtime with a SQLite store', () => {
 
   it('re-runs an interrupted task whose workflow is marked resumable', async () => {
     const path = dbPath();
-    const { store, kill } = killableStore(path);
+    const { store, kill } = await killableStore(path);
     const dead = createRuntime({ executors: testExecutors(), store });
     const task = dead.start(slowFlow(200, { resumable: true }), { text: 'again' });
     await dead.listTasks();

@@ -50,7 +50,6 @@ const NO_SEQS: number[] = [];
 const NO_LISTENERS: readonly TaskEventListener[] = [];
 
 const TERMINAL: ReadonlySet<WorkflowStatusName> = new Set(['succeeded', 'failed', 'canceled']);
-const MESSAGE_LEVELS: readonly MessageLevel[] = ['log', 'info', 'debug', 'error', 'warning'];
 
 /**
  * Records what a task did, in the upstream report's terms (statuses, snapshots, messages), and fans
@@ -331,16 +330,19 @@ export class TaskRecorder {
     const out: Record<string, unknown> = {
       id: `${this.taskID}:${snapshot.seq}`,
       nodeID,
-      inputs: exportRecord(snapshot.inputs),
+      inputs: copyValue(snapshot.inputs),
       data: copyValue(snapshot.data),
     };
-    if (snapshot.outputs !== undefined) out.outputs = exportRecord(snapshot.outputs);
+    if (snapshot.outputs !== undefined) out.outputs = copyValue(snapshot.outputs);
     if (snapshot.branch !== undefined) out.branch = snapshot.branch;
     if (snapshot.error !== undefined) out.error = snapshot.error;
     return out;
   }
 
-  /** The upstream `IReport`, as plain data that survives JSON and structured cloning. */
+  /**
+   * The upstream `IReport`, as plain data that survives JSON and structured cloning. It is the
+   * caller's to keep and change: it never shares objects with the recorder (or the document).
+   */
   report(): IReport {
     const now = Date.now();
     const reports: IReport['reports'] = {};
@@ -348,31 +350,17 @@ export class TaskRecorder {
       const snapshots: Array<Record<string, unknown>> = [];
       for (let snapshot: SnapshotRecord | undefined = latest; snapshot; snapshot = snapshot.previous) snapshots.push(this.exportSnapshot(nodeID, snapshot));
       snapshots.reverse();
-      const status: StatusRecord = {
-        status: latest.status ?? 'processing',
-        startTime: latest.startTime,
-        endTime: latest.status === undefined ? undefined : latest.endTime,
-      };
       reports[nodeID] = {
         id: nodeID,
-        ...exportStatus(status, now, this.base),
+        ...exportStatus(nodeStatus(latest), now, this.base),
         // Upstream's TS type says `outputs` is always there; its zod schema and its runtime leave it out on failure.
         snapshots: snapshots as unknown as IReport['reports'][string]['snapshots'],
       };
     }
-    const messages = Object.fromEntries(MESSAGE_LEVELS.map((level) => [level, [] as MessageRecord[]])) as Record<
-      MessageLevel,
-      MessageRecord[]
-    >;
+    const messages: Record<MessageLevel, MessageRecord[]> = { log: [], info: [], debug: [], error: [], warning: [] };
     for (const message of this.messages) messages[message.type].push({ ...message });
-    if (this.droppedMessages > 0) {
-      messages.warning.push({
-        id: `${this.taskID}:dropped`,
-        type: 'warning',
-        message: `${this.droppedMessages} more messages were dropped (limit ${this.maxMessages})`,
-        timestamp: now,
-      });
-    }
+    const dropped = this.droppedRecord(now);
+    if (dropped) messages.warning.push(dropped);
     const report = {
       id: this.taskID,
       inputs: copyValue(this.inputs),
@@ -383,11 +371,108 @@ export class TaskRecorder {
     } as IReport;
     return this.secrets.length > 0 ? redactValue(report, this.secrets) : report;
   }
+
+  /**
+   * `JSON.stringify(this.report())`, written straight from the records: no report objects, no copies
+   * (what stores write for every task). The text must stay identical; recorder.test.ts checks it.
+   */
+  reportJSON(): string {
+    // Masking walks a copy anyway; node IDs that JSON.stringify would reorder (integer-like) or drop
+    // (`__proto__`) take the same path.
+    if (this.secrets.length > 0) return JSON.stringify(this.report());
+    for (const nodeID of this.nodes.keys()) if (!isOrderedKey(nodeID)) return JSON.stringify(this.report());
+    const now = Date.now();
+    let reports = '';
+    for (const [nodeID, latest] of this.nodes) {
+      const id = JSON.stringify(nodeID);
+      let snapshots = '';
+      for (let snapshot: SnapshotRecord | undefined = latest; snapshot; snapshot = snapshot.previous) {
+        // Oldest first, as report() has them: each earlier run goes in front.
+        snapshots = snapshots === '' ? this.snapshotJSON(id, snapshot) : `${this.snapshotJSON(id, snapshot)},${snapshots}`;
+      }
+      reports += `${reports === '' ? '' : ','}${id}:{"id":${id},${statusJSON(exportStatus(nodeStatus(latest), now, this.base))},"snapshots":[${snapshots}]}`;
+    }
+    const json =
+      `{"id":${JSON.stringify(this.taskID)}${property('inputs', this.inputs)}${property('outputs', this.outputs)}` +
+      `,"workflowStatus":{${statusJSON(exportStatus(this.workflow, now, 0))}},"reports":{${reports}},"messages":${this.messagesJSON(now)}}`;
+    // The text is a tree of many concatenated pieces; structured cloning (to the SQLite writer thread)
+    // reads such a tree far slower than a flat string. Converting to a number flattens it in place.
+    void Number(json);
+    return json;
+  }
+
+  private snapshotJSON(nodeID: string, snapshot: SnapshotRecord): string {
+    const data = snapshot.data === snapshot.node.snapshotData ? configJSON(snapshot.node) : property('data', snapshot.data);
+    let out = `{"id":${JSON.stringify(`${this.taskID}:${snapshot.seq}`)},"nodeID":${nodeID}${property('inputs', snapshot.inputs)}${data}`;
+    if (snapshot.outputs !== undefined) out += property('outputs', snapshot.outputs);
+    if (snapshot.branch !== undefined) out += `,"branch":${JSON.stringify(snapshot.branch)}`;
+    if (snapshot.error !== undefined) out += `,"error":${JSON.stringify(snapshot.error)}`;
+    return `${out}}`;
+  }
+
+  private messagesJSON(now: number): string {
+    const dropped = this.droppedRecord(now);
+    if (this.messages.length === 0 && !dropped) return NO_MESSAGES_JSON;
+    const levels: Record<MessageLevel, string> = { log: '', info: '', debug: '', error: '', warning: '' };
+    const add = (message: MessageRecord): void => {
+      let out = `{"id":${JSON.stringify(message.id)},"type":"${message.type}","message":${JSON.stringify(message.message)},"timestamp":${numberJSON(message.timestamp)}`;
+      if (message.nodeID !== undefined) out += `,"nodeID":${JSON.stringify(message.nodeID)}`;
+      levels[message.type] += `${levels[message.type] === '' ? '' : ','}${out}}`;
+    };
+    for (const message of this.messages) add(message);
+    if (dropped) add(dropped);
+    return `{"log":[${levels.log}],"info":[${levels.info}],"debug":[${levels.debug}],"error":[${levels.error}],"warning":[${levels.warning}]}`;
+  }
+
+  /** The warning that stands for the messages beyond `maxMessages`, if any were dropped. */
+  private droppedRecord(now: number): MessageRecord | undefined {
+    if (this.droppedMessages === 0) return undefined;
+    return {
+      id: `${this.taskID}:dropped`,
+      type: 'warning',
+      message: `${this.droppedMessages} more messages were dropped (limit ${this.maxMessages})`,
+      timestamp: now,
+    };
+  }
 }
 
-/** A report is the caller's to keep and change: it never shares objects with the recorder (or the document). */
-function exportRecord<T extends Record<string, unknown>>(value: T): T {
-  return value === EMPTY_RECORD ? ({} as T) : copyValue(value);
+/** `,"data":<JSON>` of each node's configuration, which every run without progress shares (documents are never changed). */
+const configJSONs = new WeakMap<DocumentNode, string>();
+
+function configJSON(node: DocumentNode): string {
+  let json = configJSONs.get(node);
+  if (json === undefined) {
+    json = property('data', node.snapshotData);
+    configJSONs.set(node, json);
+  }
+  return json;
+}
+
+const NO_MESSAGES_JSON = '{"log":[],"info":[],"debug":[],"error":[],"warning":[]}';
+
+/** A node's status record: its latest run's. */
+function nodeStatus(latest: SnapshotRecord): StatusRecord {
+  return { status: latest.status ?? 'processing', startTime: latest.startTime, endTime: latest.status === undefined ? undefined : latest.endTime };
+}
+
+/** Whether JSON.stringify keeps this key where it was inserted: integer-like keys go first, `__proto__` is no key at all. */
+function isOrderedKey(key: string): boolean {
+  return key !== '__proto__' && !/^(?:0|[1-9]\d*)$/.test(key);
+}
+
+/** `,"key":<JSON>`, or nothing for a value JSON leaves out (undefined, a function), as JSON.stringify does for an object's property. */
+function property(key: string, value: unknown): string {
+  const json = JSON.stringify(value) as string | undefined;
+  return json === undefined ? '' : `,"${key}":${json}`;
+}
+
+function numberJSON(value: number): string {
+  return Number.isFinite(value) ? String(value) : 'null';
+}
+
+function statusJSON(status: IReport['workflowStatus']): string {
+  const end = status.endTime === undefined ? '' : `,"endTime":${numberJSON(status.endTime)}`;
+  return `"status":"${status.status}","terminated":${status.terminated},"startTime":${numberJSON(status.startTime)},"timeCost":${numberJSON(status.timeCost)}${end}`;
 }
 
 /** A status for the report; `base` is added to the record's times (0 when they are epoch ms already). */

@@ -137,6 +137,11 @@ export class Task {
     return this.recorder.report();
   }
 
+  /** `JSON.stringify(task.report())`, built without copying the task's values first (what stores write). */
+  reportJSON(): string {
+    return this.recorder.reportJSON();
+  }
+
   /** Cancels the task; idempotent. Returns true when this call ended it. */
   cancel(reason = 'cancelled by user'): boolean {
     if (!this.execution) return false;

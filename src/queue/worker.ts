@@ -117,7 +117,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       tasks: record ? [] : [{ ...base, ...ended }],
       updates: record ? [{ id: job.taskID, ...ended }] : [],
       events: [],
-      reports: [{ taskID: job.taskID, report }],
+      reports: [{ taskID: job.taskID, reportJSON: JSON.stringify(report) }],
     });
     const finished: Extract<TaskEvent, { type: 'workflow_finished' }> = {
       type: 'workflow_finished',

@@ -93,4 +93,45 @@ describe('TaskJournal (through the runtime)', () => {
     expect(await store.getEvents(task.id)).toEqual([]);
     await runtime.close();
   });
+
+  it('hands batches to an asynchronous store without waiting for earlier ones, and answers only once they are written', async () => {
+    const inner = createMemoryStore();
+    /** Each write settles when the test says so (in order, as a store must). */
+    const settle: Array<() => void> = [];
+    const store: TaskStore = {
+      ...inner,
+      write: (batch) =>
+        new Promise<void>((resolve) =>
+          settle.push(() => {
+            void inner.write(batch);
+            resolve();
+          }),
+        ),
+    };
+    const { executor, open } = gate();
+    const runtime = createRuntime({ store, executors: [executor] });
+    const first = runtime.start(gated);
+    await null;
+    runtime.start(gated);
+    await null;
+    expect(settle).toHaveLength(2); // the second accept write did not wait for the first
+
+    open();
+    await first.done;
+    let answered = false;
+    const result = runtime.getResult(first.id).then((value) => {
+      answered = true;
+      return value;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(answered).toBe(false); // its outcome is not shown before it is durable
+    while (!answered) {
+      settle.shift()?.();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(settle).toEqual([]);
+    expect(await result).toEqual({ status: 'succeeded', outputs: {} });
+    expect(await inner.getTask(first.id)).toMatchObject({ status: 'succeeded' });
+    await runtime.close();
+  });
 });

@@ -33,10 +33,11 @@ const MAX_CACHED_SCHEMA_STRINGS = 256;
 
 /**
  * Persists tasks by consuming their events; the engine and the executors never call it. Writes are
- * batched, one transaction per batch:
- * - an accepted task is written at the end of the current synchronous stretch (a microtask), so it
- *   is durable before any `await` that follows `start()`, e.g. before a server sends its response;
- *   tasks started in a loop share one transaction;
+ * batched, one transaction per batch, and handed to the store without waiting for earlier ones (the
+ * store commits them in order; `flush` resolves once they are durable):
+ * - an accepted task is handed over at the end of the current synchronous stretch (a microtask):
+ *   a caller that announces it (e.g. a server before it responds) awaits `flush()` first; tasks
+ *   started in a loop share one transaction;
  * - an ended task (its final state and report) is written on the next turn of the event loop;
  *   a task that ends before its row is written is inserted once, already ended, and its node
  *   events are never written: the report holds them all;
@@ -54,7 +55,7 @@ export class TaskJournal {
   private microtaskTicket = 0;
   private immediate: NodeJS.Immediate | undefined;
   private timer: NodeJS.Timeout | undefined;
-  /** The last write of an asynchronous store; later writes queue behind it to keep their order. */
+  /** The last write of an asynchronous store, until it settles. */
   private writing: Promise<void> | undefined;
   private readonly schemaObjects = new WeakMap<object, SchemaText>();
   private readonly schemaStrings = new Map<string, SchemaText>();
@@ -96,9 +97,19 @@ export class TaskJournal {
     this.queueMicrotaskWrite('accepted');
   }
 
-  /** Whether something of this task still waits to be written. */
+  /**
+   * Whether something of this task may not be durable yet: it waits to be written, or writes of an
+   * asynchronous store are still in flight (which tasks they hold is not tracked: that would cost
+   * every write).
+   */
   has(taskID: string): boolean {
-    return this.pending.has(taskID);
+    return this.pending.has(taskID) || this.writing !== undefined;
+  }
+
+  /** Resolves once what the journal holds of this task is durable: written now if pending, else once the writes in flight are. */
+  durable(taskID: string): Promise<void> {
+    if (this.pending.has(taskID)) return this.flush();
+    return this.writing ?? Promise.resolve();
   }
 
   /** Writes everything pending; resolves when it is durable. */
@@ -135,7 +146,7 @@ export class TaskJournal {
       const report = interruptedReport(record, await this.store.getEvents(record.id), now);
       const { startTime } = report.workflowStatus;
       batch.updates.push({ id: record.id, status: 'failed', startTime, endTime: now, outputs: {}, error: INTERRUPTED_ERROR });
-      batch.reports.push({ taskID: record.id, report });
+      batch.reports.push({ taskID: record.id, reportJSON: JSON.stringify(report) });
     }
     if (batch.updates.length > 0) await this.store.write(batch);
   }
@@ -208,7 +219,7 @@ export class TaskJournal {
     for (const entry of this.accepted) {
       // An ended task is written whole, with its report, by the next write of ended tasks.
       if (!entry.accepted || entry.task.ended || this.pending.get(entry.task.id) !== entry) continue;
-      batch.tasks.push({ ...entry.accepted, ...this.currentState(entry.task) });
+      batch.tasks.push(withState(entry.accepted, entry.task));
       entry.accepted = undefined;
       entry.changed = false;
     }
@@ -221,9 +232,9 @@ export class TaskJournal {
     const batch = emptyBatch();
     for (const entry of this.pending.values()) {
       const { task } = entry;
-      if (entry.accepted) batch.tasks.push({ ...entry.accepted, ...this.currentState(task) });
-      else if (entry.changed) batch.updates.push(this.currentState(task));
-      if (task.ended) batch.reports.push({ taskID: task.id, report: task.report() });
+      if (entry.accepted) batch.tasks.push(withState(entry.accepted, task));
+      else if (entry.changed) batch.updates.push(withState({ id: task.id, status: task.status, startTime: 0 }, task));
+      if (task.ended) batch.reports.push({ taskID: task.id, reportJSON: task.reportJSON() });
       else for (const event of entry.events) batch.events.push(event);
     }
     this.pending.clear();
@@ -233,30 +244,16 @@ export class TaskJournal {
     return batch;
   }
 
-  /** The task's status and outcome as they are now. */
-  private currentState(task: Task): TaskUpdate {
-    const summary = task.summary();
-    const state: TaskUpdate = { id: task.id, status: summary.status, startTime: summary.startTime };
-    if (summary.endTime !== undefined) state.endTime = summary.endTime;
-    if (task.ended) {
-      state.outputs = task.result() ?? {};
-      const error = task.error;
-      if (error && summary.status !== 'succeeded') {
-        state.error = error.nodeID === undefined ? { code: error.code, message: error.message } : { ...error };
-      }
-    }
-    return state;
-  }
-
+  /**
+   * Hands the batch to the store at once, without waiting for earlier writes to settle: the store
+   * applies batches in call order (see `TaskStore.write`), so writes overlap with the runtime's work.
+   */
   private write(batch: StoreBatch): void {
     if (batch.tasks.length + batch.updates.length + batch.events.length + batch.reports.length === 0) return;
-    if (this.writing) {
-      this.writing = this.writing.then(() => this.store.write(batch)).catch(warnWriteFailed);
-      return;
-    }
     try {
       const result = this.store.write(batch);
       if (result instanceof Promise) {
+        // Batches settle in order, so the last one settling means all have.
         const settled: Promise<void> = result.catch(warnWriteFailed).finally(() => {
           if (this.writing === settled) this.writing = undefined;
         });
@@ -311,6 +308,23 @@ export class TaskJournal {
     }
     return cached;
   }
+}
+
+/**
+ * Sets the task's status and outcome as they are now on `target`, and returns it: the journal's own
+ * record of an accepted task (written once, so it is completed in place) or a new update.
+ */
+function withState<T extends TaskUpdate>(target: T, task: Task): T {
+  const summary = task.summary();
+  target.status = summary.status;
+  target.startTime = summary.startTime;
+  if (summary.endTime !== undefined) target.endTime = summary.endTime;
+  if (task.ended) {
+    target.outputs = task.result() ?? {};
+    const error = task.error;
+    if (error && summary.status !== 'succeeded') target.error = error.nodeID === undefined ? { code: error.code, message: error.message } : { ...error };
+  }
+  return target;
 }
 
 function isJournaled(event: TaskEvent): boolean {

@@ -52,10 +52,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): TaskStore {
         if (entry) entry.record = { ...entry.record, ...structuredClone(change) };
       }
       for (const event of batch.events) entries.get(event.taskID)?.events.push(structuredClone(event));
-      for (const { taskID, report } of batch.reports) {
+      for (const { taskID, reportJSON } of batch.reports) {
         const entry = entries.get(taskID);
         if (!entry) continue;
-        entry.report = JSON.stringify(report);
+        entry.report = reportJSON;
         entry.events = [];
       }
     },

@@ -165,7 +165,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
             ON CONFLICT (task_seq) DO UPDATE SET body = EXCLUDED.body
             RETURNING task_seq)
           DELETE FROM events WHERE task_seq IN (SELECT task_seq FROM saved)`,
-        values: [batch.reports.map((entry) => entry.taskID), batch.reports.map((entry) => JSON.stringify(entry.report))],
+        values: [batch.reports.map((entry) => entry.taskID), batch.reports.map((entry) => entry.reportJSON)],
       });
     }
     return statements;
@@ -180,11 +180,16 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
 
   const stopPruning = startPruneTimer(prune, retention.intervalMs);
   let closed: Promise<void> | undefined;
+  /** The last write: each waits for the one before it, so that batches commit in call order over the pool. */
+  let lastWrite: Promise<void> = Promise.resolve();
 
   return {
-    async write(batch) {
+    write(batch) {
       const statements = statementsOf(batch);
-      if (statements.length > 0) await atomically(statements);
+      if (statements.length === 0) return lastWrite.then(noop, noop);
+      const run = (): Promise<void> => atomically(statements);
+      lastWrite = lastWrite.then(run, run);
+      return lastWrite;
     },
     async getTask(taskID) {
       const { rows } = await pool.query<TaskRow>(`SELECT ${TASK_COLUMNS} FROM tasks t JOIN schemas s ON s.hash = t.schema_hash WHERE t.id = $1`, [taskID]);
@@ -254,6 +259,8 @@ export function redactURL(url: string): string {
     return '(unparsable URL)';
   }
 }
+
+function noop(): void {}
 
 function toJSON(value: unknown): string | null {
   return value === undefined ? null : JSON.stringify(value);

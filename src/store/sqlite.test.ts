@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { IReport } from '@flowgram.ai/runtime-interface';
 import { createMemoryStore } from './memory.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
+import { toRows } from './sqlite-rows.js';
+import { MAX_IN_FLIGHT, SqliteWriterThread } from './sqlite-writer-thread.js';
 import { createSqliteStore } from './sqlite.js';
 import type { StoreBatch, StoreRetention, TaskRecord, TaskStore } from './types.js';
 
@@ -31,9 +34,14 @@ function batch(parts: Partial<StoreBatch>): StoreBatch {
 
 const report = (id: string): IReport => ({ id, inputs: { n: 1 }, outputs: { ok: true } }) as unknown as IReport;
 
-// The same contract for both implementations: the memory store is the reference.
+let files = 0;
+const dbPath = (): string => join(dir, `contract-${++files}.db`);
+
+// The same contract for every implementation: the memory store is the reference. A SQLite file is
+// written by the writer thread; `:memory:` on the caller's thread.
 describe.each([
-  ['sqlite', (retention?: StoreRetention) => createSqliteStore({ path: ':memory:', retention })],
+  ['sqlite file', (retention?: StoreRetention) => createSqliteStore({ path: dbPath(), retention })],
+  ['sqlite :memory:', (retention?: StoreRetention) => createSqliteStore({ path: ':memory:', retention })],
   ['memory', (retention?: StoreRetention) => createMemoryStore({ retention })],
 ] as Array<[string, (retention?: StoreRetention) => TaskStore]>)('%s store', (_name, create) => {
   it('stores a task, its journal while it runs, and its report once it ended', async () => {
@@ -48,7 +56,7 @@ describe.each([
     await store.write(
       batch({
         updates: [{ id: 'a', status: 'succeeded', startTime: 1_000, endTime: 1_010, outputs: { ok: true } }],
-        reports: [{ taskID: 'a', report: report('a') }],
+        reports: [{ taskID: 'a', reportJSON: JSON.stringify(report('a')) }],
       }),
     );
     expect(await store.getTask('a')).toMatchObject({ id: 'a', status: 'succeeded', endTime: 1_010, outputs: { ok: true }, inputs: { n: 1 } });
@@ -81,7 +89,7 @@ describe.each([
 
   it('deletes a task with its journal and report', async () => {
     const store = create();
-    await store.write(batch({ tasks: [record('d', { status: 'succeeded', endTime: 2_000 })], reports: [{ taskID: 'd', report: report('d') }] }));
+    await store.write(batch({ tasks: [record('d', { status: 'succeeded', endTime: 2_000 })], reports: [{ taskID: 'd', reportJSON: JSON.stringify(report('d')) }] }));
     expect(await store.deleteTask('d')).toBe(true);
     expect(await store.deleteTask('d')).toBe(false);
     expect(await store.getTask('d')).toBeUndefined();
@@ -122,7 +130,7 @@ describe('createSqliteStore', () => {
   it('creates the directory, and keeps tasks across reopening the file', async () => {
     const path = join(dir, 'nested', 'deeper', 'flowgram.db');
     const first = createSqliteStore({ path });
-    await first.write(batch({ tasks: [record('kept', { status: 'succeeded', endTime: 3_000 })], reports: [{ taskID: 'kept', report: report('kept') }] }));
+    await first.write(batch({ tasks: [record('kept', { status: 'succeeded', endTime: 3_000 })], reports: [{ taskID: 'kept', reportJSON: JSON.stringify(report('kept')) }] }));
     await first.close();
     expect(existsSync(path)).toBe(true);
     const second = createSqliteStore({ path });
@@ -150,5 +158,84 @@ describe('createSqliteStore', () => {
 
   it('rejects a negative retention', () => {
     expect(() => createSqliteStore({ path: ':memory:', retention: { maxTasks: -1 } })).toThrow(/retention.maxTasks/);
+  });
+});
+
+describe('SQLite writer thread', () => {
+  it('applies writes handed over without waiting in call order, each settling once committed', async () => {
+    const path = dbPath();
+    const store = createSqliteStore({ path });
+    const writes: Array<Promise<void> | void> = [store.write(batch({ tasks: [record('o')] }))];
+    for (let i = 1; i <= 30; i++) writes.push(store.write(batch({ updates: [{ id: 'o', status: 'processing', startTime: i }] })));
+    writes.push(store.write(batch({ updates: [{ id: 'o', status: 'succeeded', startTime: 30, endTime: 40, outputs: {} }], reports: [{ taskID: 'o', reportJSON: JSON.stringify(report('o')) }] })));
+    await Promise.all(writes);
+    const reader = createSqliteStore({ path, retention: { intervalMs: 0 } });
+    expect(await reader.getTask('o')).toMatchObject({ status: 'succeeded', startTime: 30, endTime: 40 });
+    expect(await reader.getReport('o')).toEqual(report('o'));
+    await reader.close();
+    await store.close();
+  });
+
+  it('keeps at most MAX_IN_FLIGHT requests in flight: the caller waits for room instead', async () => {
+    const path = dbPath();
+    await createSqliteStore({ path }).close(); // the store's first connection creates the tables
+    const thread = new SqliteWriterThread(path);
+    const rows = toRows(batch({ tasks: Array.from({ length: 200 }, (_, i) => record(`f${i}`)) }));
+    const settled: Array<Promise<unknown>> = [];
+    let most = 0;
+    for (let i = 0; i < 20; i++) {
+      settled.push(thread.request({ kind: 'write', rows: i === 0 ? rows : toRows(batch({ updates: [{ id: 'f0', status: 'processing', startTime: i }] })) }));
+      most = Math.max(most, thread.inFlight);
+    }
+    expect(most).toBe(MAX_IN_FLIGHT);
+    await Promise.all(settled);
+    expect(thread.inFlight).toBe(0);
+    await thread.close();
+  });
+
+  it('rejects a write that fails and goes on with the next ones', async () => {
+    const store = createSqliteStore({ path: dbPath() });
+    const broken = { ...record('x'), inputs: undefined } as unknown as TaskRecord; // no inputs: NOT NULL fails
+    await expect(store.write(batch({ tasks: [record('before'), broken] }))).rejects.toThrow(/NOT NULL/);
+    await store.write(batch({ tasks: [record('after')] }));
+    expect(await store.getTask('before')).toBeUndefined(); // the failed batch was rolled back whole
+    expect(await store.getTask('after')).toMatchObject({ id: 'after' });
+    await store.close();
+  });
+
+  it('fails the requests of a thread that cannot start, without taking the process down', async () => {
+    const thread = new SqliteWriterThread(dir); // a directory: the thread cannot open it
+    // More requests than may be in flight: the caller stops waiting for room once the thread is gone.
+    const requests = Array.from({ length: 2 * MAX_IN_FLIGHT }, () => thread.request({ kind: 'delete', taskID: 'a' }));
+    for (const request of requests) await expect(request).rejects.toThrow(/cannot open SQLite database/);
+    await expect(thread.request({ kind: 'delete', taskID: 'a' })).rejects.toThrow(/cannot open SQLite database/); // a new thread, same fate
+    await thread.close();
+    await expect(thread.request({ kind: 'delete', taskID: 'a' })).rejects.toThrow(/closed/);
+  });
+
+  it('close() waits for the writes in flight', async () => {
+    const path = dbPath();
+    const store = createSqliteStore({ path });
+    void store.write(batch({ tasks: Array.from({ length: 500 }, (_, i) => record(`c${i}`)) }));
+    await store.close();
+    const reader = createSqliteStore({ path, retention: { intervalMs: 0 } });
+    expect(await reader.listTasks({ limit: 1_000, offset: 0 })).toHaveLength(500);
+    await reader.close();
+  });
+
+  it('keeps the process alive while a write is in flight, and not a moment longer', () => {
+    const path = dbPath();
+    // A script that writes without awaiting and never closes the store: it must commit, then exit on its own.
+    const script = `
+      import { createSqliteStore } from ${JSON.stringify(new URL('./sqlite.ts', import.meta.url).href)};
+      const store = createSqliteStore({ path: ${JSON.stringify(path)} });
+      void store.write({ tasks: [${JSON.stringify(record('child'))}], updates: [], events: [], reports: [] });
+    `;
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', script], { encoding: 'utf8', timeout: 20_000 });
+    expect(child.error).toBeUndefined(); // no timeout: nothing kept it alive after the write
+    expect(child.status, child.stderr).toBe(0);
+    const reader = new Database(path, { readonly: true });
+    expect(reader.prepare('SELECT id FROM tasks').pluck().all()).toEqual(['child']);
+    reader.close();
   });
 });

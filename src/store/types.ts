@@ -59,8 +59,11 @@ export interface StoreBatch {
    * Recovery rebuilds an interrupted task's report from it.
    */
   events: TaskEvent[];
-  /** Final reports. Writing one drops the task's journal: the report holds every node's status and snapshots. */
-  reports: Array<{ taskID: string; report: IReport }>;
+  /**
+   * Final reports, as `IReport` JSON text (the runtime serializes each once, without copying it first).
+   * Writing one drops the task's journal: the report holds every node's status and snapshots.
+   */
+  reports: Array<{ taskID: string; reportJSON: string }>;
 }
 
 /** A listing query; the same filter as `Runtime.listTasks`. */
@@ -91,7 +94,10 @@ export interface StoreRetention {
  * Durability contract: `write` is durable when its result settles (returns, for a synchronous store).
  */
 export interface TaskStore {
-  /** Applies one batch atomically. */
+  /**
+   * Applies one batch atomically. The runtime calls it again without waiting for the previous write
+   * to settle: a store applies batches, and settles their results, in call order.
+   */
   write(batch: StoreBatch): MaybePromise<void>;
   getTask(taskID: string): MaybePromise<TaskRecord | undefined>;
   getReport(taskID: string): MaybePromise<IReport | undefined>;
