@@ -45,6 +45,15 @@ describe('QuickJSSandbox (in-process)', () => {
     }
   });
 
+  it('gives every execution its own Math.random sequence (the snapshot would otherwise replay one)', async () => {
+    const sandbox = await newSandbox();
+    const script = 'function main() { const v = Array.from({ length: 4 }, () => Math.random()); return { v, ok: v.every((x) => x >= 0 && x < 1) } }';
+    const draws = Array.from({ length: 5 }, () => JSON.parse((sandbox.run(request(script)) as { outputsJSON: string }).outputsJSON) as { v: number[]; ok: boolean });
+    expect(draws.every((draw) => draw.ok)).toBe(true);
+    expect(new Set(draws.map((draw) => draw.v.join(','))).size).toBe(5);
+    expect(new Set(draws.flatMap((draw) => draw.v)).size).toBe(20);
+  });
+
   it('recovers from a timeout, running out of memory or stack, and a promise loop left behind', async () => {
     const sandbox = await newSandbox();
     const limits = { ...DEFAULT_CODE_LIMITS, timeoutMs: 50, memoryBytes: 8 * 1024 * 1024, stackBytes: 256 * 1024 };

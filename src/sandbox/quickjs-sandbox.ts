@@ -1,3 +1,4 @@
+import { randomFillSync } from 'node:crypto';
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime, QuickJSWASMModule } from 'quickjs-emscripten';
 import { limitExceededMessage, type ScriptLimits } from './limits.js';
 import type { MemoryLayout } from './quickjs-wasm.js';
@@ -46,12 +47,17 @@ class ConsoleSink {
 const LOG_LEVELS: ReadonlySet<string> = new Set(['log', 'info', 'debug', 'warning', 'error']);
 
 /**
- * The sandbox's console, written in JavaScript inside it: no host function is involved, so nothing
- * outside the WebAssembly memory changes while a script runs (see the snapshot below). It keeps
+ * Set up inside the sandbox once, before the snapshot. Evaluates to `{ lines, configure }`.
+ *
+ * The console is written in JavaScript: no host function is involved, so nothing outside the
+ * WebAssembly memory changes while a script runs (see the snapshot below). It keeps
  * `[level, message, ...]` in a list only the host can reach and stops keeping once `budget` UTF-16
- * units are used (the host then applies the exact byte budget). Evaluates to `{ lines, configure }`.
+ * units are used (the host then applies the exact byte budget).
+ *
+ * Math.random is replaced by xoshiro128** seeded by the host before every execution: QuickJS seeds
+ * its own generator when a context is built, and restoring the snapshot would replay one sequence.
  */
-const CONSOLE_SETUP = `(() => {
+const SANDBOX_SETUP = `(() => {
   'use strict';
   const stringify = JSON.stringify;
   const lines = [];
@@ -77,7 +83,23 @@ const CONSOLE_SETUP = `(() => {
     lines[lines.length] = message;
   };
   globalThis.console = { log: method('log'), info: method('info'), debug: method('debug'), warn: method('warning'), error: method('error') };
-  return { lines, configure(bytes) { budget = bytes; } };
+
+  let a = 0, b = 0, c = 0, d = 0;
+  const next = () => {
+    const result = Math.imul(((Math.imul(b, 5) << 7) | (Math.imul(b, 5) >>> 25)), 9) >>> 0;
+    const t = b << 9;
+    c ^= a; d ^= b; b ^= c; a ^= d; c ^= t;
+    d = (d << 11) | (d >>> 21);
+    return result;
+  };
+  const random = { random() { return ((next() >>> 5) * 67108864 + (next() >>> 6)) / 9007199254740992; } }.random;
+  Object.defineProperty(Math, 'random', { value: random, writable: true, enumerable: false, configurable: true });
+
+  const configure = (bytes, s0, s1, s2, s3) => {
+    budget = bytes;
+    a = s0 | 0; b = s1 | 0; c = s2 | 0; d = s3 | 1;
+  };
+  return { lines, configure };
 })()`;
 
 const MAIN_LOOKUP = '\n;typeof main === "function" ? main : undefined';
@@ -112,7 +134,7 @@ export class QuickJSSandbox {
   private readonly parse: QuickJSHandle;
   private readonly stringify: QuickJSHandle;
   private readonly consoleLines: QuickJSHandle;
-  private readonly configureConsole: QuickJSHandle;
+  private readonly configureRun: QuickJSHandle;
   private deadline = Number.POSITIVE_INFINITY;
   private readonly snapshot: MemorySnapshot;
 
@@ -125,9 +147,9 @@ export class QuickJSSandbox {
     this.parse = context.getProp(json, 'parse');
     this.stringify = context.getProp(json, 'stringify');
     json.dispose();
-    const setup = context.unwrapResult(context.evalCode(CONSOLE_SETUP, 'console.js', EVAL_OPTIONS));
+    const setup = context.unwrapResult(context.evalCode(SANDBOX_SETUP, 'setup.js', EVAL_OPTIONS));
     this.consoleLines = context.getProp(setup, 'lines');
-    this.configureConsole = context.getProp(setup, 'configure');
+    this.configureRun = context.getProp(setup, 'configure');
     setup.dispose();
     // Cached handles quickjs-emscripten creates on first use: made now, so they exist in the snapshot.
     void context.undefined;
@@ -169,11 +191,12 @@ export class QuickJSSandbox {
     return { ...outcome, logs };
   }
 
+  /** The console's budget and a fresh seed for Math.random, before the script runs. */
   private configure(consoleBytes: number, owned: QuickJSHandle[]): void {
     const { context } = this;
-    const budget = context.newNumber(consoleBytes);
-    owned.push(budget);
-    owned.push(context.unwrapResult(context.callFunction(this.configureConsole, context.undefined, budget)));
+    const args = [consoleBytes, ...randomFillSync(new Uint32Array(4))].map((value) => context.newNumber(value));
+    owned.push(...args);
+    owned.push(context.unwrapResult(context.callFunction(this.configureRun, context.undefined, ...args)));
   }
 
   /** What the script logged, within the byte budget (the sandbox only bounds it roughly). */
