@@ -50,6 +50,7 @@ export { createPostgresStore } from './store/postgres.js';
 export type { PostgresStoreOptions } from './store/postgres.js';
 export { createMemoryStore } from './store/memory.js';
 export type { MemoryStoreOptions } from './store/memory.js';
+export type { RecoveryOptions } from './store/journal.js';
 export type { MaybePromise, StoreBatch, StoreListFilter, StoreRetention, StoredTaskError, TaskRecord, TaskStore, TaskUpdate } from './store/types.js';
 export { createCodeExecutor } from './nodes/code.js';
 export type { CodeExecutor, CodeExecutorOptions, ScriptRunnerFactory } from './nodes/code.js';

@@ -10,7 +10,8 @@ import { parseInputsInput, parseSchemaInput } from './schema/parse.js';
 import type { IJsonSchema, WorkflowInputs, WorkflowOutputs, WorkflowSchema } from './schema/types.js';
 import { validateInputs } from './schema/validate-inputs.js';
 import { validateSchemaStructure, type SchemaIssue } from './schema/validate-schema.js';
-import { TaskJournal } from './store/journal.js';
+import { TaskJournal, type RecoveryOptions } from './store/journal.js';
+import { newOwnerID } from './store/owner.js';
 import { newTaskID } from './store/task-id.js';
 import type { TaskStore } from './store/types.js';
 
@@ -37,9 +38,16 @@ export interface RuntimeOptions {
   retention?: RetentionOptions;
   /**
    * Where tasks and reports outlive the process (`createSqliteStore`). The runtime owns it: it
-   * settles tasks the last process left running, and `close()` closes it. Default: memory only.
+   * settles tasks runtimes that are gone left running (see `recovery`), and `close()` closes it.
+   * Default: memory only.
    */
   store?: TaskStore;
+  /**
+   * How runtimes sharing the store tell a dead one from a live one (see the README's Durability):
+   * each writes a heartbeat every `leaseMs / 3`; the unfinished tasks of one silent for `leaseMs`
+   * (default 30 s) are settled by a live one, checked at start and every `leaseMs`.
+   */
+  recovery?: RecoveryOptions;
 }
 
 export interface StartOptions {
@@ -140,7 +148,12 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const waiting: WorkflowExecution[] = [];
   let waitingHead = 0;
   const store = options.store;
-  const journal = store ? new TaskJournal(store) : undefined;
+  const leaseMs = options.recovery?.leaseMs;
+  if (leaseMs !== undefined && !(Number.isFinite(leaseMs) && leaseMs > 0)) {
+    throw new FlowgramError(ErrorCodes.BAD_REQUEST, 'recovery.leaseMs: must be a positive number of milliseconds');
+  }
+  // Each runtime owns the tasks it accepts; recovery settles only the tasks of runtimes that are gone.
+  const journal = store ? new TaskJournal(store, { owner: newOwnerID() }) : undefined;
 
   function admit(execution: WorkflowExecution): void {
     running++;
@@ -284,8 +297,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     return task;
   }
 
-  // Tasks the previous process left running are settled before any query is answered.
-  const recovered = journal?.recover((record) => start(record.schema, record.inputs, { taskID: record.id }));
+  // Tasks of dead runtimes (the previous process, a crashed peer) are settled before any query is answered, then every lease.
+  const recovered = journal?.startRecovery((record) => start(record.schema, record.inputs, { taskID: record.id }), options.recovery);
   /** The store, once recovery is done and pending writes are durable. */
   async function stored(): Promise<TaskStore | undefined> {
     if (!store || !journal) return undefined;

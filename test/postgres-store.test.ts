@@ -9,7 +9,9 @@ import { createRuntime } from '../src/index.js';
 import { MIGRATIONS } from '../src/store/postgres-migrations.js';
 import { createPostgresStore } from '../src/store/postgres.js';
 import type { StoreBatch, StoreRetention, TaskRecord, TaskStore } from '../src/store/types.js';
-import { chain, endNode, input, ref, startNode, workflow } from './fixtures/workflow-builders.js';
+import { INTERRUPTED_MESSAGE } from '../src/store/recovery.js';
+import { testExecutors } from './fixtures/test-nodes.js';
+import { chain, delayNode, edge, endNode, input, ref, startNode, workflow } from './fixtures/workflow-builders.js';
 import { postgresBinDir, startPostgres, type PostgresInstance } from './helpers/postgres.js';
 
 const available = postgresBinDir() !== undefined;
@@ -38,6 +40,16 @@ function record(id: string, overrides: Partial<TaskRecord> = {}): TaskRecord {
 }
 
 const batch = (parts: Partial<StoreBatch>): StoreBatch => ({ tasks: [], updates: [], events: [], reports: [], ...parts });
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** A short lease: a runtime silent this long is dead to the others. */
+const recovery = { leaseMs: 500 };
+const slowFlow = (ms: number, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  ...workflow(
+    [startNode('start_0', { text: 'string' }), delayNode('wait', ms, { text: input('string', ref('start_0', 'text')) }), endNode('end_0', { text: input('string', ref('wait', 'text')) })],
+    [edge('start_0', 'wait'), edge('wait', 'end_0')],
+  ),
+  ...extra,
+});
 const report = (id: string): IReport => ({ id, inputs: { n: 1 }, outputs: { ok: true } }) as unknown as IReport;
 
 describe.skipIf(!available)('PostgreSQL store', () => {
@@ -56,7 +68,7 @@ describe.skipIf(!available)('PostgreSQL store', () => {
     await store.write(batch({ tasks: [record('a')] }));
     await store.write(batch({ events: [{ type: 'node_started', taskID: 'a', nodeID: 'start_0', nodeType: 'start', title: 'Start', time: 1_001 }] }));
     expect(await store.getEvents('a')).toEqual([{ type: 'node_started', taskID: 'a', nodeID: 'start_0', nodeType: 'start', title: 'Start', time: 1_001 }]);
-    expect((await store.listUnfinished()).map((task) => task.id)).toEqual(['a']);
+    expect((await store.claimAbandoned('r1', 60_000)).map((task) => task.id)).toEqual(['a']);
 
     await store.write(
       batch({
@@ -74,12 +86,111 @@ describe.skipIf(!available)('PostgreSQL store', () => {
       startTime: 1_000,
       endTime: 1_010,
       outputs: { ok: true },
+      owner: 'r1', // claimed above
     });
     expect(await store.getReport('a')).toEqual(report('a'));
     expect(await store.getEvents('a')).toEqual([]); // the report replaced the journal
-    expect(await store.listUnfinished()).toEqual([]);
+    expect(await store.claimAbandoned('r2', 60_000)).toEqual([]);
     expect(await store.getTask('missing')).toBeUndefined();
     expect(await store.getReport('missing')).toBeUndefined();
+  });
+
+  it('claims the unfinished tasks of runtimes that are gone or silent for a lease, never a live one', async () => {
+    const store = await create();
+    for (const owner of ['me', 'live', 'silent']) await store.heartbeat(owner, true);
+    await store.write(
+      batch({
+        tasks: [
+          record('mine', { owner: 'me' }),
+          record('live', { owner: 'live' }),
+          record('silent', { owner: 'silent' }),
+          record('unowned'), // written before owners were recorded
+          record('gone', { owner: 'gone' }), // no heartbeat at all
+          record('ended', { owner: 'gone', status: 'succeeded', endTime: 2_000 }),
+        ],
+      }),
+    );
+    expect(await store.getTask('live')).toMatchObject({ owner: 'live' });
+    await sleep(150);
+    await store.heartbeat('me', true);
+    await store.heartbeat('live', true);
+    const claimed = await store.claimAbandoned('me', 100);
+    expect(claimed.map((task) => task.id)).toEqual(['silent', 'unowned', 'gone']);
+    expect(claimed.map((task) => task.owner)).toEqual(['me', 'me', 'me']);
+    expect(await store.getTask('gone')).toMatchObject({ owner: 'me', status: 'processing' });
+    expect(await store.claimAbandoned('other', 100)).toEqual([]);
+    await store.heartbeat('live', false); // it closed
+    expect((await store.claimAbandoned('other', 100)).map((task) => task.id)).toEqual(['live']);
+  });
+
+  it('gives each abandoned task to exactly one of several stores claiming at once', async () => {
+    const url = await freshDatabase();
+    const [a, b, c] = await Promise.all([create(undefined, url), create(undefined, url), create(undefined, url)]);
+    const ids = Array.from({ length: 300 }, (_, i) => `x${i}`);
+    await a.write(batch({ tasks: ids.map((id) => record(id, { owner: 'dead' })) }));
+    await Promise.all([a.heartbeat('a', true), b.heartbeat('b', true), c.heartbeat('c', true)]);
+    const claims = await Promise.all([a.claimAbandoned('a', 60_000), b.claimAbandoned('b', 60_000), c.claimAbandoned('c', 60_000)]);
+    expect(claims.flat().map((task) => task.id).sort()).toEqual([...ids].sort());
+  });
+
+  it('leaves the running tasks of a live runtime to it (a rolling restart): it finishes them', async () => {
+    const url = await freshDatabase();
+    const old = createRuntime({ executors: testExecutors(), store: await createPostgresStore({ url }), recovery });
+    const next = createRuntime({ executors: testExecutors(), store: await createPostgresStore({ url }), recovery });
+    try {
+      const plain = old.start(slowFlow(3_000), { text: 'plain' });
+      const resumable = old.start(slowFlow(3_000, { resumable: true }), { text: 'resumable' });
+      await old.flush();
+      await sleep(3 * recovery.leaseMs); // several recoveries of `next`
+      expect(next.getTask(resumable.id)).toBeUndefined();
+      expect(await next.getResult(plain.id)).toEqual({ status: 'processing', outputs: {} });
+      expect(await next.getResult(resumable.id)).toEqual({ status: 'processing', outputs: {} });
+      await Promise.all([plain.done, resumable.done]);
+      await old.flush();
+      expect(next.getTask(resumable.id)).toBeUndefined(); // never re-run beside the original
+      expect(await next.getResult(plain.id)).toEqual({ status: 'succeeded', outputs: { text: 'plain' } });
+      expect(await next.getResult(resumable.id)).toEqual({ status: 'succeeded', outputs: { text: 'resumable' } });
+    } finally {
+      await Promise.all([old.close(), next.close()]);
+    }
+  });
+
+  it("settles a crashed runtime's tasks within about a lease, each by exactly one survivor", async () => {
+    const url = await freshDatabase();
+    // The crashed runtime: its tasks were written, its heartbeat stops now.
+    const crashed = await create(undefined, url);
+    await crashed.heartbeat('crashed', true);
+    const schema = (flow: unknown): string => JSON.stringify(flow);
+    await crashed.write(
+      batch({
+        tasks: [
+          record('lost', { owner: 'crashed', schemaHash: 'lost', schema: schema(slowFlow(60_000)), inputs: { text: 'lost' } }),
+          record('again', { owner: 'crashed', schemaHash: 'again', schema: schema(slowFlow(200, { resumable: true })), inputs: { text: 'again' } }),
+        ],
+      }),
+    );
+    const beatAt = Date.now();
+    const survivors = await Promise.all(
+      [0, 1].map(async () => createRuntime({ executors: testExecutors(), store: await createPostgresStore({ url }), recovery })),
+    );
+    try {
+      await Promise.all(survivors.map((survivor) => survivor.flush()));
+      if (Date.now() - beatAt < recovery.leaseMs) expect(await survivors[0].getResult('lost')).toEqual({ status: 'processing', outputs: {} });
+      for (;;) {
+        if ((await survivors[0].getResult('lost'))?.status === 'failed') break;
+        expect(Date.now() - beatAt, 'settled within about a lease').toBeLessThan(4 * recovery.leaseMs);
+        await sleep(25);
+      }
+      const runners = survivors.filter((survivor) => survivor.getTask('again') !== undefined);
+      expect(runners).toHaveLength(1);
+      await runners[0].getTask('again')?.done;
+      await runners[0].flush();
+      expect(await survivors[1].getResult('again')).toEqual({ status: 'succeeded', outputs: { text: 'again' } });
+      const lost = await survivors[1].getReport('lost');
+      expect(lost?.messages.error.map((message) => message.message)).toEqual([INTERRUPTED_MESSAGE]);
+    } finally {
+      await Promise.all(survivors.map((survivor) => survivor.close()));
+    }
   });
 
   it('commits batches handed over without waiting in call order (the pool has many connections)', async () => {

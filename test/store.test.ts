@@ -28,6 +28,9 @@ const slowFlow = (ms: number, extra: Record<string, unknown> = {}): Record<strin
 });
 
 const parseReport = (report: unknown): unknown => TaskReportDefine.schema.output.parse(report);
+/** A short lease: a runtime silent this long is dead to the others. */
+const recovery = { leaseMs: 300 };
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A SQLite store that stops writing at `kill()`, as if its process had died there. */
 async function killableStore(path: string): Promise<{ store: TaskStore; kill: () => void }> {
@@ -36,7 +39,13 @@ async function killableStore(path: string): Promise<{ store: TaskStore; kill: ()
   await store.write({ tasks: [], updates: [], events: [], reports: [] });
   let alive = true;
   return {
-    store: { ...store, write: (batch) => (alive ? store.write(batch) : undefined) },
+    store: {
+      ...store,
+      write: (batch) => (alive ? store.write(batch) : undefined),
+      heartbeat: (owner, beating) => (alive ? store.heartbeat(owner, beating) : undefined),
+      listOwners: () => (alive ? store.listOwners() : []),
+      claimAbandoned: (owner, leaseMs) => (alive ? store.claimAbandoned(owner, leaseMs) : []),
+    },
     kill: () => {
       alive = false;
       void store.close();
@@ -143,12 +152,13 @@ describe('runtime with a SQLite store', () => {
   it('marks tasks a dead process left running as failed, with a report rebuilt from the journal', async () => {
     const path = dbPath();
     const { store, kill } = await killableStore(path);
-    const dead = createRuntime({ executors: testExecutors(), store });
+    const dead = createRuntime({ executors: testExecutors(), store, recovery });
     const task = dead.start(slowFlow(60_000), { text: 'lost' });
     await dead.listTasks(); // flushes the journal: the delay node is running
     kill();
+    await sleep(recovery.leaseMs + 50); // its heartbeat goes stale
 
-    const restarted = createRuntime({ executors: testExecutors(), store: createSqliteStore({ path }) });
+    const restarted = createRuntime({ executors: testExecutors(), store: createSqliteStore({ path }), recovery });
     try {
       expect(await restarted.getResult(task.id)).toEqual({ status: 'failed', outputs: {} });
       const [summary] = await restarted.listTasks();
@@ -168,13 +178,14 @@ describe('runtime with a SQLite store', () => {
   it('re-runs an interrupted task whose workflow is marked resumable', async () => {
     const path = dbPath();
     const { store, kill } = await killableStore(path);
-    const dead = createRuntime({ executors: testExecutors(), store });
+    const dead = createRuntime({ executors: testExecutors(), store, recovery });
     const task = dead.start(slowFlow(200, { resumable: true }), { text: 'again' });
     await dead.listTasks();
     kill();
     task.cancel();
+    await sleep(recovery.leaseMs + 50); // its heartbeat goes stale
 
-    const restarted = createRuntime({ executors: testExecutors(), store: createSqliteStore({ path }) });
+    const restarted = createRuntime({ executors: testExecutors(), store: createSqliteStore({ path }), recovery });
     try {
       await restarted.listTasks(); // recovery has run
       const resumed = restarted.getTask(task.id);
@@ -210,6 +221,121 @@ describe('runtime with a SQLite store', () => {
     expect(db.prepare('SELECT count(*) FROM schemas').pluck().get()).toBe(1);
     expect(db.prepare('SELECT count(*) FROM events').pluck().get()).toBe(0); // journals end with their reports
     db.close();
+  });
+});
+
+/** A SQLite store whose writer thread runs already: starting one (from TypeScript sources) is slow, and must not stall a test's heartbeats. */
+async function startedStore(path: string): Promise<TaskStore> {
+  const store = createSqliteStore({ path });
+  await store.write({ tasks: [], updates: [], events: [], reports: [] });
+  return store;
+}
+
+/** Leases for tests that need a runtime to stay alive to the others under a loaded test machine. */
+const sharing = { leaseMs: 500 };
+
+/** Polls until `probe` passes (or throws its last failure after `ms`). */
+async function eventually(probe: () => Promise<void>, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await probe();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await sleep(25);
+    }
+  }
+}
+
+describe('runtimes sharing a SQLite file', () => {
+  it('leave the running tasks of a live runtime to it (a rolling restart): it finishes them', async () => {
+    const path = dbPath();
+    const [oldStore, nextStore] = [await startedStore(path), await startedStore(path)];
+    const old = createRuntime({ executors: testExecutors(), store: oldStore, recovery: sharing });
+    const plain = old.start(slowFlow(3_000), { text: 'plain' });
+    const resumable = old.start(slowFlow(3_000, { resumable: true }), { text: 'resumable' });
+    await old.flush();
+
+    const next = createRuntime({ executors: testExecutors(), store: nextStore, recovery: sharing });
+    try {
+      await next.flush(); // its recovery at start has run…
+      await sleep(3 * sharing.leaseMs); // …and periodic ones
+      expect(next.getTask(resumable.id)).toBeUndefined();
+      expect(await next.getResult(plain.id)).toEqual({ status: 'processing', outputs: {} });
+      expect(await next.getResult(resumable.id)).toEqual({ status: 'processing', outputs: {} });
+      await Promise.all([plain.done, resumable.done]);
+      await old.flush();
+      expect(next.getTask(resumable.id)).toBeUndefined(); // never re-run beside the original
+      expect(await next.getResult(plain.id)).toEqual({ status: 'succeeded', outputs: { text: 'plain' } });
+      expect(await next.getResult(resumable.id)).toEqual({ status: 'succeeded', outputs: { text: 'resumable' } });
+      const report = await next.getReport(plain.id);
+      expect(report?.messages.error ?? []).toEqual([]);
+    } finally {
+      await old.close();
+      await next.close();
+    }
+  });
+
+  it('retry settling a claimed task whose write failed: no other runtime would', async () => {
+    const memory = createMemoryStore();
+    await memory.write({ tasks: [{ id: 't', schemaHash: 'h', schema: JSON.stringify(slowFlow(60_000)), inputs: { text: 'x' }, status: 'processing', createdAt: 1, startTime: 1, owner: 'gone' }], updates: [], events: [], reports: [] });
+    let failures = 0;
+    const store: TaskStore = {
+      ...memory,
+      write(batch) {
+        if (batch.updates.length > 0 && failures++ === 0) throw new Error('disk full');
+        return memory.write(batch);
+      },
+    };
+    const runtime = createRuntime({ executors: testExecutors(), store, recovery: { leaseMs: 100 } });
+    try {
+      await eventually(async () => expect(await memory.getTask('t')).toMatchObject({ status: 'failed', error: { message: INTERRUPTED_MESSAGE } }));
+      expect(failures).toBe(2);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('refuse a lease that is not a positive number of milliseconds', () => {
+    for (const leaseMs of [0, -1, Number.NaN]) {
+      expect(() => createRuntime({ store: createMemoryStore(), recovery: { leaseMs } })).toThrow(/recovery\.leaseMs/);
+    }
+  });
+
+  it("settle a crashed runtime's tasks within about a lease, each by exactly one survivor", async () => {
+    const path = dbPath();
+    const { store, kill } = await killableStore(path);
+    const survivorStores = [await startedStore(path), await startedStore(path)];
+    const crashed = createRuntime({ executors: testExecutors(), store, recovery: sharing });
+    const lost = crashed.start(slowFlow(60_000), { text: 'lost' });
+    const again = crashed.start(slowFlow(1_000, { resumable: true }), { text: 'again' });
+    const survivors = survivorStores.map((survivorStore) => createRuntime({ executors: testExecutors(), store: survivorStore, recovery: sharing }));
+    try {
+      await crashed.flush();
+      await Promise.all(survivors.map((survivor) => survivor.flush()));
+      // Its owner is alive: left alone.
+      expect(await survivors[0].getResult(lost.id)).toEqual({ status: 'processing', outputs: {} });
+      expect(await survivors[1].getResult(again.id)).toEqual({ status: 'processing', outputs: {} });
+
+      kill();
+      lost.cancel();
+      again.cancel();
+      const killedAt = Date.now();
+      await eventually(async () => {
+        expect(await survivors[0].getResult(lost.id)).toEqual({ status: 'failed', outputs: {} });
+      });
+      expect(Date.now() - killedAt).toBeLessThan(4 * sharing.leaseMs);
+      // The resumable task is re-run, by one survivor only.
+      const runners = survivors.filter((survivor) => survivor.getTask(again.id) !== undefined);
+      expect(runners).toHaveLength(1);
+      await runners[0].getTask(again.id)?.done;
+      await runners[0].flush();
+      expect(await survivors[0].getResult(again.id)).toEqual({ status: 'succeeded', outputs: { text: 'again' } });
+      const report = await survivors[1].getReport(lost.id);
+      expect(report?.messages.error.map((message) => message.message)).toEqual([INTERRUPTED_MESSAGE]);
+    } finally {
+      await Promise.all(survivors.map((survivor) => survivor.close()));
+    }
   });
 });
 

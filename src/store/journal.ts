@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Task } from '../engine/task.js';
 import type { TaskEvent } from '../engine/types.js';
 import { errorMessage } from '../errors.js';
+import { isDeadLocalOwner } from './owner.js';
 import { INTERRUPTED_ERROR, interruptedReport, isResumable } from './recovery.js';
 import type { StoreBatch, TaskRecord, TaskStore, TaskUpdate } from './types.js';
 
@@ -12,7 +13,20 @@ export interface JournalOptions {
   maxPendingEvents?: number;
   /** Written at once (in a microtask) when this many ended tasks are waiting. Default 500. */
   maxPendingEnded?: number;
+  /** The runtime this journal writes for, stored as the owner of its tasks (see `startRecovery`). */
+  owner?: string;
 }
+
+export interface RecoveryOptions {
+  /**
+   * A runtime whose heartbeat is older than this (ms) is dead: its unfinished tasks are settled by
+   * another runtime on the store. Heartbeats are written every `leaseMs / 3`, recovery runs every
+   * `leaseMs`. Default 30,000.
+   */
+  leaseMs?: number;
+}
+
+export const DEFAULT_LEASE_MS = 30_000;
 
 /** What the journal holds for a task until the next write. */
 interface PendingTask {
@@ -62,8 +76,16 @@ export class TaskJournal {
   private readonly flushIntervalMs: number;
   private readonly maxPendingEvents: number;
   private readonly maxPendingEnded: number;
-  /** Tasks accepted from now on are this runtime's own; recovery never touches them. */
-  private readonly createdAt = Date.now();
+  private readonly owner: string | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private recoveryTimer: NodeJS.Timeout | undefined;
+  /** The recovery running now, if any: runs never overlap. */
+  private recovering: Promise<void> | undefined;
+  /**
+   * Tasks claimed but not yet written as failed (the write failed): they are ours now, so no other
+   * runtime will settle them; the next recovery tries again.
+   */
+  private unsettled: TaskRecord[] = [];
 
   constructor(
     readonly store: TaskStore,
@@ -72,6 +94,7 @@ export class TaskJournal {
     this.flushIntervalMs = options.flushIntervalMs ?? 200;
     this.maxPendingEvents = options.maxPendingEvents ?? 2_000;
     this.maxPendingEnded = options.maxPendingEnded ?? 500;
+    this.owner = options.owner;
   }
 
   /** Records a task the runtime has just accepted, and follows it until it ends. */
@@ -79,7 +102,7 @@ export class TaskJournal {
     const { hash, text } = this.schemaText(schema);
     const entry: PendingTask = {
       task,
-      accepted: { id: task.id, schemaHash: hash, schema: text, inputs: task.inputs, status: task.status, createdAt: Date.now(), startTime: 0 },
+      accepted: { id: task.id, schemaHash: hash, schema: text, inputs: task.inputs, status: task.status, createdAt: Date.now(), startTime: 0, owner: this.owner },
       changed: true,
       events: [],
     };
@@ -119,22 +142,45 @@ export class TaskJournal {
   }
 
   /**
-   * Settles tasks the previous process left running: re-runs the resumable ones through `resume`
-   * and marks the others failed with `INTERRUPTED_MESSAGE`, their report rebuilt from the journal.
-   * Assumes one runtime per store: any unfinished task it did not accept itself was abandoned.
+   * Keeps this journal's owner alive in the store (a heartbeat every `leaseMs / 3`) and settles the
+   * tasks of dead runtimes now and every `leaseMs`: re-runs the resumable ones through `resume` and
+   * marks the others failed with `INTERRUPTED_MESSAGE`, their report rebuilt from the journal. A task
+   * is settled only once its owner's heartbeat is gone or stale, so runtimes sharing a store (a
+   * rolling restart, several servers on one database) never settle each other's running tasks.
+   * Resolves when the first recovery is done; never rejects.
    */
-  recover(resume: (record: TaskRecord) => void): Promise<void> {
-    // Never rejects: a store that cannot be read now leaves the tasks for the next start.
-    return this.settleInterrupted(resume).catch((error: unknown) => {
-      process.emitWarning(`flowgram store: recovering interrupted tasks failed: ${errorMessage(error)}`, 'FlowgramStoreWarning');
-    });
+  startRecovery(resume: (record: TaskRecord) => void, options: RecoveryOptions = {}): Promise<void> {
+    const owner = this.owner;
+    if (owner === undefined) throw new Error('journal: recovery needs an owner');
+    const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    // Before any task of ours is written: peers must never see one of our tasks without our heartbeat.
+    this.beat(owner, true);
+    this.heartbeatTimer = setInterval(() => this.beat(owner, true), leaseMs / 3);
+    this.recoveryTimer = setInterval(() => void this.recover(owner, leaseMs, resume), leaseMs);
+    // Timers alone must not keep the process alive.
+    this.heartbeatTimer.unref();
+    this.recoveryTimer.unref();
+    return this.recover(owner, leaseMs, resume);
   }
 
-  private async settleInterrupted(resume: (record: TaskRecord) => void): Promise<void> {
-    const now = Date.now();
-    const batch = emptyBatch();
-    for (const record of await this.store.listUnfinished()) {
-      if (record.createdAt >= this.createdAt) continue; // ours: an asynchronous store answered after we accepted it
+  private recover(owner: string, leaseMs: number, resume: (record: TaskRecord) => void): Promise<void> {
+    // Never rejects: a store that cannot be read now leaves the tasks for the next run.
+    this.recovering ??= this.settleAbandoned(owner, leaseMs, resume)
+      .catch((error: unknown) => {
+        process.emitWarning(`flowgram store: recovering interrupted tasks failed: ${errorMessage(error)}`, 'FlowgramStoreWarning');
+      })
+      .finally(() => {
+        this.recovering = undefined;
+      });
+    return this.recovering;
+  }
+
+  private async settleAbandoned(owner: string, leaseMs: number, resume: (record: TaskRecord) => void): Promise<void> {
+    // A runtime of this machine whose process is gone (a restart after a crash) need not wait for its lease.
+    for (const other of await this.store.listOwners()) if (isDeadLocalOwner(other)) await this.store.heartbeat(other, false);
+    const claimed = await this.store.claimAbandoned(owner, leaseMs);
+    const toFail = this.unsettled;
+    for (const record of claimed) {
       if (isResumable(record.schema)) {
         try {
           resume(record);
@@ -143,18 +189,46 @@ export class TaskJournal {
           // Cannot be re-run (e.g. its node types are gone): it fails like any interrupted task.
         }
       }
+      toFail.push(record);
+    }
+    if (toFail.length === 0) return;
+    const now = Date.now();
+    const batch = emptyBatch();
+    for (const record of toFail) {
       const report = interruptedReport(record, await this.store.getEvents(record.id), now);
       const { startTime } = report.workflowStatus;
       batch.updates.push({ id: record.id, status: 'failed', startTime, endTime: now, outputs: {}, error: INTERRUPTED_ERROR });
       batch.reports.push({ taskID: record.id, reportJSON: JSON.stringify(report) });
     }
-    if (batch.updates.length > 0) await this.store.write(batch);
+    await this.store.write(batch);
+    this.unsettled = [];
   }
 
-  /** Writes what is pending and stops the timers; the store stays open. */
+  private beat(owner: string, alive: boolean): Promise<void> {
+    try {
+      const result = this.store.heartbeat(owner, alive);
+      if (result instanceof Promise) return result.catch(warnHeartbeatFailed);
+    } catch (error) {
+      warnHeartbeatFailed(error);
+    }
+    return Promise.resolve();
+  }
+
+  /**
+   * Stops recovering, writes what is pending and stops the timers; then, once its tasks are written
+   * (the runtime cancelled the unfinished ones), removes the owner's heartbeat. The store stays open.
+   */
   async close(): Promise<void> {
+    clearInterval(this.heartbeatTimer);
+    clearInterval(this.recoveryTimer);
+    const recovering = this.recovering;
+    const started = this.heartbeatTimer !== undefined;
+    this.heartbeatTimer = undefined;
+    this.recoveryTimer = undefined;
+    await recovering;
     await this.flush();
     this.cancelTimers();
+    if (started && this.owner !== undefined) await this.beat(this.owner, false);
   }
 
   private onEvent(task: Task, event: TaskEvent): void {
@@ -337,6 +411,11 @@ function emptyBatch(): StoreBatch {
 
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
+}
+
+function warnHeartbeatFailed(error: unknown): void {
+  // Peers may take this runtime for dead after a lease without heartbeats, and settle its tasks.
+  process.emitWarning(`flowgram store: heartbeat failed: ${errorMessage(error)}`, 'FlowgramStoreWarning');
 }
 
 function warnWriteFailed(error: unknown): void {

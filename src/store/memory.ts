@@ -23,6 +23,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): TaskStore {
   const retention = resolveRetention(options.retention);
   /** Insertion order is acceptance order. */
   const entries = new Map<string, MemoryEntry>();
+  /** Live runtimes' last heartbeat (ms since epoch). */
+  const heartbeats = new Map<string, number>();
 
   function prune(now = Date.now()): number {
     let ended = 0;
@@ -85,10 +87,23 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): TaskStore {
       return out;
     },
     deleteTask: (taskID) => entries.delete(taskID),
-    listUnfinished() {
-      return [...entries.values()]
-        .filter(({ record }) => record.status === 'pending' || record.status === 'processing')
-        .map(({ record }) => structuredClone(record));
+    heartbeat(owner, alive) {
+      if (alive) heartbeats.set(owner, Date.now());
+      else heartbeats.delete(owner);
+    },
+    listOwners: () => [...heartbeats.keys()],
+    claimAbandoned(owner, leaseMs) {
+      const staleBefore = Date.now() - leaseMs;
+      const claimed: TaskRecord[] = [];
+      for (const { record } of entries.values()) {
+        if (record.status !== 'pending' && record.status !== 'processing') continue;
+        if (record.owner === owner) continue;
+        const beat = record.owner === undefined ? undefined : heartbeats.get(record.owner);
+        if (beat !== undefined && beat >= staleBefore) continue;
+        record.owner = owner;
+        claimed.push(structuredClone(record));
+      }
+      return claimed;
     },
     getEvents: (taskID) => structuredClone(entries.get(taskID)?.events ?? []),
     prune,

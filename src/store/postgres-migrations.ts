@@ -35,6 +35,14 @@ export const MIGRATIONS: readonly string[] = [
     body TEXT NOT NULL
   );
   `,
+  // 2: which runtime runs each task, and the heartbeat of each live runtime (recovery settles only the tasks of dead ones).
+  `
+  ALTER TABLE tasks ADD COLUMN owner TEXT;
+  CREATE TABLE runtimes (
+    id TEXT PRIMARY KEY,
+    heartbeat_at BIGINT NOT NULL
+  );
+  `,
 ];
 
 /** Any fixed number: every process of a fleet takes this lock, so only one of them migrates at a time. */

@@ -26,6 +26,7 @@ interface TaskRow {
   end_time: string | null;
   outputs: string | null;
   error: string | null;
+  owner: string | null;
 }
 
 interface Statement {
@@ -35,7 +36,26 @@ interface Statement {
 
 type SummaryRow = Pick<TaskRow, 'id' | 'status' | 'start_time' | 'end_time' | 'error'>;
 
-const TASK_COLUMNS = 't.id, t.schema_hash, s.body AS schema, t.inputs, t.status, t.created_at, t.start_time, t.end_time, t.outputs, t.error';
+const TASK_COLUMNS = 't.id, t.schema_hash, s.body AS schema, t.inputs, t.status, t.created_at, t.start_time, t.end_time, t.outputs, t.error, t.owner';
+
+/** Now in ms by the database's clock: every host of a fleet judges heartbeats by the same clock. */
+const NOW_MS = '(extract(epoch FROM clock_timestamp()) * 1000)::bigint';
+
+/**
+ * Takes over abandoned tasks ($1: the new owner, $2: the lease). The UPDATE compares each owner with
+ * the one the scan saw: a runtime claiming at the same time waits for the row lock, then finds the
+ * owner changed and skips it, so each task goes to one runtime.
+ */
+const CLAIM_ABANDONED = `
+  WITH candidates AS (
+    SELECT t.id, t.owner FROM tasks t
+    WHERE t.status IN ('pending', 'processing') AND t.owner IS DISTINCT FROM $1
+      AND NOT EXISTS (SELECT 1 FROM runtimes r WHERE r.id = t.owner AND r.heartbeat_at >= ${NOW_MS} - $2::bigint)),
+  claimed AS (
+    UPDATE tasks t SET owner = $1 FROM candidates c
+    WHERE t.id = c.id AND t.owner IS NOT DISTINCT FROM c.owner AND t.status IN ('pending', 'processing')
+    RETURNING t.*)
+  SELECT ${TASK_COLUMNS} FROM claimed t JOIN schemas s ON s.hash = t.schema_hash ORDER BY t.seq`;
 
 /** Deletes the given tasks with their journal and report; `$n` is a bigint[] of their seq. */
 const deleteTasksSQL = (victims: string): string => `
@@ -112,11 +132,11 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
           replaced AS (SELECT seq FROM tasks WHERE id = ANY($3::text[])),
           old_events AS (DELETE FROM events WHERE task_seq IN (SELECT seq FROM replaced)),
           old_reports AS (DELETE FROM reports WHERE task_seq IN (SELECT seq FROM replaced))
-          INSERT INTO tasks (id, schema_hash, inputs, status, created_at, start_time, end_time, outputs, error)
-          SELECT * FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $11::text[])
+          INSERT INTO tasks (id, schema_hash, inputs, status, created_at, start_time, end_time, outputs, error, owner)
+          SELECT * FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::text[])
           ON CONFLICT (id) DO UPDATE SET schema_hash = EXCLUDED.schema_hash, inputs = EXCLUDED.inputs, status = EXCLUDED.status,
             created_at = EXCLUDED.created_at, start_time = EXCLUDED.start_time, end_time = EXCLUDED.end_time,
-            outputs = EXCLUDED.outputs, error = EXCLUDED.error`,
+            outputs = EXCLUDED.outputs, error = EXCLUDED.error, owner = EXCLUDED.owner`,
         values: [
           [...schemas.keys()],
           [...schemas.values()],
@@ -129,6 +149,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
           batch.tasks.map((record) => record.endTime ?? null),
           batch.tasks.map((record) => toJSON(record.outputs)),
           batch.tasks.map((record) => toJSON(record.error)),
+          batch.tasks.map((record) => record.owner ?? null),
         ],
       });
     }
@@ -205,11 +226,22 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     async deleteTask(taskID) {
       return (await pool.query<{ count: number }>(DELETE_ONE, [taskID])).rows[0].count > 0;
     },
-    async listUnfinished() {
-      const { rows } = await pool.query<TaskRow>(
-        `SELECT ${TASK_COLUMNS} FROM tasks t JOIN schemas s ON s.hash = t.schema_hash
-         WHERE t.status IN ('pending', 'processing') ORDER BY t.seq`,
-      );
+    heartbeat(owner, alive) {
+      // In line with the writes: a runtime's first tasks never commit before its first heartbeat.
+      const run = (): Promise<unknown> =>
+        alive
+          ? pool.query(`INSERT INTO runtimes (id, heartbeat_at) VALUES ($1, ${NOW_MS}) ON CONFLICT (id) DO UPDATE SET heartbeat_at = EXCLUDED.heartbeat_at`, [owner])
+          : pool.query('DELETE FROM runtimes WHERE id = $1', [owner]);
+      lastWrite = lastWrite.then(run, run).then(noop);
+      return lastWrite;
+    },
+    async listOwners() {
+      return (await pool.query<{ id: string }>('SELECT id FROM runtimes')).rows.map((row) => row.id);
+    },
+    async claimAbandoned(owner, leaseMs) {
+      const { rows } = await pool.query<TaskRow>(CLAIM_ABANDONED, [owner, leaseMs]);
+      // Dead runtimes' marks: their tasks are claimed now (a runtime that was only stalled writes its mark again).
+      await pool.query(`DELETE FROM runtimes WHERE heartbeat_at < ${NOW_MS} - $1::bigint`, [leaseMs]);
       return rows.map(toRecord);
     },
     async getEvents(taskID) {
@@ -280,6 +312,7 @@ function toRecord(row: TaskRow): TaskRecord {
   if (row.end_time !== null) record.endTime = Number(row.end_time);
   if (row.outputs !== null) record.outputs = JSON.parse(row.outputs) as TaskRecord['outputs'];
   if (row.error !== null) record.error = JSON.parse(row.error) as StoredTaskError;
+  if (row.owner !== null) record.owner = row.owner;
   return record;
 }
 

@@ -36,6 +36,14 @@ export const MIGRATIONS: readonly string[] = [
     body TEXT NOT NULL
   );
   `,
+  // 2: which runtime runs each task, and the heartbeat of each live runtime (recovery settles only the tasks of dead ones).
+  `
+  ALTER TABLE tasks ADD COLUMN owner TEXT;
+  CREATE TABLE runtimes (
+    id TEXT PRIMARY KEY,
+    heartbeat_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** Brings the database up to the latest version, each step in its own transaction. */

@@ -1,4 +1,5 @@
-import type { StoreBatch } from './types.js';
+import type { WorkflowStatusName } from '../engine/types.js';
+import type { StoreBatch, StoredTaskError, TaskRecord } from './types.js';
 
 /** A column value as SQLite takes it. */
 export type Cell = string | number | null;
@@ -11,7 +12,7 @@ export type Cell = string | number | null;
 export interface BatchRows {
   /** `hash, body` per schema the batch's tasks run, each once. */
   schemas: string[];
-  /** `TASK_WIDTH` cells per new task: id, schema hash, inputs, status, created, started, ended, outputs, error. */
+  /** `TASK_WIDTH` cells per new task: id, schema hash, inputs, status, created, started, ended, outputs, error, owner. */
   tasks: Cell[];
   /** `UPDATE_WIDTH` cells per status change: id, status, started, ended, outputs, error. */
   updates: Cell[];
@@ -21,7 +22,7 @@ export interface BatchRows {
   reports: string[];
 }
 
-export const TASK_WIDTH = 9;
+export const TASK_WIDTH = 10;
 export const UPDATE_WIDTH = 6;
 
 export function toRows(batch: StoreBatch): BatchRows {
@@ -43,6 +44,7 @@ export function toRows(batch: StoreBatch): BatchRows {
       record.endTime ?? null,
       toJSON(record.outputs),
       toJSON(record.error),
+      record.owner ?? null,
     );
   }
   const updates: Cell[] = [];
@@ -54,6 +56,39 @@ export function toRows(batch: StoreBatch): BatchRows {
   const reports: string[] = [];
   for (const { taskID, reportJSON } of batch.reports) reports.push(taskID, reportJSON);
   return { schemas, tasks, updates, events, reports };
+}
+
+/** A row of `tasks` joined with its schema's body. */
+export interface TaskRow {
+  seq: number;
+  id: string;
+  schema_hash: string;
+  schema: string;
+  inputs: string;
+  status: WorkflowStatusName;
+  created_at: number;
+  start_time: number;
+  end_time: number | null;
+  outputs: string | null;
+  error: string | null;
+  owner: string | null;
+}
+
+export function toRecord(row: TaskRow): TaskRecord {
+  const record: TaskRecord = {
+    id: row.id,
+    schemaHash: row.schema_hash,
+    schema: row.schema,
+    inputs: JSON.parse(row.inputs) as TaskRecord['inputs'],
+    status: row.status,
+    createdAt: row.created_at,
+    startTime: row.start_time,
+  };
+  if (row.end_time !== null) record.endTime = row.end_time;
+  if (row.outputs !== null) record.outputs = JSON.parse(row.outputs) as TaskRecord['outputs'];
+  if (row.error !== null) record.error = JSON.parse(row.error) as StoredTaskError;
+  if (row.owner !== null) record.owner = row.owner;
+  return record;
 }
 
 function toJSON(value: unknown): string | null {

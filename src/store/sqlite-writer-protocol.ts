@@ -1,4 +1,5 @@
 import type { BatchRows } from './sqlite-rows.js';
+import type { TaskRecord } from './types.js';
 
 /** What the main thread and the SQLite writer thread say to each other. */
 
@@ -19,14 +20,18 @@ export type WriterCommand =
   | { kind: 'write'; rows: BatchRows }
   | { kind: 'delete'; taskID: string }
   | { kind: 'prune'; now: number; maxAgeMs: number; maxTasks: number }
+  | { kind: 'heartbeat'; owner: string; alive: boolean }
+  | { kind: 'claim'; owner: string; leaseMs: number }
   | { kind: 'close' };
 
 export type WriterRequest = { id: number } & WriterCommand;
 
+export type WriterResult = boolean | number | TaskRecord[];
+
 export interface WriterReply {
   id: number;
-  /** What `deleteTask` / `prune` return. */
-  result?: boolean | number;
+  /** What `deleteTask` / `prune` / `claimAbandoned` return. */
+  result?: WriterResult;
   /** The request failed (it was rolled back); the thread takes the next one. */
   error?: string;
 }

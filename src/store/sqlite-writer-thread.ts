@@ -1,9 +1,9 @@
 import { Worker } from 'node:worker_threads';
 import { workerEntry } from '../sandbox/worker-entry.js';
-import { COMPLETED, GONE, SHARED_LENGTH, type WriterCommand, type WriterReply, type WriterRequest, type WriterThreadData } from './sqlite-writer-protocol.js';
+import { COMPLETED, GONE, SHARED_LENGTH, type WriterCommand, type WriterReply, type WriterRequest, type WriterResult, type WriterThreadData } from './sqlite-writer-protocol.js';
 
 interface Pending {
-  resolve(result: boolean | number | undefined): void;
+  resolve(result: WriterResult | undefined): void;
   reject(error: Error): void;
 }
 
@@ -41,7 +41,7 @@ export class SqliteWriterThread {
     return inFlight(this.lastID, Atomics.load(this.shared, COMPLETED));
   }
 
-  request(command: Exclude<WriterCommand, { kind: 'close' }>): Promise<boolean | number | undefined> {
+  request(command: Exclude<WriterCommand, { kind: 'close' }>): Promise<WriterResult | undefined> {
     if (this.closed) return Promise.reject(new Error('store: closed'));
     const worker = this.worker ?? this.start();
     this.waitForRoom();

@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { errorMessage } from '../errors.js';
 import { openDatabase } from './sqlite-open.js';
-import { COMPLETED, GONE, type WriterReply, type WriterRequest, type WriterThreadData } from './sqlite-writer-protocol.js';
+import { COMPLETED, GONE, type WriterReply, type WriterRequest, type WriterResult, type WriterThreadData } from './sqlite-writer-protocol.js';
 import { createSqliteWriter } from './sqlite-writer.js';
 
 const port = parentPort;
@@ -23,7 +23,7 @@ const db = openDatabase(path, { migrate: false });
 db.pragma('cache_size = -4000');
 const writer = createSqliteWriter(db);
 
-function apply(request: WriterRequest): boolean | number | undefined {
+function apply(request: WriterRequest): WriterResult | undefined {
   switch (request.kind) {
     case 'write':
       writer.write(request.rows);
@@ -32,6 +32,11 @@ function apply(request: WriterRequest): boolean | number | undefined {
       return writer.deleteTask(request.taskID);
     case 'prune':
       return writer.prune(request.now, request.maxAgeMs, request.maxTasks);
+    case 'heartbeat':
+      writer.heartbeat(request.owner, request.alive, Date.now());
+      return undefined;
+    case 'claim':
+      return writer.claimAbandoned(request.owner, request.leaseMs, Date.now());
     case 'close':
       db.close();
       return undefined;

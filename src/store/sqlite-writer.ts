@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
-import { TASK_WIDTH, UPDATE_WIDTH, type BatchRows, type Cell } from './sqlite-rows.js';
+import { TASK_WIDTH, UPDATE_WIDTH, toRecord, type BatchRows, type Cell, type TaskRow } from './sqlite-rows.js';
+import type { TaskRecord } from './types.js';
 
 /** The write side of the SQLite store: one connection, used by one thread (the writer thread, or the caller's for `:memory:`). */
 export interface SqliteWriter {
@@ -9,6 +10,10 @@ export interface SqliteWriter {
   deleteTask(taskID: string): boolean;
   /** Deletes ended tasks older than `maxAgeMs` (by end time) and beyond the newest `maxTasks`; returns how many. */
   prune(now: number, maxAgeMs: number, maxTasks: number): number;
+  /** See `TaskStore.heartbeat`; `now` is the writer's clock (one host shares a SQLite file). */
+  heartbeat(owner: string, alive: boolean, now: number): void;
+  /** See `TaskStore.claimAbandoned`. */
+  claimAbandoned(owner: string, leaseMs: number, now: number): TaskRecord[];
 }
 
 const PRUNE_CHUNK = 1_000;
@@ -18,8 +23,8 @@ const KNOWN_SCHEMAS_CACHE = 1_024;
 export function createSqliteWriter(db: Database.Database): SqliteWriter {
   const insertSchema = db.prepare('INSERT OR IGNORE INTO schemas (hash, body) VALUES (?, ?)');
   const insertTask = db.prepare(
-    `INSERT INTO tasks (id, schema_hash, inputs, status, created_at, start_time, end_time, outputs, error)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO tasks (id, schema_hash, inputs, status, created_at, start_time, end_time, outputs, error, owner)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const updateTask = db.prepare('UPDATE tasks SET status = ?, start_time = ?, end_time = ?, outputs = ?, error = ? WHERE seq = ?');
   const insertEvent = db.prepare('INSERT INTO events (task_seq, body) VALUES (?, ?)');
@@ -33,6 +38,18 @@ export function createSqliteWriter(db: Database.Database): SqliteWriter {
   const selectOldestEnded = db.prepare<[number], number>('SELECT seq FROM tasks WHERE end_time IS NOT NULL ORDER BY seq LIMIT ?').pluck();
   const deleteOrphanSchemas = db.prepare('DELETE FROM schemas WHERE hash NOT IN (SELECT schema_hash FROM tasks)');
   const selectJournaled = db.prepare<[], number>('SELECT DISTINCT task_seq FROM events').pluck();
+  const upsertHeartbeat = db.prepare('INSERT INTO runtimes (id, heartbeat_at) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at');
+  const deleteHeartbeat = db.prepare('DELETE FROM runtimes WHERE id = ?');
+  const deleteStaleHeartbeats = db.prepare('DELETE FROM runtimes WHERE heartbeat_at < ?');
+  // A scan of the small task rows (no index: see migration 1), outside any transaction: it takes no write lock.
+  const selectAbandoned = db.prepare<[string, number], { id: string; owner: string | null }>(
+    `SELECT id, owner FROM tasks WHERE status IN ('pending', 'processing')
+       AND (owner IS NULL OR (owner <> ? AND owner NOT IN (SELECT id FROM runtimes WHERE heartbeat_at >= ?)))
+     ORDER BY seq`,
+  );
+  // Compare-and-set: another process may have claimed (or finished) the task since the scan.
+  const takeOver = db.prepare(`UPDATE tasks SET owner = ? WHERE id = ? AND owner IS ? AND status IN ('pending', 'processing')`);
+  const selectTaskRow = db.prepare<[string], TaskRow>('SELECT t.*, s.body AS schema FROM tasks t JOIN schemas s ON s.hash = t.schema_hash WHERE t.id = ?');
 
   // Caches of what the database holds; a transaction that fails leaves them wrong, so they are rebuilt (`forget`).
   /** Sequence numbers of tasks not yet ended, so that updates need no lookup by ID. */
@@ -47,11 +64,16 @@ export function createSqliteWriter(db: Database.Database): SqliteWriter {
     journaled = new Set(selectJournaled.all());
   }
 
-  /** Runs a transaction; if it fails (rolled back), the caches forget what it did. */
-  function atomically<A>(transaction: (arg: A) => void): (arg: A) => void {
+  /**
+   * Runs a transaction; if it fails (rolled back), the caches forget what it did. IMMEDIATE: another
+   * process may write the same file (runtimes sharing it), and a deferred transaction that reads
+   * before it writes fails at once (SQLITE_BUSY) when another connection committed meanwhile, while
+   * an immediate one waits for the lock (busy_timeout).
+   */
+  function atomically<A>(transaction: Database.Transaction<(arg: A) => void>): (arg: A) => void {
     return (arg) => {
       try {
-        transaction(arg);
+        transaction.immediate(arg);
       } catch (error) {
         forget();
         throw error;
@@ -124,8 +146,29 @@ export function createSqliteWriter(db: Database.Database): SqliteWriter {
     for (const seq of seqs) removeTask(seq);
   }));
 
+  const takeOverAll = db.transaction((owner: string, candidates: Array<{ id: string; owner: string | null }>): TaskRecord[] => {
+    const claimed: TaskRecord[] = [];
+    for (const candidate of candidates) {
+      if (takeOver.run(owner, candidate.id, candidate.owner).changes === 0) continue;
+      const row = selectTaskRow.get(candidate.id);
+      if (row) claimed.push(toRecord(row));
+    }
+    return claimed;
+  });
+
   return {
     write: writeRows,
+    heartbeat(owner, alive, now) {
+      if (alive) upsertHeartbeat.run(owner, now);
+      else deleteHeartbeat.run(owner);
+    },
+    claimAbandoned(owner, leaseMs, now) {
+      const candidates = selectAbandoned.all(owner, now - leaseMs);
+      const claimed = candidates.length === 0 ? [] : takeOverAll.immediate(owner, candidates);
+      // Dead runtimes' marks: their tasks are claimed now (a runtime that was only stalled writes its mark again).
+      deleteStaleHeartbeats.run(now - leaseMs);
+      return claimed;
+    },
     deleteTask(taskID) {
       const seq = seqOf(taskID);
       if (seq === undefined) return false;

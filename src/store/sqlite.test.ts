@@ -32,6 +32,7 @@ function batch(parts: Partial<StoreBatch>): StoreBatch {
   return { tasks: [], updates: [], events: [], reports: [], ...parts };
 }
 
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const report = (id: string): IReport => ({ id, inputs: { n: 1 }, outputs: { ok: true } }) as unknown as IReport;
 
 let files = 0;
@@ -51,7 +52,7 @@ describe.each([
       batch({ events: [{ type: 'node_started', taskID: 'a', nodeID: 'start_0', nodeType: 'start', title: 'Start', time: 1_001 }] }),
     );
     expect(await store.getEvents('a')).toHaveLength(1);
-    expect((await store.listUnfinished()).map((task) => task.id)).toEqual(['a']);
+    expect((await store.claimAbandoned('r1', 60_000)).map((task) => task.id)).toEqual(['a']);
 
     await store.write(
       batch({
@@ -62,7 +63,7 @@ describe.each([
     expect(await store.getTask('a')).toMatchObject({ id: 'a', status: 'succeeded', endTime: 1_010, outputs: { ok: true }, inputs: { n: 1 } });
     expect(await store.getReport('a')).toEqual(report('a'));
     expect(await store.getEvents('a')).toEqual([]); // the report replaced the journal
-    expect(await store.listUnfinished()).toEqual([]);
+    expect(await store.claimAbandoned('r2', 60_000)).toEqual([]);
     await store.close();
   });
 
@@ -107,6 +108,35 @@ describe.each([
     await store.close();
   });
 
+  it('claims the unfinished tasks of runtimes that are gone or silent for a lease, never a live one', async () => {
+    const store = create();
+    for (const owner of ['me', 'live', 'silent']) await store.heartbeat(owner, true);
+    await store.write(
+      batch({
+        tasks: [
+          record('mine', { owner: 'me' }),
+          record('live', { owner: 'live' }),
+          record('silent', { owner: 'silent' }),
+          record('unowned'), // written before owners were recorded
+          record('gone', { owner: 'gone' }), // no heartbeat at all
+          record('ended', { owner: 'gone', status: 'succeeded', endTime: 2_000 }),
+        ],
+      }),
+    );
+    expect(await store.getTask('live')).toMatchObject({ owner: 'live' });
+    await sleep(150);
+    await store.heartbeat('me', true);
+    await store.heartbeat('live', true);
+    const claimed = await store.claimAbandoned('me', 100);
+    expect(claimed.map((task) => task.id)).toEqual(['silent', 'unowned', 'gone']);
+    expect(claimed.map((task) => task.owner)).toEqual(['me', 'me', 'me']);
+    expect(await store.getTask('gone')).toMatchObject({ owner: 'me', status: 'processing' });
+    expect(await store.claimAbandoned('other', 100)).toEqual([]); // claimed by a live runtime: taken by no one else
+    await store.heartbeat('live', false); // it closed
+    expect((await store.claimAbandoned('other', 100)).map((task) => task.id)).toEqual(['live']);
+    await store.close();
+  });
+
   it('prunes ended tasks by age and by count, never running ones', async () => {
     const store = create({ maxAgeMs: 1_000, maxTasks: 2 });
     await store.write(
@@ -148,6 +178,20 @@ describe('createSqliteStore', () => {
     db.close();
   });
 
+  it('upgrades a database of version 1: its unfinished tasks have no owner and count as abandoned', async () => {
+    const path = join(dir, 'v1.db');
+    const db = new Database(path);
+    db.exec(MIGRATIONS[0]);
+    db.pragma('user_version = 1');
+    db.prepare('INSERT INTO schemas (hash, body) VALUES (?, ?)').run('h', '{}');
+    db.prepare(`INSERT INTO tasks (id, schema_hash, inputs, status, created_at, start_time) VALUES ('old', 'h', '{}', 'processing', 1, 1)`).run();
+    db.close();
+    const store = createSqliteStore({ path });
+    await store.heartbeat('me', true);
+    expect((await store.claimAbandoned('me', 60_000)).map((task) => [task.id, task.owner])).toEqual([['old', 'me']]);
+    await store.close();
+  });
+
   it('refuses a database from a newer version', () => {
     const path = join(dir, 'newer.db');
     const db = new Database(path);
@@ -158,6 +202,21 @@ describe('createSqliteStore', () => {
 
   it('rejects a negative retention', () => {
     expect(() => createSqliteStore({ path: ':memory:', retention: { maxTasks: -1 } })).toThrow(/retention.maxTasks/);
+  });
+});
+
+describe('SQLite store shared by processes', () => {
+  it('gives each abandoned task to exactly one of two stores claiming at once', async () => {
+    const path = dbPath();
+    const [a, b] = [createSqliteStore({ path }), createSqliteStore({ path })];
+    const ids = Array.from({ length: 300 }, (_, i) => `x${i}`);
+    await a.write(batch({ tasks: ids.map((id) => record(id, { owner: 'dead' })) }));
+    await Promise.all([a.heartbeat('a', true), b.heartbeat('b', true)]);
+    const claims = await Promise.all([a.claimAbandoned('a', 60_000), b.claimAbandoned('b', 60_000), a.claimAbandoned('a', 60_000)]);
+    const claimed = claims.flat().map((task) => task.id);
+    expect(claimed.sort()).toEqual([...ids].sort());
+    for (const task of claims[1]) expect(await a.getTask(task.id)).toMatchObject({ owner: 'b' });
+    await Promise.all([a.close(), b.close()]);
   });
 });
 

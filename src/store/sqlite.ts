@@ -2,10 +2,10 @@ import { resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { IReport } from '@flowgram.ai/runtime-interface';
 import type { TaskSummary } from '../engine/task.js';
-import type { TaskEvent, WorkflowStatusName } from '../engine/types.js';
+import type { TaskEvent } from '../engine/types.js';
 import { resolveRetention, startPruneTimer } from './retention.js';
 import { isMemoryPath, openDatabase } from './sqlite-open.js';
-import { toRows, type BatchRows } from './sqlite-rows.js';
+import { toRecord, toRows, type BatchRows, type TaskRow } from './sqlite-rows.js';
 import { createSqliteWriter } from './sqlite-writer.js';
 import { SqliteWriterThread } from './sqlite-writer-thread.js';
 import type { StoreListFilter, StoreRetention, StoredTaskError, TaskRecord, TaskStore } from './types.js';
@@ -16,19 +16,6 @@ export interface SqliteStoreOptions {
   /** Database file; its directory is created. `:memory:` keeps everything in memory. Default `./.flowgram/flowgram.db`. */
   path?: string;
   retention?: StoreRetention;
-}
-
-interface TaskRow {
-  seq: number;
-  id: string;
-  schema_hash: string;
-  inputs: string;
-  status: WorkflowStatusName;
-  created_at: number;
-  start_time: number;
-  end_time: number | null;
-  outputs: string | null;
-  error: string | null;
 }
 
 type SummaryRow = Pick<TaskRow, 'id' | 'status' | 'start_time' | 'end_time' | 'error'>;
@@ -48,15 +35,12 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): TaskStore {
   const writer = isMemoryPath(path) ? inThreadWriter(db) : threadWriter(path);
 
   const selectSeq = db.prepare<[string], number>('SELECT seq FROM tasks WHERE id = ?').pluck();
-  const selectTask = db.prepare<[string], TaskRow & { schema: string }>(
+  const selectTask = db.prepare<[string], TaskRow>(
     'SELECT t.*, s.body AS schema FROM tasks t JOIN schemas s ON s.hash = t.schema_hash WHERE t.id = ?',
   );
   const selectReport = db.prepare<[string], string>('SELECT r.body FROM reports r JOIN tasks t ON t.seq = r.task_seq WHERE t.id = ?').pluck();
   const selectEvents = db.prepare<[number], string>('SELECT body FROM events WHERE task_seq = ? ORDER BY id').pluck();
-  const selectUnfinished = db.prepare<[], TaskRow & { schema: string }>(
-    `SELECT t.*, s.body AS schema FROM tasks t JOIN schemas s ON s.hash = t.schema_hash
-     WHERE t.status IN ('pending', 'processing') ORDER BY t.seq`,
-  );
+  const selectOwners = db.prepare<[], string>('SELECT id FROM runtimes').pluck();
 
   const prune = (now = Date.now()): Promise<number> | number => writer.prune(now, retention.maxAgeMs, retention.maxTasks);
   const stopPruning = startPruneTimer(prune, retention.intervalMs);
@@ -76,9 +60,9 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): TaskStore {
       return listSummaries(db, filter).map(toSummary);
     },
     deleteTask: (taskID) => writer.deleteTask(taskID),
-    listUnfinished() {
-      return selectUnfinished.all().map(toRecord);
-    },
+    heartbeat: (owner, alive) => writer.heartbeat(owner, alive),
+    listOwners: () => selectOwners.all(),
+    claimAbandoned: (owner, leaseMs) => writer.claimAbandoned(owner, leaseMs),
     getEvents(taskID) {
       const seq = selectSeq.get(taskID);
       if (seq === undefined) return [];
@@ -101,12 +85,19 @@ interface StoreWriter {
   write(rows: BatchRows): Promise<void> | void;
   deleteTask(taskID: string): Promise<boolean> | boolean;
   prune(now: number, maxAgeMs: number, maxTasks: number): Promise<number> | number;
+  heartbeat(owner: string, alive: boolean): Promise<void> | void;
+  claimAbandoned(owner: string, leaseMs: number): Promise<TaskRecord[]> | TaskRecord[];
   close(): Promise<void> | void;
 }
 
 function inThreadWriter(db: Database.Database): StoreWriter {
   const writer = createSqliteWriter(db);
-  return { ...writer, close: () => undefined };
+  return {
+    ...writer,
+    heartbeat: (owner, alive) => writer.heartbeat(owner, alive, Date.now()),
+    claimAbandoned: (owner, leaseMs) => writer.claimAbandoned(owner, leaseMs, Date.now()),
+    close: () => undefined,
+  };
 }
 
 function threadWriter(path: string): StoreWriter {
@@ -118,6 +109,10 @@ function threadWriter(path: string): StoreWriter {
     },
     deleteTask: async (taskID) => (await thread.request({ kind: 'delete', taskID })) === true,
     prune: async (now, maxAgeMs, maxTasks) => Number(await thread.request({ kind: 'prune', now, maxAgeMs, maxTasks })),
+    heartbeat: async (owner, alive) => {
+      await thread.request({ kind: 'heartbeat', owner, alive });
+    },
+    claimAbandoned: async (owner, leaseMs) => (await thread.request({ kind: 'claim', owner, leaseMs })) as TaskRecord[],
     close: () => thread.close(),
   };
 }
@@ -140,22 +135,6 @@ function listSummaries(db: Database.Database, filter: StoreListFilter): SummaryR
   const sql = `SELECT id, status, start_time, end_time, error FROM tasks ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
     ORDER BY seq DESC LIMIT ? OFFSET ?`;
   return db.prepare<Array<string | number>, SummaryRow>(sql).all(...params, filter.limit, filter.offset);
-}
-
-function toRecord(row: TaskRow & { schema: string }): TaskRecord {
-  const record: TaskRecord = {
-    id: row.id,
-    schemaHash: row.schema_hash,
-    schema: row.schema,
-    inputs: JSON.parse(row.inputs) as TaskRecord['inputs'],
-    status: row.status,
-    createdAt: row.created_at,
-    startTime: row.start_time,
-  };
-  if (row.end_time !== null) record.endTime = row.end_time;
-  if (row.outputs !== null) record.outputs = JSON.parse(row.outputs) as TaskRecord['outputs'];
-  if (row.error !== null) record.error = JSON.parse(row.error) as StoredTaskError;
-  return record;
 }
 
 function toSummary(row: SummaryRow): TaskSummary {

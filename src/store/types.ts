@@ -33,6 +33,11 @@ export interface TaskRecord {
   /** `{}` unless it succeeded. */
   outputs?: WorkflowOutputs;
   error?: StoredTaskError;
+  /**
+   * The runtime running it (see `TaskStore.heartbeat`); unset for tasks written before owners were
+   * recorded, or by a writer that recovers nothing (a queue worker): recovery treats those as abandoned.
+   */
+  owner?: string;
 }
 
 /** A status change of a task written in an earlier batch. */
@@ -105,8 +110,20 @@ export interface TaskStore {
   listTasks(filter: StoreListFilter): MaybePromise<TaskSummary[]>;
   /** Deletes a task, its journal and its report; false when unknown. */
   deleteTask(taskID: string): MaybePromise<boolean>;
-  /** Tasks still `pending` or `processing`: after a restart, the ones the previous process left behind. */
-  listUnfinished(): MaybePromise<TaskRecord[]>;
+  /**
+   * Records that the runtime `owner` is alive now (by the store's clock), or with `alive` false that
+   * it closed (its tasks are written): its mark goes. Runtimes sharing a store recover only the tasks
+   * of owners whose mark is gone or stale.
+   */
+  heartbeat(owner: string, alive: boolean): MaybePromise<void>;
+  /** The owners that have a heartbeat mark now, stale or not. */
+  listOwners(): MaybePromise<string[]>;
+  /**
+   * Takes over, atomically, the tasks still `pending` or `processing` whose owner is not alive (no
+   * heartbeat within `leaseMs`, or no owner) and is not `owner`, and returns them (in acceptance
+   * order) with `owner` as their owner: when runtimes claim at once, each task goes to one of them.
+   */
+  claimAbandoned(owner: string, leaseMs: number): MaybePromise<TaskRecord[]>;
   /** The journal of a task (recovery), oldest first. */
   getEvents(taskID: string): MaybePromise<TaskEvent[]>;
   /** Deletes ended tasks beyond the retention policy; returns how many. Also run by the store in the background. */
