@@ -8,11 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRuntime } from '../src/index.js';
 import { MIGRATIONS } from '../src/store/postgres-migrations.js';
 import { createPostgresStore } from '../src/store/postgres.js';
-import type { StoreBatch, StoreRetention, TaskRecord, TaskStore } from '../src/store/types.js';
+import type { StoreRetention, TaskStore } from '../src/store/types.js';
 import { INTERRUPTED_MESSAGE } from '../src/store/recovery.js';
 import { testExecutors } from './fixtures/test-nodes.js';
 import { chain, delayNode, edge, endNode, input, ref, startNode, workflow } from './fixtures/workflow-builders.js';
 import { postgresBinDir, startPostgres, type PostgresInstance } from './helpers/postgres.js';
+import { batch, expectClaimRules, record, sleep } from './helpers/store-contract.js';
 
 const available = postgresBinDir() !== undefined;
 if (!available) console.warn('postgres-store.test: skipped, PostgreSQL binaries (initdb, pg_ctl) are not installed');
@@ -35,13 +36,6 @@ async function create(retention?: StoreRetention, url?: string): Promise<TaskSto
   return store;
 }
 
-function record(id: string, overrides: Partial<TaskRecord> = {}): TaskRecord {
-  return { id, schemaHash: 'hash-1', schema: '{"nodes":[],"edges":[]}', inputs: { n: 1 }, status: 'processing', createdAt: 1_000, startTime: 1_000, ...overrides };
-}
-
-const batch = (parts: Partial<StoreBatch>): StoreBatch => ({ tasks: [], updates: [], events: [], reports: [], ...parts });
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-/** A short lease: a runtime silent this long is dead to the others. */
 const recovery = { leaseMs: 500 };
 const slowFlow = (ms: number, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
   ...workflow(
@@ -97,30 +91,7 @@ describe.skipIf(!available)('PostgreSQL store', () => {
 
   it('claims the unfinished tasks of runtimes that are gone or silent for a lease, never a live one', async () => {
     const store = await create();
-    for (const owner of ['me', 'live', 'silent']) await store.heartbeat(owner, true);
-    await store.write(
-      batch({
-        tasks: [
-          record('mine', { owner: 'me' }),
-          record('live', { owner: 'live' }),
-          record('silent', { owner: 'silent' }),
-          record('unowned'), // written before owners were recorded
-          record('gone', { owner: 'gone' }), // no heartbeat at all
-          record('ended', { owner: 'gone', status: 'succeeded', endTime: 2_000 }),
-        ],
-      }),
-    );
-    expect(await store.getTask('live')).toMatchObject({ owner: 'live' });
-    await sleep(150);
-    await store.heartbeat('me', true);
-    await store.heartbeat('live', true);
-    const claimed = await store.claimAbandoned('me', 100);
-    expect(claimed.map((task) => task.id)).toEqual(['silent', 'unowned', 'gone']);
-    expect(claimed.map((task) => task.owner)).toEqual(['me', 'me', 'me']);
-    expect(await store.getTask('gone')).toMatchObject({ owner: 'me', status: 'processing' });
-    expect(await store.claimAbandoned('other', 100)).toEqual([]);
-    await store.heartbeat('live', false); // it closed
-    expect((await store.claimAbandoned('other', 100)).map((task) => task.id)).toEqual(['live']);
+    await expectClaimRules(store);
   });
 
   it('gives each abandoned task to exactly one of several stores claiming at once', async () => {

@@ -10,29 +10,12 @@ import { MIGRATIONS } from './sqlite-migrations.js';
 import { toRows } from './sqlite-rows.js';
 import { MAX_IN_FLIGHT, SqliteWriterThread } from './sqlite-writer-thread.js';
 import { createSqliteStore } from './sqlite.js';
-import type { StoreBatch, StoreRetention, TaskRecord, TaskStore } from './types.js';
+import { batch, expectClaimRules, record } from '../../test/helpers/store-contract.js';
+import type { StoreRetention, TaskRecord, TaskStore } from './types.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'flowgram-sqlite-store-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function record(id: string, overrides: Partial<TaskRecord> = {}): TaskRecord {
-  return {
-    id,
-    schemaHash: 'hash-1',
-    schema: '{"nodes":[],"edges":[]}',
-    inputs: { n: 1 },
-    status: 'processing',
-    createdAt: 1_000,
-    startTime: 1_000,
-    ...overrides,
-  };
-}
-
-function batch(parts: Partial<StoreBatch>): StoreBatch {
-  return { tasks: [], updates: [], events: [], reports: [], ...parts };
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const report = (id: string): IReport => ({ id, inputs: { n: 1 }, outputs: { ok: true } }) as unknown as IReport;
 
 let files = 0;
@@ -110,30 +93,7 @@ describe.each([
 
   it('claims the unfinished tasks of runtimes that are gone or silent for a lease, never a live one', async () => {
     const store = create();
-    for (const owner of ['me', 'live', 'silent']) await store.heartbeat(owner, true);
-    await store.write(
-      batch({
-        tasks: [
-          record('mine', { owner: 'me' }),
-          record('live', { owner: 'live' }),
-          record('silent', { owner: 'silent' }),
-          record('unowned'), // written before owners were recorded
-          record('gone', { owner: 'gone' }), // no heartbeat at all
-          record('ended', { owner: 'gone', status: 'succeeded', endTime: 2_000 }),
-        ],
-      }),
-    );
-    expect(await store.getTask('live')).toMatchObject({ owner: 'live' });
-    await sleep(150);
-    await store.heartbeat('me', true);
-    await store.heartbeat('live', true);
-    const claimed = await store.claimAbandoned('me', 100);
-    expect(claimed.map((task) => task.id)).toEqual(['silent', 'unowned', 'gone']);
-    expect(claimed.map((task) => task.owner)).toEqual(['me', 'me', 'me']);
-    expect(await store.getTask('gone')).toMatchObject({ owner: 'me', status: 'processing' });
-    expect(await store.claimAbandoned('other', 100)).toEqual([]); // claimed by a live runtime: taken by no one else
-    await store.heartbeat('live', false); // it closed
-    expect((await store.claimAbandoned('other', 100)).map((task) => task.id)).toEqual(['live']);
+    await expectClaimRules(store);
     await store.close();
   });
 
