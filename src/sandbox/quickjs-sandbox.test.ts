@@ -86,6 +86,12 @@ describe('QuickJSSandbox (in-process)', () => {
     expect(sandbox.run(request(script)).logs).toEqual([{ level: 'log', message: 'a 1 null [true] [unprintable] undefined' }]);
   });
 
+  it('reads the console without running script code on the way out', async () => {
+    const sandbox = await newSandbox();
+    const script = 'function main() { console.log("kept"); Array.prototype.toJSON = () => { for (;;) {} }; String.prototype.toJSON = () => "forged"; return 1 }';
+    expect(sandbox.run(request(script))).toEqual({ ok: true, outputsJSON: '{"result":1}', logs: [{ level: 'log', message: 'kept' }] });
+  });
+
   it('runs TypeScript after stripping its types', async () => {
     const sandbox = await newSandbox();
     const script = 'function main({ params }: { params: { x: number } }): number { return params.x * 3 }';

@@ -37,7 +37,11 @@ class ConsoleSink {
     this.logs.push({ level, message });
   }
 
-  truncate(): void {
+  get full(): boolean {
+    return this.truncated;
+  }
+
+  private truncate(): void {
     if (this.truncated) return;
     this.truncated = true;
     this.logs.push({ level: 'warning', message: 'console output truncated (consoleBytes limit reached)' });
@@ -199,18 +203,25 @@ export class QuickJSSandbox {
     owned.push(context.unwrapResult(context.callFunction(this.configureRun, context.undefined, ...args)));
   }
 
-  /** What the script logged, within the byte budget (the sandbox only bounds it roughly). */
+  /**
+   * What the script logged, within the byte budget (the sandbox only bounds it roughly). Read entry
+   * by entry from the list's own elements, so no script code (a toJSON, a getter) runs on the way out.
+   */
   private readConsole(consoleBytes: number, owned: QuickJSHandle[]): ScriptLog[] {
     const { context } = this;
-    const text = context.callFunction(this.stringify, context.undefined, this.consoleLines);
-    owned.push(text.error ?? text.value);
-    if (text.error || context.typeof(text.value) !== 'string') return [];
-    const lines = JSON.parse(context.getString(text.value)) as unknown;
+    const read = (key: number | string): string | number | undefined => {
+      const handle = context.getProp(this.consoleLines, key);
+      owned.push(handle);
+      const type = context.typeof(handle);
+      return type === 'string' ? context.getString(handle) : type === 'number' ? context.getNumber(handle) : undefined;
+    };
     const sink = new ConsoleSink(consoleBytes);
-    if (!Array.isArray(lines)) return sink.logs;
-    for (let i = 0; i + 1 < lines.length; i += 2) {
-      const [level, message] = [lines[i] as unknown, lines[i + 1] as unknown];
+    const length = read('length');
+    if (typeof length !== 'number') return sink.logs;
+    for (let i = 0; i + 1 < length; i += 2) {
+      const [level, message] = [read(i), read(i + 1)];
       if (typeof level === 'string' && LOG_LEVELS.has(level) && typeof message === 'string') sink.add(level as ScriptLog['level'], message);
+      if (sink.full) break;
     }
     return sink.logs;
   }
