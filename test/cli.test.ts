@@ -253,4 +253,10 @@ describe('flowgram serve', () => {
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/--port/);
   });
+
+  it('exits 2 on a bad --lease-ms, with one line naming it', () => {
+    const result = flowgram(['serve', '--lease-ms', '0']);
+    expect(result.status).toBe(2);
+    expect(result.stderr.trim()).toBe('flowgram: --lease-ms: must be a whole number between 100 and 9007199254740991, got "0"');
+  });
 });

@@ -38,6 +38,7 @@ function buildProgram(io: CommandIO, setCode: (code: ExitCode) => void): Command
     .option('--body-limit <bytes>', 'largest request body (env FLOWGRAM_BODY_LIMIT; default 1048576)')
     .option('--grace-ms <ms>', 'on SIGTERM/SIGINT, how long running tasks may finish before they are cancelled (default 10000)')
     .option('--db <path>', 'where tasks and reports persist: a SQLite file, :memory:, or a postgres:// URL (env FLOWGRAM_DB; default ./.flowgram/flowgram.db)')
+    .option('--lease-ms <ms>', 'servers sharing a --db: one silent this long is taken for dead and its running tasks are settled by another (env FLOWGRAM_LEASE_MS; default 30000)')
     .option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug, trace, silent (default info)')
     .option('--queue <url>', 'scale out: enqueue tasks on this Redis (redis://host:port) for `flowgram worker` processes instead of running them here (env FLOWGRAM_QUEUE)')
     .addHelpText('after', '\nSet FLOWGRAM_API_TOKEN to require "Authorization: Bearer <token>" on every route but /api/info.')

@@ -23,6 +23,7 @@ export interface ServeFlags {
   graceMs?: string;
   logLevel?: string;
   db?: string;
+  leaseMs?: string;
   queue?: string;
 }
 
@@ -58,6 +59,7 @@ export async function serveCommand(flags: ServeFlags, io: CommandIO): Promise<Ex
   const host = flags.host ?? env.HOST ?? '127.0.0.1';
   const maxRunningTasks = integer(flags.maxRunning ?? env.FLOWGRAM_MAX_RUNNING, '--max-running', 1);
   const maxQueuedTasks = integer(flags.maxQueued ?? env.FLOWGRAM_MAX_QUEUED, '--max-queued', 0);
+  const leaseMs = integer(flags.leaseMs ?? env.FLOWGRAM_LEASE_MS, '--lease-ms', 100);
   const level = flags.logLevel ?? env.FLOWGRAM_LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.has(level)) throw new UsageError(`--log-level: must be one of ${[...LOG_LEVELS].join(', ')}, got "${level}"`);
 
@@ -79,7 +81,7 @@ export async function serveCommand(flags: ServeFlags, io: CommandIO): Promise<Ex
     logger: { level },
     // In queue mode the workers run the tasks and the store is the queue service's; the server's
     // runtime only validates (given the store, it would settle the fleet's running tasks as its own).
-    runtimeOptions: taskService ? {} : { store },
+    runtimeOptions: taskService ? {} : { store, recovery: { leaseMs } },
     taskService,
     metrics,
     handleSignals: true,
