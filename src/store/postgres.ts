@@ -1,11 +1,11 @@
 import pg from 'pg';
 import type { IReport } from '@flowgram.ai/runtime-interface';
-import type { TaskSummary } from '../engine/task.js';
-import type { TaskEvent, WorkflowStatusName } from '../engine/types.js';
+import type { TaskEvent } from '../engine/types.js';
 import { ErrorCodes, FlowgramError, errorMessage } from '../errors.js';
 import { migrate } from './postgres-migrations.js';
 import { resolveRetention, startPruneTimer } from './retention.js';
-import type { StoreBatch, StoreListFilter, StoreRetention, StoredTaskError, TaskRecord, TaskStore } from './types.js';
+import { toRecord, toSummary, type SummaryRow, type TaskRow } from './task-row.js';
+import type { StoreBatch, StoreListFilter, StoreRetention, TaskStore } from './types.js';
 
 export interface PostgresStoreOptions {
   /** A connection string: `postgres://user:password@host:5432/database`. */
@@ -15,26 +15,10 @@ export interface PostgresStoreOptions {
   maxConnections?: number;
 }
 
-interface TaskRow {
-  id: string;
-  schema_hash: string;
-  schema: string;
-  inputs: string;
-  status: WorkflowStatusName;
-  created_at: string;
-  start_time: string;
-  end_time: string | null;
-  outputs: string | null;
-  error: string | null;
-  owner: string | null;
-}
-
 interface Statement {
   text: string;
   values: unknown[];
 }
-
-type SummaryRow = Pick<TaskRow, 'id' | 'status' | 'start_time' | 'end_time' | 'error'>;
 
 const TASK_COLUMNS = 't.id, t.schema_hash, s.body AS schema, t.inputs, t.status, t.created_at, t.start_time, t.end_time, t.outputs, t.error, t.owner';
 
@@ -298,34 +282,3 @@ function toJSON(value: unknown): string | null {
   return value === undefined ? null : JSON.stringify(value);
 }
 
-/** BIGINT columns arrive as strings (they may exceed 2^53); our times are milliseconds, well below. */
-function toRecord(row: TaskRow): TaskRecord {
-  const record: TaskRecord = {
-    id: row.id,
-    schemaHash: row.schema_hash,
-    schema: row.schema,
-    inputs: JSON.parse(row.inputs) as TaskRecord['inputs'],
-    status: row.status,
-    createdAt: Number(row.created_at),
-    startTime: Number(row.start_time),
-  };
-  if (row.end_time !== null) record.endTime = Number(row.end_time);
-  if (row.outputs !== null) record.outputs = JSON.parse(row.outputs) as TaskRecord['outputs'];
-  if (row.error !== null) record.error = JSON.parse(row.error) as StoredTaskError;
-  if (row.owner !== null) record.owner = row.owner;
-  return record;
-}
-
-function toSummary(row: SummaryRow): TaskSummary {
-  const startTime = Number(row.start_time);
-  const endTime = row.end_time === null ? undefined : Number(row.end_time);
-  const summary: TaskSummary = {
-    id: row.id,
-    status: row.status,
-    startTime,
-    timeCost: startTime === 0 ? 0 : (endTime ?? Date.now()) - startTime,
-  };
-  if (endTime !== undefined) summary.endTime = endTime;
-  if (row.error !== null && row.status !== 'succeeded') summary.error = (JSON.parse(row.error) as StoredTaskError).message;
-  return summary;
-}

@@ -1,5 +1,4 @@
-import type { WorkflowStatusName } from '../engine/types.js';
-import type { StoreBatch, StoredTaskError, TaskRecord } from './types.js';
+import type { StoreBatch } from './types.js';
 
 /** A column value as SQLite takes it. */
 export type Cell = string | number | null;
@@ -56,39 +55,6 @@ export function toRows(batch: StoreBatch): BatchRows {
   const reports: string[] = [];
   for (const { taskID, reportJSON } of batch.reports) reports.push(taskID, reportJSON);
   return { schemas, tasks, updates, events, reports };
-}
-
-/** A row of `tasks` joined with its schema's body. */
-export interface TaskRow {
-  seq: number;
-  id: string;
-  schema_hash: string;
-  schema: string;
-  inputs: string;
-  status: WorkflowStatusName;
-  created_at: number;
-  start_time: number;
-  end_time: number | null;
-  outputs: string | null;
-  error: string | null;
-  owner: string | null;
-}
-
-export function toRecord(row: TaskRow): TaskRecord {
-  const record: TaskRecord = {
-    id: row.id,
-    schemaHash: row.schema_hash,
-    schema: row.schema,
-    inputs: JSON.parse(row.inputs) as TaskRecord['inputs'],
-    status: row.status,
-    createdAt: row.created_at,
-    startTime: row.start_time,
-  };
-  if (row.end_time !== null) record.endTime = row.end_time;
-  if (row.outputs !== null) record.outputs = JSON.parse(row.outputs) as TaskRecord['outputs'];
-  if (row.error !== null) record.error = JSON.parse(row.error) as StoredTaskError;
-  if (row.owner !== null) record.owner = row.owner;
-  return record;
 }
 
 function toJSON(value: unknown): string | null {

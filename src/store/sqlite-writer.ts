@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
-import { TASK_WIDTH, UPDATE_WIDTH, toRecord, type BatchRows, type Cell, type TaskRow } from './sqlite-rows.js';
+import { TASK_WIDTH, UPDATE_WIDTH, type BatchRows, type Cell } from './sqlite-rows.js';
+import { toRecord, type TaskRow } from './task-row.js';
 import type { TaskRecord } from './types.js';
 
 /** The write side of the SQLite store: one connection, used by one thread (the writer thread, or the caller's for `:memory:`). */

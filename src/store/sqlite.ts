@@ -1,14 +1,14 @@
 import { resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { IReport } from '@flowgram.ai/runtime-interface';
-import type { TaskSummary } from '../engine/task.js';
 import type { TaskEvent } from '../engine/types.js';
 import { resolveRetention, startPruneTimer } from './retention.js';
 import { isMemoryPath, openDatabase } from './sqlite-open.js';
-import { toRecord, toRows, type BatchRows, type TaskRow } from './sqlite-rows.js';
+import { toRows, type BatchRows } from './sqlite-rows.js';
 import { createSqliteWriter } from './sqlite-writer.js';
 import { SqliteWriterThread } from './sqlite-writer-thread.js';
-import type { StoreListFilter, StoreRetention, StoredTaskError, TaskRecord, TaskStore } from './types.js';
+import { toRecord, toSummary, type SummaryRow, type TaskRow } from './task-row.js';
+import type { StoreListFilter, StoreRetention, TaskRecord, TaskStore } from './types.js';
 
 export const DEFAULT_DB_PATH = './.flowgram/flowgram.db';
 
@@ -17,8 +17,6 @@ export interface SqliteStoreOptions {
   path?: string;
   retention?: StoreRetention;
 }
-
-type SummaryRow = Pick<TaskRow, 'id' | 'status' | 'start_time' | 'end_time' | 'error'>;
 
 /**
  * The embedded store: one SQLite file in WAL mode, through better-sqlite3. Writes (batches, deletes,
@@ -137,14 +135,3 @@ function listSummaries(db: Database.Database, filter: StoreListFilter): SummaryR
   return db.prepare<Array<string | number>, SummaryRow>(sql).all(...params, filter.limit, filter.offset);
 }
 
-function toSummary(row: SummaryRow): TaskSummary {
-  const summary: TaskSummary = {
-    id: row.id,
-    status: row.status,
-    startTime: row.start_time,
-    timeCost: row.start_time === 0 ? 0 : (row.end_time ?? Date.now()) - row.start_time,
-  };
-  if (row.end_time !== null) summary.endTime = row.end_time;
-  if (row.error !== null && row.status !== 'succeeded') summary.error = (JSON.parse(row.error) as StoredTaskError).message;
-  return summary;
-}

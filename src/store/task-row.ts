@@ -1,0 +1,58 @@
+import type { TaskSummary } from '../engine/task.js';
+import type { WorkflowStatusName } from '../engine/types.js';
+import type { StoredTaskError, TaskRecord } from './types.js';
+
+/**
+ * An integer column as a driver returns it: a number from SQLite, a string from PostgreSQL's BIGINT
+ * (it may exceed 2^53; our times are milliseconds, well below).
+ */
+type Integer = number | string;
+
+/** A row of `tasks` joined with its schema's body; the same columns in the SQLite and PostgreSQL stores. */
+export interface TaskRow {
+  id: string;
+  schema_hash: string;
+  schema: string;
+  inputs: string;
+  status: WorkflowStatusName;
+  created_at: Integer;
+  start_time: Integer;
+  end_time: Integer | null;
+  outputs: string | null;
+  error: string | null;
+  owner: string | null;
+}
+
+/** The columns a listing reads. */
+export type SummaryRow = Pick<TaskRow, 'id' | 'status' | 'start_time' | 'end_time' | 'error'>;
+
+export function toRecord(row: TaskRow): TaskRecord {
+  const record: TaskRecord = {
+    id: row.id,
+    schemaHash: row.schema_hash,
+    schema: row.schema,
+    inputs: JSON.parse(row.inputs) as TaskRecord['inputs'],
+    status: row.status,
+    createdAt: Number(row.created_at),
+    startTime: Number(row.start_time),
+  };
+  if (row.end_time !== null) record.endTime = Number(row.end_time);
+  if (row.outputs !== null) record.outputs = JSON.parse(row.outputs) as TaskRecord['outputs'];
+  if (row.error !== null) record.error = JSON.parse(row.error) as StoredTaskError;
+  if (row.owner !== null) record.owner = row.owner;
+  return record;
+}
+
+export function toSummary(row: SummaryRow): TaskSummary {
+  const startTime = Number(row.start_time);
+  const endTime = row.end_time === null ? undefined : Number(row.end_time);
+  const summary: TaskSummary = {
+    id: row.id,
+    status: row.status,
+    startTime,
+    timeCost: startTime === 0 ? 0 : (endTime ?? Date.now()) - startTime,
+  };
+  if (endTime !== undefined) summary.endTime = endTime;
+  if (row.error !== null && row.status !== 'succeeded') summary.error = (JSON.parse(row.error) as StoredTaskError).message;
+  return summary;
+}
