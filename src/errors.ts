@@ -31,6 +31,8 @@ export const ErrorCodes = {
   BAD_REQUEST: 'FLOWGRAM_ERR_BAD_REQUEST',
   /** The server requires a bearer token and none or a wrong one was given. */
   UNAUTHORIZED: 'FLOWGRAM_ERR_UNAUTHORIZED',
+  /** The request came from a web origin, or named a Host, the server does not answer (CORS, DNS rebinding). */
+  FORBIDDEN: 'FLOWGRAM_ERR_FORBIDDEN',
   /** The runtime is shutting down or closed and accepts no new tasks. */
   SHUTTING_DOWN: 'FLOWGRAM_ERR_SHUTTING_DOWN',
   /** An outbound request was refused by the runtime's network policy. */

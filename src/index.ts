@@ -10,7 +10,7 @@ import type { WorkflowInputs, WorkflowOutputs } from './schema/types.js';
 
 export { createRuntime } from './runtime.js';
 export { createServer, flowgramPlugin } from './server/index.js';
-export type { ServerOptions, ListenOptions, FlowgramServer, FlowgramPluginOptions, CorsOrigins, FlowgramRouter } from './server/index.js';
+export type { ServerOptions, ListenOptions, FlowgramServer, FlowgramPluginOptions, CorsOrigins, AllowedHosts, FlowgramRouter } from './server/index.js';
 export type {
   Runtime,
   RuntimeOptions,

@@ -82,7 +82,7 @@ describe('bearer token', () => {
   });
 
   it('lets CORS preflights through (browsers send no credentials on them)', async () => {
-    const { url } = await start({ apiToken: 's3cret' });
+    const { url } = await start({ apiToken: 's3cret', cors: ['http://editor.test'] });
     const preflight = await fetch(`${url}/api/task/run`, {
       method: 'OPTIONS',
       headers: { origin: 'http://editor.test', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },

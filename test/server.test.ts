@@ -234,14 +234,14 @@ describe('task listing and deletion', () => {
 });
 
 describe('CORS', () => {
-  it('answers the editor\'s preflight and marks responses for any origin by default', async () => {
+  it('answers the editor\'s preflight from a loopback origin by default, reflecting it', async () => {
     const preflight = await fetch(`${url}/api/task/run`, {
       method: 'OPTIONS',
       headers: { origin: 'http://localhost:3000', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
     });
     expect(preflight.status).toBeLessThan(300);
-    expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('http://localhost:3000');
     const info = await fetch(`${url}/api/info`, { headers: { origin: 'http://localhost:3000' } });
-    expect(info.headers.get('access-control-allow-origin')).toBe('*');
+    expect(info.headers.get('access-control-allow-origin')).toBe('http://localhost:3000');
   });
 });

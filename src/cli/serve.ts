@@ -8,6 +8,7 @@ import { createMetrics } from '../metrics/metrics.js';
 import { checkRedisURL, redactRedisURL } from '../queue/connection.js';
 import { connectQueueService } from '../queue/queue-task-service.js';
 import { createServer, type ServerOptions } from '../server/index.js';
+import { isLoopbackHostname } from '../server/request-origin.js';
 import { ExitCode } from './exit-codes.js';
 import { UsageError } from './load.js';
 import type { CommandIO } from './run.js';
@@ -17,6 +18,8 @@ export interface ServeFlags {
   host?: string;
   port?: string;
   corsOrigin?: string[];
+  allowedHosts?: string[];
+  denyPrivateNetworks?: boolean;
   maxRunning?: string;
   maxQueued?: string;
   bodyLimit?: string;
@@ -39,9 +42,16 @@ export function integer(value: string | undefined, name: string, min: number, ma
   return parsed;
 }
 
-function corsOrigins(list: string[] | undefined): true | string[] {
-  const origins = (list ?? process.env.FLOWGRAM_CORS_ORIGINS?.split(',') ?? []).map((origin) => origin.trim()).filter(Boolean);
-  return origins.length === 0 || origins.includes('*') ? true : origins;
+/** A comma-separated list from a flag or an environment variable: undefined when empty, `true` for `*`. */
+function nameList(list: string[] | undefined, env: string | undefined): true | string[] | undefined {
+  const names = (list ?? env?.split(',') ?? []).map((name) => name.trim()).filter(Boolean);
+  if (names.length === 0) return undefined;
+  return names.includes('*') ? true : names;
+}
+
+/** `1`/`true`/`yes` (any case) turn a boolean environment variable on. */
+function envFlag(value: string | undefined): boolean {
+  return value !== undefined && /^(1|true|yes|on)$/i.test(value.trim());
 }
 
 /** A malformed --queue URL is refused before anything is opened. */
@@ -63,6 +73,7 @@ export async function serveCommand(flags: ServeFlags, io: CommandIO): Promise<Ex
   const level = flags.logLevel ?? env.FLOWGRAM_LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.has(level)) throw new UsageError(`--log-level: must be one of ${[...LOG_LEVELS].join(', ')}, got "${level}"`);
 
+  const denyPrivateNetworks = flags.denyPrivateNetworks === true || envFlag(env.FLOWGRAM_DENY_PRIVATE_NETWORKS);
   const queueURL = flags.queue ?? env.FLOWGRAM_QUEUE;
   if (queueURL) checkQueueURL(queueURL);
   const { store, where } = await openStore(flags.db);
@@ -81,11 +92,12 @@ export async function serveCommand(flags: ServeFlags, io: CommandIO): Promise<Ex
     logger: { level },
     // In queue mode the workers run the tasks and the store is the queue service's; the server's
     // runtime only validates (given the store, it would settle the fleet's running tasks as its own).
-    runtimeOptions: taskService ? {} : { store, recovery: { leaseMs } },
+    runtimeOptions: taskService ? {} : { store, recovery: { leaseMs }, network: { denyPrivateNetworks } },
     taskService,
     metrics,
     handleSignals: true,
-    cors: corsOrigins(flags.corsOrigin),
+    cors: nameList(flags.corsOrigin, env.FLOWGRAM_CORS_ORIGINS),
+    allowedHosts: nameList(flags.allowedHosts, env.FLOWGRAM_ALLOWED_HOSTS),
     concurrency: { maxRunningTasks, maxQueuedTasks },
     bodyLimit: integer(flags.bodyLimit ?? env.FLOWGRAM_BODY_LIMIT, '--body-limit', 1),
     shutdownGraceMs: integer(flags.graceMs ?? env.FLOWGRAM_SHUTDOWN_GRACE_MS, '--grace-ms', 0),
@@ -103,6 +115,11 @@ export async function serveCommand(flags: ServeFlags, io: CommandIO): Promise<Ex
   const mode = queueURL ? `; queue ${redactRedisURL(queueURL)}` : '';
   io.stderr.write(`flowgram server listening on ${url} (API ${url}/api, docs ${url}/docs; tasks in ${where}${mode})\n`);
   io.stderr.write(`watch a run at ${url}/api/task/view?taskID=<taskID>\n`);
+  if (!isLoopbackHostname(host) && !env.FLOWGRAM_API_TOKEN) {
+    io.stderr.write(
+      `warning: listening on ${host}, beyond loopback, without FLOWGRAM_API_TOKEN: anyone who can reach this address can run workflows (code included); set FLOWGRAM_API_TOKEN\n`,
+    );
+  }
   await closed;
   return ExitCode.OK;
 }

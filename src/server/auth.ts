@@ -46,7 +46,34 @@ function accessTokenOf(query: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-/** The URL as logs may show it: an `access_token` query value is masked. */
-export function maskAccessToken(url: string): string {
-  return url.includes('access_token=') ? url.replace(/([?&]access_token=)[^&#]*/g, '$1***') : url;
+/** `access_token`, however its name is spelled: percent-encoded, any case, with `[]` or `[x]` after it. */
+function isAccessTokenName(rawName: string): boolean {
+  return /^access_token(\[[^\]]*\])*$/i.test(decodeLoosely(rawName));
+}
+
+function decodeLoosely(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * The URL as logs may show it: every `access_token` query value is masked, whatever encoding its
+ * name uses, and so is any part of the URL that holds the configured token itself (decoded or not).
+ */
+export function maskAccessToken(url: string, token?: string): string {
+  const queryAt = url.indexOf('?');
+  const path = queryAt === -1 ? url : url.slice(0, queryAt);
+  const pairs = queryAt === -1 ? [] : url.slice(queryAt + 1).split('&');
+  const holdsToken = (text: string): boolean => token !== undefined && (text.includes(token) || decodeLoosely(text).includes(token));
+  const masked = pairs.map((pair) => {
+    const equals = pair.indexOf('=');
+    const name = equals === -1 ? pair : pair.slice(0, equals);
+    if (isAccessTokenName(name)) return `${name}=***`;
+    return holdsToken(pair) ? `${holdsToken(name) ? '***' : name}=***` : pair;
+  });
+  const shownPath = holdsToken(path) ? '/***' : path;
+  return queryAt === -1 ? shownPath : `${shownPath}?${masked.join('&')}`;
 }

@@ -24,6 +24,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.UNSUPPORTED_VALUE]: 400,
   [ErrorCodes.BAD_REQUEST]: 400,
   [ErrorCodes.UNAUTHORIZED]: 401,
+  [ErrorCodes.FORBIDDEN]: 403,
   [ErrorCodes.NETWORK_POLICY]: 403,
   [ErrorCodes.TASK_NOT_FOUND]: 404,
   // The editor's client treats any `{ code }` body as "no result yet", as upstream's empty answer.

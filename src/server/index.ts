@@ -5,11 +5,12 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { observeRuntime } from '../metrics/observe-runtime.js';
 import type { Runtime } from '../runtime.js';
-import { DEFAULT_SHUTDOWN_GRACE_MS, flowgramPlugin, resolveRuntime, type FlowgramPluginOptions } from './plugin.js';
+import { DEFAULT_SHUTDOWN_GRACE_MS, flowgramPlugin, resolveRuntime, resolveToken, type FlowgramPluginOptions } from './plugin.js';
 import { RequestLog } from './request-log.js';
 import { createTaskService, type TaskService } from './task-service.js';
 
-export { flowgramPlugin, type FlowgramPluginOptions, type CorsOrigins } from './plugin.js';
+export { flowgramPlugin, type FlowgramPluginOptions } from './plugin.js';
+export type { AllowedHosts, CorsOrigins } from './request-origin.js';
 export type { FlowgramRouter } from './trpc.js';
 export type { TaskService, LiveTask, HealthStatus, ServerInfo } from './task-service.js';
 
@@ -53,7 +54,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Flowgra
   const app = Fastify({
     logger: options.logger ?? false,
     // One line per request when logging; nothing at all (not even building the line) otherwise.
-    ...(options.logger ? { logController: new RequestLog() } : {}),
+    ...(options.logger ? { logController: new RequestLog(resolveToken(options.apiToken)) } : {}),
     bodyLimit: options.bodyLimit,
     // On close, idle keep-alive sockets go at once; busy ones finish their response first.
     forceCloseConnections: 'idle',

@@ -12,12 +12,11 @@ import type { FlowgramMetrics } from '../metrics/metrics.js';
 import { bearerTokenHook } from './auth.js';
 import { badRequest, toHttpError } from './errors.js';
 import { buildOpenApiDocument } from './openapi.js';
+import { originAllowed, requestOriginHook, type AllowedHosts, type CorsOrigins } from './request-origin.js';
 import { routes } from './routes.js';
 import { createTaskService, type TaskService } from './task-service.js';
 import { trpcRoutes } from './trpc-route.js';
 
-/** Origins allowed by CORS: `true` reflects any origin, `false` turns CORS off. */
-export type CorsOrigins = boolean | string | RegExp | Array<string | RegExp>;
 
 export interface FlowgramPluginOptions {
   /** Run tasks on this runtime (the server never closes it). Default: a runtime of its own. */
@@ -26,8 +25,17 @@ export interface FlowgramPluginOptions {
   runtimeOptions?: RuntimeOptions;
   /** Shorthand for `runtimeOptions.concurrency`: tasks running at once and queued behind them. */
   concurrency?: ConcurrencyOptions;
-  /** CORS origins. Default `*` (the editor runs on another origin). */
+  /**
+   * Web origins that may call the server (CORS); requests from any other origin are refused (403).
+   * Default: loopback origins only (`http://localhost:*`, `http://127.0.0.1:*`, `http://[::1]:*`, e.g. a
+   * local editor dev server); `true` for any; `false` turns CORS and the origin check off (the host app's concern).
+   */
   cors?: CorsOrigins;
+  /**
+   * Without a token, a request that reaches the server on a loopback address must name it by a
+   * loopback name (DNS rebinding); these names are accepted too, `true` accepts any.
+   */
+  allowedHosts?: AllowedHosts;
   /** Bearer token every route but the server info requires. Default: env FLOWGRAM_API_TOKEN; `null` turns it off. */
   apiToken?: string | null;
   /** Largest request body in bytes. Default 1 MiB. */
@@ -52,7 +60,7 @@ export function resolveRuntime(options: FlowgramPluginOptions): { runtime: Runti
   return { runtime: createRuntime({ ...options.runtimeOptions, ...(concurrency ? { concurrency } : {}) }), owned: true };
 }
 
-function resolveToken(option: string | null | undefined): string | undefined {
+export function resolveToken(option: string | null | undefined): string | undefined {
   if (option === null) return undefined;
   const token = option ?? process.env.FLOWGRAM_API_TOKEN;
   return token ? token : undefined;
@@ -85,9 +93,11 @@ export const flowgramPlugin: FastifyPluginAsync<FlowgramPluginOptions> = async (
   // Only JSON bodies: a text/plain body is refused with 415 rather than misread.
   app.removeContentTypeParser('text/plain');
 
+  app.addHook('onRequest', requestOriginHook({ cors: options.cors, allowedHosts: options.allowedHosts, tokenRequired: token !== undefined }));
   if (options.cors !== false) {
+    const corsOption = options.cors;
     await app.register(cors, {
-      origin: options.cors === undefined || options.cors === true ? '*' : options.cors,
+      origin: corsOption === true || corsOption === '*' ? '*' : (origin, done) => done(null, origin !== undefined && originAllowed(corsOption, origin)),
       methods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
       allowedHeaders: ['content-type', 'authorization', 'last-event-id', 'trpc-accept'],
       maxAge: 600,
