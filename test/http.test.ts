@@ -191,6 +191,49 @@ describe('HTTP node: URL, params, headers, outputs', () => {
     expect(echo.headers['x-trace']).toBe('abc');
   });
 
+  // Mirrors upstream's newer js-core/src/domain/__tests__/schemas/http.test.ts ("should execute a workflow with HTTP
+  // request"): the http node's snapshot inputs are the resolved request (1.0.9 records {}).
+  it('http.test.ts › the snapshot records the resolved request as the node inputs, secrets masked', async () => {
+    const task = runtime().start(
+      httpWorkflow({
+        method: 'POST',
+        url: `${server.origin}/echo?who={{start_0.name}}&api_key=k3y-value`,
+        params: { q: { type: 'string', value: constant('x') }, empty: { type: 'string', value: constant('') }, token: { type: 'string', value: ref('start_0', 'token') } },
+        headers: {
+          Authorization: { type: 'string', value: template('Bearer {{start_0.token}}') },
+          'X-Trace': { type: 'string', value: constant('abc') },
+        },
+        body: { bodyType: 'JSON', json: template('{"name":"{{start_0.name}}"}') },
+        timeout: { timeout: 1_500, retryTimes: 2 },
+      }),
+      { name: 'grace', token: 'secret-1' },
+    );
+    await task.wait();
+    const snapshot = task.report().reports.http_0.snapshots[0];
+    expect(snapshot.inputs).toEqual({
+      method: 'POST',
+      url: `${server.origin}/echo?who=grace&api_key=%5Bredacted%5D&q=x&token=%5Bredacted%5D`,
+      headers: { Authorization: '[redacted]', 'X-Trace': 'abc' },
+      params: { q: 'x', token: '[redacted]' },
+      bodyType: 'JSON',
+      body: '{"name":"grace"}',
+      timeout: 1_500,
+      retryTimes: 2,
+    });
+    expect(JSON.stringify(snapshot.inputs)).not.toContain('secret-1');
+  });
+
+  it('the snapshot shows a form body as its fields and an urlencoded body as the text sent', async () => {
+    const fields = { formData: { type: 'object', properties: { a: { type: 'string' } } }, formDataValues: { a: constant('1 2') } };
+    const form = runtime().start(httpWorkflow({ method: 'POST', url: `${server.origin}/echo`, body: { bodyType: 'form-data', ...fields } }));
+    await form.wait();
+    expect(form.report().reports.http_0.snapshots[0].inputs).toMatchObject({ bodyType: 'form-data', body: { a: '1 2' } });
+    const urlencoded = { xWwwFormUrlencoded: fields.formData, xWwwFormUrlencodedValues: fields.formDataValues };
+    const encoded = runtime().start(httpWorkflow({ method: 'PUT', url: `${server.origin}/echo`, body: { bodyType: 'x-www-form-urlencoded', ...urlencoded } }));
+    await encoded.wait();
+    expect(encoded.report().reports.http_0.snapshots[0].inputs).toMatchObject({ method: 'PUT', body: 'a=1+2', headers: {}, params: {}, retryTimes: 0 });
+  });
+
   it('outputs statusCode, lower-cased headers and the body as text unless body is declared as an object', async () => {
     const asText = await runtime().run(httpWorkflow({ url: `${server.origin}/json` }));
     expect(asText.statusCode).toBe(200);

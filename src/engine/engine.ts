@@ -409,6 +409,11 @@ class NodeContext implements ExecutionContext {
     this.execution.params.recorder.nodeProgress(this.node.id, this.snapshot, data);
   }
 
+  recordInputs(inputs: WorkflowInputs): void {
+    if (this.execution.ended) return;
+    this.snapshot.inputs = copyRecord(inputs);
+  }
+
   runBlock(locals: Record<string, ResolvedValue>): Promise<BlockRun> {
     // One link per node execution, shared by all its iterations.
     this.link ??= { node: this.node, snapshot: this.snapshot, run: this.run };

@@ -60,6 +60,11 @@ export interface ExecutionContext {
   readonly log: NodeLogger;
   /** Merges live data into the node's snapshot (e.g. streamed LLM text); visible in reports mid-run. */
   progress(data: Record<string, unknown>): void;
+  /**
+   * Replaces what the node's snapshot shows as its inputs (e.g. the request an HTTP node resolved), so a
+   * run panel shows what was really used. The executor masks what must not be shown before passing it.
+   */
+  recordInputs(inputs: WorkflowInputs): void;
   /** Runs the node's `blocks` sub-graph once with the given loop locals. Only for nodes with blocks. */
   runBlock(locals: Record<string, ResolvedValue>): Promise<BlockRun>;
 }

@@ -54,12 +54,9 @@ interface ParsedCondition {
   rightType: VariableType;
 }
 
-/** '' / [] / {} / null / undefined. */
+/** Null or missing, for every type: '', ' ', [], {} and 0 are values (upstream's condition-string.test.ts). */
 function isEmptyValue(value: unknown): boolean {
-  if (value === null || value === undefined || value === '') return true;
-  if (Array.isArray(value)) return value.length === 0;
-  if (typeof value === 'object') return Object.keys(value).length === 0;
-  return false;
+  return value === null || value === undefined;
 }
 
 function compare(operator: ConditionOperator, left: number, right: number): boolean {

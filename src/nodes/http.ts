@@ -2,6 +2,7 @@ import type { ExecutionContext, NodeExecutor } from '../engine/types.js';
 import { isTypeCompatible } from '../engine/value-types.js';
 import { createPolicedFetch } from '../net/fetch.js';
 import { requestWithRetries } from '../net/request.js';
+import { REDACTED } from '../redact.js';
 import type { IFlowValue, IJsonSchema, VariableType, WorkflowOutputs } from '../schema/types.js';
 
 /** `data` of an HTTP node, as the flowgram editor writes it (HTTPNodeData in runtime-interface). */
@@ -31,7 +32,12 @@ interface EncodedBody {
   body: RequestInit['body'];
   /** Used when the node sets no Content-Type; form-data leaves it to fetch (it adds the boundary). */
   contentType?: string;
+  /** The body as the snapshot shows it: the text sent, or the fields of a multipart form. */
+  shown: unknown;
 }
+
+/** Header and query parameter names whose values a snapshot never shows. */
+const SENSITIVE_NAME = /authorization|cookie|token|secret|password|passwd|api[-_]?key|access[-_]?key/i;
 
 export const HTTP_DEFAULTS = {
   timeoutMs: 60_000,
@@ -90,31 +96,33 @@ function encodeBody(context: ExecutionContext, data: HttpNodeData): EncodedBody 
   const bodyType = spec.bodyType ?? 'none';
   switch (bodyType) {
     case 'none':
-      return { body: undefined };
+      return { body: undefined, shown: '' };
     case 'JSON': {
       const json = resolveText(context, spec.json);
       if (json === undefined) throw new Error('HTTP json body is required');
-      return { body: json, contentType: 'application/json' };
+      return { body: json, contentType: 'application/json', shown: json };
     }
     case 'raw-text': {
       // Upstream 1.0.9 reads raw text from the `json` field by mistake; flows saved that way still work.
       const text = resolveText(context, spec.rawText) ?? resolveText(context, spec.json);
       if (text === undefined) throw new Error('HTTP raw-text body is required');
-      return { body: text, contentType: 'text/plain' };
+      return { body: text, contentType: 'text/plain', shown: text };
     }
     case 'binary': {
       const text = resolveText(context, spec.binary);
       if (text === undefined) throw new Error('HTTP binary body is required');
       const { bytes, contentType } = decodeBinaryBody(text);
-      return { body: bytes, contentType };
+      return { body: bytes, contentType, shown: text };
     }
     case 'form-data': {
       if (!spec.formData || !spec.formDataValues) throw new Error('HTTP form-data body is required');
       const form = new FormData();
+      const fields: Record<string, string> = {};
       for (const [key, value] of Object.entries(resolveDeclaredValues(context, spec.formData, spec.formDataValues))) {
         form.append(key, asText(value));
+        fields[key] = asText(value);
       }
-      return { body: form };
+      return { body: form, shown: fields };
     }
     case 'x-www-form-urlencoded': {
       if (!spec.xWwwFormUrlencoded || !spec.xWwwFormUrlencodedValues) throw new Error('HTTP x-www-form-urlencoded body is required');
@@ -122,14 +130,15 @@ function encodeBody(context: ExecutionContext, data: HttpNodeData): EncodedBody 
       for (const [key, value] of Object.entries(resolveDeclaredValues(context, spec.xWwwFormUrlencoded, spec.xWwwFormUrlencodedValues))) {
         params.append(key, asText(value));
       }
-      return { body: params.toString(), contentType: 'application/x-www-form-urlencoded' };
+      const text = params.toString();
+      return { body: text, contentType: 'application/x-www-form-urlencoded', shown: text };
     }
     default:
       throw new Error(`HTTP invalid body type "${bodyType}" (expected one of ${HTTP_BODY_TYPES.join(', ')})`);
   }
 }
 
-function buildUrl(context: ExecutionContext, data: HttpNodeData): URL {
+function buildUrl(context: ExecutionContext, data: HttpNodeData, params: Record<string, string>): URL {
   const raw = resolveText(context, data.api?.url)?.trim();
   if (!raw) throw new Error('HTTP url is required');
   let url: URL;
@@ -138,10 +147,37 @@ function buildUrl(context: ExecutionContext, data: HttpNodeData): URL {
   } catch {
     throw new Error(`HTTP url "${raw}" is not a valid URL`);
   }
-  for (const [key, value] of Object.entries(resolveDeclaredValues(context, data.params, data.paramsValues))) {
-    if (value !== undefined && value !== null && value !== '') url.searchParams.set(key, asText(value));
-  }
+  for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
   return url;
+}
+
+/** Declared values as the texts sent (headers, query parameters), leaving out missing ones and, if asked, empty ones. */
+function declaredTexts(
+  context: ExecutionContext,
+  declaration: IJsonSchema | undefined,
+  values: Record<string, IFlowValue> | undefined,
+  skipEmpty: boolean,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(resolveDeclaredValues(context, declaration, values))) {
+    if (value === undefined || value === null || (skipEmpty && value === '')) continue;
+    out[key] = asText(value);
+  }
+  return out;
+}
+
+function masked(entries: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(entries)) out[key] = SENSITIVE_NAME.test(key) ? REDACTED : value;
+  return out;
+}
+
+/** The URL as a snapshot shows it: no password, no value of a sensitive query parameter. */
+function shownUrl(url: URL): string {
+  const shown = new URL(url);
+  if (shown.password) shown.password = REDACTED;
+  for (const key of [...shown.searchParams.keys()]) if (SENSITIVE_NAME.test(key)) shown.searchParams.set(key, REDACTED);
+  return shown.toString();
 }
 
 function declaredBodyType(context: ExecutionContext): string | undefined {
@@ -180,21 +216,32 @@ export const httpExecutor: NodeExecutor = {
     const limits = context.limits.http ?? {};
     const method = String(data.api?.method ?? 'GET').toUpperCase();
     if (!HTTP_METHODS.has(method)) throw new Error(`HTTP method "${method}" is not supported (use one of ${[...HTTP_METHODS].join(', ')})`);
-    const url = buildUrl(context, data);
-    const headers = new Headers();
-    for (const [key, value] of Object.entries(resolveDeclaredValues(context, data.headers, data.headersValues))) {
-      if (value !== undefined && value !== null) headers.set(key, asText(value));
-    }
-    const { body, contentType } = method === 'GET' || method === 'HEAD' ? { body: undefined } : encodeBody(context, data);
+    const params = declaredTexts(context, data.params, data.paramsValues, true);
+    const url = buildUrl(context, data, params);
+    const headerTexts = declaredTexts(context, data.headers, data.headersValues, false);
+    const headers = new Headers(headerTexts);
+    const { body, contentType, shown } = method === 'GET' || method === 'HEAD' ? { body: undefined, shown: '' } : encodeBody(context, data);
     if (contentType && !headers.has('content-type')) headers.set('content-type', contentType);
     const nodeTimeout = Number(data.timeout?.timeout);
     const timeoutMs = Number.isFinite(nodeTimeout) && nodeTimeout > 0 ? nodeTimeout : (limits.timeoutMs ?? HTTP_DEFAULTS.timeoutMs);
-    context.progress({ request: { method, url: url.toString() }, attempts: 1 });
+    const retries = retryTimes(data);
+    // The resolved request is the node's inputs in its snapshot, as upstream records it.
+    context.recordInputs({
+      method,
+      url: shownUrl(url),
+      headers: masked(headerTexts),
+      params: masked(params),
+      bodyType: data.body?.bodyType ?? 'none',
+      body: shown,
+      timeout: timeoutMs,
+      retryTimes: retries,
+    });
+    context.progress({ request: { method, url: shownUrl(url) }, attempts: 1 });
 
     const response = await requestWithRetries({
       url: url.toString(),
       init: { method, headers, body },
-      retries: retryTimes(data),
+      retries,
       timeoutMs,
       backoff: {
         baseDelayMs: limits.retryBaseDelayMs ?? HTTP_DEFAULTS.retryBaseDelayMs,

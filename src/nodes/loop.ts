@@ -1,6 +1,6 @@
 import type { NodeExecutor, ResolvedValue } from '../engine/types.js';
 import { typeOfValue } from '../engine/value-types.js';
-import type { IFlowValue } from '../schema/types.js';
+import type { IFlowValue, VariableType } from '../schema/types.js';
 
 interface LoopData {
   loopFor?: IFlowValue;
@@ -9,48 +9,58 @@ interface LoopData {
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+  return `a ${typeof value}`;
+}
+
+/** What one iteration sees as `<loopID>_locals`: the entry's key (objects only), item and index. */
+function iterationLocals(item: unknown, itemType: VariableType, index: number, key: string | undefined): Record<string, ResolvedValue> {
+  const locals: Record<string, ResolvedValue> = {
+    item: { value: item, type: itemType },
+    index: { value: index, type: 'number' },
+  };
+  if (key !== undefined) locals.key = { value: key, type: 'string' };
+  return locals;
 }
 
 /**
- * Runs the node's block once per item of `loopFor`, in order, with `<loopID>_locals.item` and `.index`,
- * and collects each `loopOutputs` ref into an array. `break` ends the loop, `continue` drops the
- * iteration's outputs.
+ * Runs the node's block once per item of `loopFor`, in order, with `<loopID>_locals.item` and `.index`
+ * (an object is iterated entry by entry in key order, with `.key` too), and collects each `loopOutputs`
+ * ref into an array. `break` ends the loop, `continue` drops the iteration's outputs.
  */
 export const loopExecutor: NodeExecutor = {
   type: 'loop',
   async execute(context) {
     const { loopFor, loopOutputs = {} } = context.node.data as LoopData;
     if (!loopFor || loopFor.type !== 'ref') {
-      throw new Error('loop "loopFor" is required and must reference an array variable');
+      throw new Error('Loop "loopFor" is required and must reference an array or object variable');
     }
     const resolved = context.values.resolveRef(loopFor.content);
     if (!resolved || resolved.value === null || resolved.value === undefined) {
-      throw new Error(`loop "loopFor" is required: ${JSON.stringify(loopFor.content ?? [])} has no value`);
+      throw new Error(`Loop "loopFor" is required: ${JSON.stringify(loopFor.content ?? [])} has no value`);
     }
-    if (!Array.isArray(resolved.value)) {
-      throw new Error(`loop "loopFor" must be an array, got ${describe(resolved.value)}`);
+    const iterable = resolved.value;
+    if (typeof iterable !== 'object') {
+      throw new Error(`Loop "loopFor" must be an array or object, got ${describe(iterable)}`);
     }
-    const items = resolved.value as unknown[];
+    const isArray = Array.isArray(iterable);
+    const keys = isArray ? undefined : Object.keys(iterable);
+    const items: readonly unknown[] = isArray ? iterable : (keys as string[]).map((key) => (iterable as Record<string, unknown>)[key]);
+    // An array's declared item type holds for every item; an object's values are typed one by one.
+    const declaredItemType = isArray ? resolved.itemsType : undefined;
     const outputNames = Object.keys(loopOutputs);
     const collected: Record<string, unknown[]> = {};
     for (const name of outputNames) collected[name] = [];
     for (let index = 0; index < items.length; index++) {
       if (context.signal.aborted) throw context.signal.reason;
       const item = items[index];
-      const itemType = resolved.itemsType ?? typeOfValue(item) ?? 'null';
-      const locals: Record<string, ResolvedValue> = {
-        item: { value: item, type: itemType },
-        index: { value: index, type: 'number' },
-      };
-      const run = await context.runBlock(locals);
+      const itemType = declaredItemType ?? typeOfValue(item) ?? 'null';
+      const run = await context.runBlock(iterationLocals(item, itemType, index, keys?.[index]));
       if (run.control === 'break') break;
       if (run.control === 'continue') continue;
       for (const name of outputNames) {
         const ref = loopOutputs[name];
         const value = ref?.type === 'ref' ? run.values.resolveRef(ref.content) : run.values.resolve(ref);
-        collected[name].push(value ? value.value : null);
+        collected[name].push(value?.value ?? null);
       }
     }
     return { outputs: collected };

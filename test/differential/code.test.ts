@@ -77,3 +77,28 @@ describe('code node: intended behaviour where upstream 1.0.9 is wrong', () => {
     expect(outcome.outputs).toEqual({ sum: 42 });
   });
 });
+
+// Mirrors upstream's newer js-core/src/domain/__tests__/schemas/code.test.ts ("CodeExecutor result ownership"),
+// which settles sync main and non-object results; 1.0.9 cannot run a sync main at all.
+describe('code.test.ts › CodeExecutor result ownership', () => {
+  const results: Array<[string, string, Record<string, unknown>]> = [
+    ['object', '{ value: params.s }', { value: 'hello' }],
+    ['string', 'params.s', { result: 'hello' }],
+    ['number', '42', { result: 42 }],
+    ['boolean', 'false', { result: false }],
+    ['null', 'null', { result: null }],
+    ['undefined', 'undefined', {}],
+    ['array', '[params.s, 42]', { result: ['hello', 42] }],
+  ];
+  it.each(results)('should return a synchronous %s result', async (_name, expression, outputs) => {
+    const report = await runOurs(runtime, codeWorkflow(`function main({ params }) { return ${expression}; }`, params, {}), { a: 1, s: 'hello' });
+    expect(report.workflowStatus.status).toBe('succeeded');
+    // `{ result: undefined }` upstream is `{}` once serialized, which is all a report can carry.
+    expect(report.reports.code_0.snapshots[0].outputs).toEqual(outputs);
+  });
+
+  it('should preserve rejected async errors', async () => {
+    const report = await runOurs(runtime, codeWorkflow('async function main() { throw new Error("async failure"); }', params, {}), { a: 1, s: '' });
+    expect(report.reports.code_0.snapshots[0].error).toContain('async failure');
+  });
+});

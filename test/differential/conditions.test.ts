@@ -68,19 +68,22 @@ const CASES: Case[] = [
   { type: 'string', left: 'abc', operator: 'is_empty', expected: false },
   { type: 'string', left: 'abc', operator: 'eq', right: ref('start_0', 'missing'), expected: false },
   { type: 'string', left: 'abc', operator: 'gt', right: constant('a'), expected: 'fail' },
+  // is_empty means null or missing for every type (upstream's newer condition-string.test.ts): '' and ' ' are values.
+  { type: 'string', left: '', operator: 'is_empty', expected: false },
+  { type: 'string', left: ' ', operator: 'is_empty', expected: false },
   {
     type: 'string',
     left: '',
-    operator: 'is_empty',
+    operator: 'is_not_empty',
     expected: true,
-    upstreamBug: { takes: false, why: 'its rules want a string right side for is_empty, so it never matches' },
+    upstreamBug: { takes: false, why: 'its rules want a string right side for is_not_empty, so it never matches' },
   },
   {
     type: 'string',
     left: undefined,
     operator: 'is_empty',
     expected: true,
-    upstreamBug: { takes: false, why: 'a declared string without a value never matches is_empty either' },
+    upstreamBug: { takes: false, why: 'its rules want a string right side for is_empty, so it never matches' },
   },
   {
     type: 'string',
@@ -101,6 +104,8 @@ const CASES: Case[] = [
   { type: 'number', left: 3.5, operator: 'is_empty', expected: false },
   { type: 'number', left: 3.5, operator: 'is_not_empty', expected: true },
   { type: 'number', left: 3.5, operator: 'contains', right: constant(3), expected: 'fail' },
+  { type: 'number', left: 0, operator: 'is_empty', expected: false },
+  { type: 'number', left: 0, operator: 'is_not_empty', expected: true },
   // integer
   { type: 'integer', left: 7, operator: 'eq', right: constant(7), expected: true },
   { type: 'integer', left: 7, operator: 'neq', right: constant(8), expected: true },
@@ -129,32 +134,16 @@ const CASES: Case[] = [
   { type: 'object', left: { a: 1 }, operator: 'is_empty', expected: false },
   { type: 'object', left: { a: 1 }, operator: 'is_not_empty', expected: true },
   { type: 'object', left: { a: 1 }, operator: 'eq', right: constant('{"a":1}'), expected: 'fail' },
-  {
-    type: 'object',
-    left: {},
-    operator: 'is_empty',
-    expected: true,
-    upstreamBug: { takes: false, why: 'it only treats null/undefined as empty' },
-  },
+  { type: 'object', left: {}, operator: 'is_empty', expected: false },
+  { type: 'object', left: {}, operator: 'is_not_empty', expected: true },
   { type: 'map', left: { k: 'v' }, operator: 'is_empty', expected: false },
   { type: 'map', left: { k: 'v' }, operator: 'is_not_empty', expected: true },
-  {
-    type: 'map',
-    left: {},
-    operator: 'is_not_empty',
-    expected: false,
-    upstreamBug: { takes: true, why: 'it only treats null/undefined as empty' },
-  },
+  { type: 'map', left: {}, operator: 'is_not_empty', expected: true },
   { type: 'array', left: ['a'], operator: 'is_empty', expected: false },
   { type: 'array', left: ['a'], operator: 'is_not_empty', expected: true },
   { type: 'array', left: ['a'], operator: 'contains', right: constant('a'), expected: 'fail' },
-  {
-    type: 'array',
-    left: [],
-    operator: 'is_empty',
-    expected: true,
-    upstreamBug: { takes: false, why: 'it only treats null/undefined as empty' },
-  },
+  { type: 'array', left: [], operator: 'is_empty', expected: false },
+  { type: 'array', left: [], operator: 'is_not_empty', expected: true },
   // date-time
   { type: 'date-time', left: MAY_DAY, operator: 'eq', right: at('2024-05-01T10:00:00.000Z'), expected: true },
   { type: 'date-time', left: MAY_DAY, operator: 'neq', right: at(MAY_DAY), expected: false },
@@ -167,6 +156,7 @@ const CASES: Case[] = [
   { type: 'date-time', left: MAY_DAY, operator: 'in', right: list(MAY_DAY), expected: 'fail' },
   // null (the ref names a variable that does not exist)
   { type: 'null', left: undefined, operator: 'eq', expected: true },
+  { type: 'null', left: undefined, operator: 'eq', right: constant(null), expected: true },
   { type: 'null', left: undefined, operator: 'is_empty', expected: true },
   { type: 'null', left: undefined, operator: 'is_not_empty', expected: false },
   { type: 'null', left: undefined, operator: 'gt', right: constant(1), expected: 'fail' },
@@ -240,5 +230,36 @@ describe('condition semantics', () => {
     expect(outcomeOf(report).nodes.condition_0.status).toBe('failed');
     expect(report.workflowStatus.status).toBe('failed');
     expect(report.reports.condition_0.snapshots[0].error).toMatch(/expression/);
+  });
+});
+
+// Mirrors upstream's newer packages/runtime/js-core/src/domain/__tests__/schemas/condition-string.test.ts
+// ("WorkflowRuntime string unary conditions"), which settles is_empty as null-or-missing; 1.0.9 predates it.
+describe('condition-string.test.ts › routes a declared string with value …', () => {
+  const values: Array<{ value: string | null | undefined; empty: boolean }> = [
+    { value: 'hello', empty: false },
+    { value: '', empty: false },
+    { value: ' ', empty: false },
+    { value: null, empty: true },
+    { value: undefined, empty: true },
+  ];
+  it.each(values.map((v) => [JSON.stringify(v.value) ?? 'undefined', v] as const))('%s', async (_name, { value, empty }) => {
+    for (const operator of ['is_empty', 'is_not_empty']) {
+      const globals = objectSchema({ text: { type: 'string', default: value } });
+      const schema = branchProbe(startNode('start_0', {}), conditionNode('condition_0', [{ key: 'if_match', left: ref('global', 'text'), operator }]), [], globals);
+      const holds = operator === 'is_empty' ? empty : !empty;
+      const ours = outcomeOf(await runOurs(runtime, schema));
+      expect(ours.nodes.condition_0.branches, operator).toEqual([holds ? 'if_match' : 'else']);
+    }
+  });
+
+  it('preserves the right operand for eq and neq', async () => {
+    for (const operator of ['eq', 'neq']) {
+      const globals = objectSchema({ text: { type: 'string', default: 'hello' } });
+      const condition = conditionNode('condition_0', [{ key: 'if_match', left: ref('global', 'text'), operator, right: constant('hello') }]);
+      const { ours, upstream } = await runBoth(runtime, branchProbe(startNode('start_0', {}), condition, [], globals));
+      expect(ours).toEqual(upstream);
+      expect(ours.nodes.condition_0.branches).toEqual([operator === 'eq' ? 'if_match' : 'else']);
+    }
   });
 });

@@ -240,16 +240,58 @@ describe('loops: same as upstream', () => {
     expect(ours.nodes.end_0).toBeUndefined();
   });
 
-  it('a loopFor that is not an array fails the loop node, saying so', async () => {
+  it('a loopFor that is neither an array nor an object fails the loop node, saying so', async () => {
     const loop = loopNode('loop_0', { loopFor: ref('start_0', 'word'), ...body([]), loopOutputs: { items: item('loop_0') } });
-    const { ours, upstream, oursReport } = await runBoth(runtime, around(loop, { word: 'string' }, { items: strings }), { word: 'not a list' });
-    expect(ours).toEqual(upstream);
-    expect(ours.nodes.loop_0.status).toBe('failed');
-    expect(oursReport.reports.loop_0.snapshots[0].error).toMatch(/must be an array, got a string/);
+    for (const [type, value] of [['string', 'not a list'], ['number', 3]] as const) {
+      const { ours, upstream, oursReport } = await runBoth(runtime, around(loop, { word: type }, { items: strings }), { word: value });
+      expect(ours).toEqual(upstream);
+      expect(ours.nodes.loop_0.status).toBe('failed');
+      expect(oursReport.reports.loop_0.snapshots[0].error).toMatch(new RegExp(`Loop "loopFor" must be an array or object, got a ${type}`));
+    }
   });
 });
 
 describe('loops: intended behaviour where upstream 1.0.9 differs', () => {
+  // Mirrors upstream's newer js-core/src/domain/__tests__/schemas/loop.test.ts ("should execute a workflow over
+  // object entries"); 1.0.9 only iterates arrays.
+  it('loop.test.ts › should execute a workflow over object entries: key order, with key, item and index', async () => {
+    const loop = loopNode('loop_0', {
+      loopFor: ref('start_0', 'taskMap'),
+      ...body([echoNode('label', { text: input('string', template('{{loop_0_locals.index}}:{{loop_0_locals.key}}={{loop_0_locals.item}}')) })]),
+      loopOutputs: { items: item('loop_0'), keys: ref('loop_0_locals', 'key'), indexes: ref('loop_0_locals', 'index'), labels: ref('label', 'text') },
+    });
+    const schema = around(loop, { taskMap: 'object' }, { items: strings, keys: strings, indexes: { type: 'array', items: { type: 'number' } }, labels: strings });
+    const taskMap = { first: 'TASK - A', second: 'TASK - B', third: 'TASK - C' };
+    const { ours, upstream } = await runBoth(runtime, schema, { taskMap });
+    expect(upstream.status).toBe('failed');
+    expect(ours.status).toBe('succeeded');
+    expect(ours.outputs).toEqual({
+      items: ['TASK - A', 'TASK - B', 'TASK - C'],
+      keys: ['first', 'second', 'third'],
+      indexes: [0, 1, 2],
+      labels: ['0:first=TASK - A', '1:second=TASK - B', '2:third=TASK - C'],
+    });
+  });
+
+  it('an object loopFor types each entry by its own value (refs into an object item, arrays, numbers)', async () => {
+    const loop = loopNode('loop_0', {
+      loopFor: ref('start_0', 'mixed'),
+      ...body([]),
+      loopOutputs: { keys: ref('loop_0_locals', 'key'), names: item('loop_0', 'name'), items: item('loop_0') },
+    });
+    const schema = around(loop, { mixed: 'object' }, { keys: strings, names: { type: 'array' }, items: { type: 'array' } });
+    const report = await runOurs(runtime, schema, { mixed: { b: { name: 'Ada' }, a: [1, 2], c: 7 } });
+    expect(outcomeOf(report).status).toBe('succeeded');
+    // Object key order is insertion order (integer-like keys first, as in JavaScript).
+    expect(report.outputs).toEqual({ keys: ['b', 'a', 'c'], names: ['Ada', null, null], items: [{ name: 'Ada' }, [1, 2], 7] });
+  });
+
+  it('an empty object runs no iteration', async () => {
+    const loop = loopNode('loop_0', { loopFor: ref('start_0', 'none'), ...body([]), loopOutputs: { keys: ref('loop_0_locals', 'key') } });
+    const report = await runOurs(runtime, around(loop, { none: 'object' }, { keys: strings }), { none: {} });
+    expect(report.outputs).toEqual({ keys: [] });
+  });
+
   it('an inner loop iterates the outer item directly when it is an array (upstream fails: it loses the items type)', async () => {
     const inner = loopNode('inner', { loopFor: item('outer'), ...body([], [], [], 'inner_'), loopOutputs: { cells: item('inner') } });
     const outer = loopNode('outer', { loopFor: ref('start_0', 'grid'), ...body([inner], [], [], 'outer_'), loopOutputs: { rows: ref('inner', 'cells') } });
