@@ -209,6 +209,27 @@ describe('resource abuse ends with the limit it hit', () => {
     expect(run.messages.warning.map((message) => message.message)).toEqual(['console output truncated (consoleBytes limit reached)']);
   });
 
+  it('runs no script code after main returned: a getter planted on the console list never runs', async () => {
+    // An Array.prototype[0] setter used to catch the console's own list; the getter it planted then ran
+    // after main, with the deadline cleared, until the worker was killed.
+    const script = [
+      'Object.defineProperty(Array.prototype, 0, { configurable: true, set() {',
+      '  Object.defineProperty(this, 0, { configurable: true, get() { for (;;) {} } });',
+      '} });',
+      'function main() { console.log("kept"); return 1 }',
+    ].join('\n');
+    const run = await runCode(script, { x: 1 }, { limits: SPIN_LIMITS });
+    expect(run.error).toBeUndefined();
+    expect(run.nodeOutputs).toEqual({ result: 1 });
+    expect(run.messages.log.map((message) => message.message)).toEqual(['kept']);
+  });
+
+  it('reads a thrown value with the memory limit still in force', async () => {
+    const run = await runCode('function main() { throw { get message() { return "allocated " + "x".repeat(16 * 1024 * 1024).length } } }', { x: 1 }, { limits: { memoryBytes: 4 * 1024 * 1024 } });
+    expect(run.status).toBe('failed');
+    expect(run.nodeError).not.toContain('allocated');
+  });
+
   it('keeps working after every kind of abuse', async () => {
     await expectResult('function main({ params }) { return params.x + 1 }', 2);
   });

@@ -92,6 +92,49 @@ describe('QuickJSSandbox (in-process)', () => {
     expect(sandbox.run(request(script))).toEqual({ ok: true, outputsJSON: '{"result":1}', logs: [{ level: 'log', message: 'kept' }] });
   });
 
+  it('runs no script code after main returns: an Array.prototype setter cannot capture the console', async () => {
+    const sandbox = await newSandbox();
+    // The setter would catch the console's own list and plant getters that the host reads after main,
+    // with the deadline cleared and the memory limit lifted.
+    const script = [
+      'let returned = false;',
+      'Object.defineProperty(Array.prototype, 0, { configurable: true, set() {',
+      '  Object.defineProperty(this, 0, { configurable: true, get() { return "log" } });',
+      '  Object.defineProperty(this, 1, { configurable: true, get() {',
+      '    let bytes; try { bytes = "x".repeat(16 * 1024 * 1024).length } catch { bytes = "refused" }',
+      '    return "getter ran, main returned: " + returned + ", allocated " + bytes;',
+      '  } });',
+      '} });',
+      'function main() { try { console.log("kept") } catch {} returned = true; return 1 }',
+    ].join('\n');
+    const limits = { ...DEFAULT_CODE_LIMITS, memoryBytes: 4 * 1024 * 1024 };
+    expect(sandbox.run(request(script, { limits }))).toEqual({ ok: true, outputsJSON: '{"result":1}', logs: [{ level: 'log', message: 'kept' }] });
+  });
+
+  it('reads a thrown value under the memory limit (its getters run as part of the script)', async () => {
+    const sandbox = await newSandbox();
+    const script = 'function main() { throw { get message() { return "allocated " + "x".repeat(16 * 1024 * 1024).length } } }';
+    const limits = { ...DEFAULT_CODE_LIMITS, memoryBytes: 4 * 1024 * 1024 };
+    const result = sandbox.run(request(script, { limits }));
+    expect(result.ok).toBe(false);
+    expect(result).not.toMatchObject({ error: expect.stringContaining('allocated') });
+  });
+
+  it('reads a thrown value before the deadline is cleared', async () => {
+    const sandbox = await newSandbox();
+    const script = 'function main() { throw { get message() { const t = Date.now(); while (Date.now() - t < 300) {} return "late" } } }';
+    const limits = { ...DEFAULT_CODE_LIMITS, timeoutMs: 100 };
+    expect(sandbox.run(request(script, { limits }))).toEqual({ ok: false, error: 'code: timeoutMs exceeded (100 ms)', limit: 'timeoutMs', logs: [] });
+  });
+
+  it('serializes the result under the script\'s limits (getters and toJSON count as the script)', async () => {
+    const sandbox = await newSandbox();
+    const limits = { ...DEFAULT_CODE_LIMITS, timeoutMs: 100, memoryBytes: 4 * 1024 * 1024 };
+    expect(sandbox.run(request('function main() { return { get a() { for (;;) {} } } }', { limits }))).toMatchObject({ ok: false, limit: 'timeoutMs' });
+    expect(sandbox.run(request('function main() { return { toJSON() { return "x".repeat(16 * 1024 * 1024) } } }', { limits }))).toMatchObject({ ok: false, limit: 'memoryBytes' });
+    expect(sandbox.usable).toBe(true);
+  });
+
   it('runs TypeScript after stripping its types', async () => {
     const sandbox = await newSandbox();
     const script = 'function main({ params }: { params: { x: number } }): number { return params.x * 3 }';

@@ -30,7 +30,7 @@ class ConsoleSink {
     // Each message costs at least a little, so a flood of empty lines is bounded too.
     const cost = Math.max(Buffer.byteLength(message), 16);
     if (cost > this.remaining) {
-      this.truncate();
+      this.truncate('consoleBytes');
       return;
     }
     this.remaining -= cost;
@@ -41,22 +41,29 @@ class ConsoleSink {
     return this.truncated;
   }
 
-  private truncate(): void {
+  /** Keeps nothing more, with one notice naming the limit that stopped it. */
+  truncate(limit: 'consoleBytes' | 'memoryBytes'): void {
     if (this.truncated) return;
     this.truncated = true;
-    this.logs.push({ level: 'warning', message: 'console output truncated (consoleBytes limit reached)' });
+    this.logs.push({ level: 'warning', message: `console output truncated (${limit} limit reached)` });
   }
 }
 
 const LOG_LEVELS: ReadonlySet<string> = new Set(['log', 'info', 'debug', 'warning', 'error']);
 
 /**
- * Set up inside the sandbox once, before the snapshot. Evaluates to `{ lines, configure }`.
+ * Set up inside the sandbox once, before the snapshot. Evaluates to `{ lines, configure, describe, thrownName }`.
  *
  * The console is written in JavaScript: no host function is involved, so nothing outside the
  * WebAssembly memory changes while a script runs (see the snapshot below). It keeps
  * `[level, message, ...]` in a list only the host can reach and stops keeping once `budget` UTF-16
- * units are used (the host then applies the exact byte budget).
+ * units are used (the host then applies the exact byte budget). The list has no prototype, so writing
+ * to it never reaches a setter a script put on Array.prototype, and it only ever holds strings in own
+ * data properties: the host reads it after main without running any script code.
+ *
+ * `describe` turns a thrown value into a message string (its name kept for `thrownName`). It reads the
+ * value's getters, which are script code, so the host calls it while the script's limits are in force;
+ * it catches everything it can, so only an interrupt or running out of memory gets out of it.
  *
  * Math.random is replaced by xoshiro128** seeded by the host before every execution: QuickJS seeds
  * its own generator when a context is built, and restoring the snapshot would replay one sequence.
@@ -64,7 +71,9 @@ const LOG_LEVELS: ReadonlySet<string> = new Set(['log', 'info', 'debug', 'warnin
 const SANDBOX_SETUP = `(() => {
   'use strict';
   const stringify = JSON.stringify;
+  const toText = String;
   const lines = [];
+  Object.setPrototypeOf(lines, null);
   let budget = 0;
   let used = 0;
   let full = false;
@@ -72,7 +81,7 @@ const SANDBOX_SETUP = `(() => {
     if (typeof value === 'string') return value;
     try {
       const text = stringify(value);
-      return typeof text === 'string' ? text : String(value);
+      return typeof text === 'string' ? text : toText(value);
     } catch {
       return '[unprintable]';
     }
@@ -87,6 +96,27 @@ const SANDBOX_SETUP = `(() => {
     lines[lines.length] = message;
   };
   globalThis.console = { log: method('log'), info: method('info'), debug: method('debug'), warn: method('warning'), error: method('error') };
+
+  let name;
+  const describe = (thrown) => {
+    name = undefined;
+    if (typeof thrown === 'string') return thrown;
+    if (thrown === null || typeof thrown !== 'object') {
+      try { return toText(thrown); } catch { return 'the script threw a value that cannot be read'; }
+    }
+    let message;
+    try { message = thrown.message; } catch {}
+    if (typeof message === 'string') {
+      try { const named = thrown.name; if (typeof named === 'string') name = named; } catch {}
+      return message;
+    }
+    try {
+      const text = stringify(thrown);
+      if (typeof text === 'string') return text;
+    } catch {}
+    try { return stringify(toText(thrown)); } catch { return 'the script threw a value that cannot be read'; }
+  };
+  const thrownName = () => name;
 
   let a = 0, b = 0, c = 0, d = 0;
   const next = () => {
@@ -103,7 +133,7 @@ const SANDBOX_SETUP = `(() => {
     budget = bytes;
     a = s0 | 0; b = s1 | 0; c = s2 | 0; d = s3 | 1;
   };
-  return { lines, configure };
+  return { lines, configure, describe, thrownName };
 })()`;
 
 const MAIN_LOOKUP = '\n;typeof main === "function" ? main : undefined';
@@ -139,6 +169,8 @@ export class QuickJSSandbox {
   private readonly stringify: QuickJSHandle;
   private readonly consoleLines: QuickJSHandle;
   private readonly configureRun: QuickJSHandle;
+  private readonly describeThrown: QuickJSHandle;
+  private readonly thrownName: QuickJSHandle;
   private deadline = Number.POSITIVE_INFINITY;
   private readonly snapshot: MemorySnapshot;
 
@@ -154,6 +186,8 @@ export class QuickJSSandbox {
     const setup = context.unwrapResult(context.evalCode(SANDBOX_SETUP, 'setup.js', EVAL_OPTIONS));
     this.consoleLines = context.getProp(setup, 'lines');
     this.configureRun = context.getProp(setup, 'configure');
+    this.describeThrown = context.getProp(setup, 'describe');
+    this.thrownName = context.getProp(setup, 'thrownName');
     setup.dispose();
     // Cached handles quickjs-emscripten creates on first use: made now, so they exist in the snapshot.
     void context.undefined;
@@ -161,6 +195,12 @@ export class QuickJSSandbox {
     this.snapshot = new MemorySnapshot(module.getWasmMemory() as unknown as WasmMemory, layout);
   }
 
+  /**
+   * The script's limits (deadline, memory, stack) stay in force until the snapshot is restored: every
+   * piece of script code (main, its jobs, getters and toJSON met while serializing the result or
+   * reading a thrown value) runs under them, and what the host reads afterwards is only strings in
+   * own data properties, which runs no script code.
+   */
   run(request: SandboxRequest): SandboxResult {
     if (!this.usable) return { ok: false, error: 'code: the sandbox is restarting, try again', logs: [] };
     const { limits } = request;
@@ -176,21 +216,19 @@ export class QuickJSSandbox {
       try {
         outcome = { ok: true, outputsJSON: this.execute(request, owned) };
       } catch (error) {
-        outcome = this.failure(error, limits);
+        outcome = this.failure(error, limits, owned);
       }
-      // Reading the console may allocate; the script is done, so its memory limit no longer applies.
-      runtime.setMemoryLimit(-1);
-      this.deadline = Number.POSITIVE_INFINITY;
       if (this.usable) logs = this.readConsole(limits.consoleBytes, owned);
     } catch (error) {
       this.usable = false;
       outcome = { ok: false, error: `code: the sandbox failed: ${error instanceof Error ? error.message : String(error)}` };
     } finally {
-      this.deadline = Number.POSITIVE_INFINITY;
       if (this.usable) {
         for (const handle of owned) if (handle.alive) handle.dispose();
+        // Also resets the memory limit and the interrupt state to the snapshot's.
         this.snapshot.restore();
       }
+      this.deadline = Number.POSITIVE_INFINITY;
     }
     return { ...outcome, logs };
   }
@@ -205,7 +243,8 @@ export class QuickJSSandbox {
 
   /**
    * What the script logged, within the byte budget (the sandbox only bounds it roughly). Read entry
-   * by entry from the list's own elements, so no script code (a toJSON, a getter) runs on the way out.
+   * by entry from the list's own data properties, so no script code runs on the way out. The memory
+   * limit still holds: a message that cannot be copied out for lack of memory ends the console there.
    */
   private readConsole(consoleBytes: number, owned: QuickJSHandle[]): ScriptLog[] {
     const { context } = this;
@@ -213,17 +252,31 @@ export class QuickJSSandbox {
       const handle = context.getProp(this.consoleLines, key);
       owned.push(handle);
       const type = context.typeof(handle);
-      return type === 'string' ? context.getString(handle) : type === 'number' ? context.getNumber(handle) : undefined;
+      return type === 'string' ? this.readString(handle) : type === 'number' ? context.getNumber(handle) : undefined;
     };
     const sink = new ConsoleSink(consoleBytes);
     const length = read('length');
     if (typeof length !== 'number') return sink.logs;
     for (let i = 0; i + 1 < length; i += 2) {
       const [level, message] = [read(i), read(i + 1)];
+      if (message === undefined) {
+        sink.truncate('memoryBytes');
+        break;
+      }
       if (typeof level === 'string' && LOG_LEVELS.has(level) && typeof message === 'string') sink.add(level as ScriptLog['level'], message);
       if (sink.full) break;
     }
     return sink.logs;
+  }
+
+  /**
+   * A string handle's text, or undefined when it cannot be copied out: QuickJS needs memory (counted
+   * against the script's limit) to convert non-ASCII text, and a failed conversion reads as ''.
+   */
+  private readString(handle: QuickJSHandle): string | undefined {
+    const text = this.context.getString(handle);
+    if (text !== '') return text;
+    return this.context.getLength(handle) === 0 ? text : undefined;
   }
 
   /** Runs the script and main(); returns the outputs as JSON text or throws ScriptFailure / a handle error. */
@@ -273,14 +326,15 @@ export class QuickJSSandbox {
     const json = take(context.callFunction(this.stringify, context.undefined, value));
     // What JSON drops (undefined, functions, symbols) gives no outputs.
     if (context.typeof(json) !== 'string') return '{}';
-    const text = context.getString(json);
+    const text = this.readString(json);
+    if (text === undefined) throw new LimitFailure('memoryBytes');
     if (Buffer.byteLength(text) > request.limits.outputBytes) {
       throw new LimitFailure('outputBytes');
     }
     return text.charCodeAt(0) === 123 /* { */ ? text : `{"result":${text}}`;
   }
 
-  private failure(error: unknown, limits: ScriptLimits): { ok: false; error: string; limit?: keyof ScriptLimits } {
+  private failure(error: unknown, limits: ScriptLimits, owned: QuickJSHandle[]): { ok: false; error: string; limit?: keyof ScriptLimits } {
     if (error instanceof LimitFailure) return { ok: false, error: limitExceededMessage(error.limit, limits), limit: error.limit };
     // Anything that failed after the deadline failed because of it (the interrupt surfaces as many errors).
     if (Date.now() >= this.deadline) return { ok: false, error: limitExceededMessage('timeoutMs', limits), limit: 'timeoutMs' };
@@ -294,9 +348,11 @@ export class QuickJSSandbox {
       }
       return { ok: false, error: `code: the sandbox failed: ${error instanceof Error ? error.message : String(error)}` };
     }
-    // Reading the error may allocate; the script is done, so its memory limit no longer applies.
-    this.runtime.setMemoryLimit(-1);
-    const { name, message } = describeError(this.context, error.handle);
+    const described = this.describe(error.handle, owned);
+    if (Date.now() >= this.deadline) return { ok: false, error: limitExceededMessage('timeoutMs', limits), limit: 'timeoutMs' };
+    // Only running out of memory (or time, above) stops describe from answering.
+    if (!described) return { ok: false, error: limitExceededMessage('memoryBytes', limits), limit: 'memoryBytes' };
+    const { name, message } = described;
     if (name === 'InternalError' && message === 'out of memory') {
       return { ok: false, error: limitExceededMessage('memoryBytes', limits), limit: 'memoryBytes' };
     }
@@ -307,6 +363,19 @@ export class QuickJSSandbox {
       return { ok: false, error: `main returned a value that is not JSON (${message})` };
     }
     return { ok: false, error: name === undefined || name === 'Error' ? message : `${name}: ${message}` };
+  }
+
+  /** Name and message of a thrown value, read inside the sandbox under the script's limits (its getters are script code). */
+  private describe(thrown: QuickJSHandle, owned: QuickJSHandle[]): { name: string | undefined; message: string } | undefined {
+    const { context } = this;
+    const call = (fn: QuickJSHandle, ...args: QuickJSHandle[]): string | undefined => {
+      const result = context.callFunction(fn, context.undefined, ...args);
+      const handle = result.error ?? result.value;
+      owned.push(handle);
+      return result.error || context.typeof(handle) !== 'string' ? undefined : this.readString(handle);
+    };
+    const message = call(this.describeThrown, thrown);
+    return message === undefined ? undefined : { name: call(this.thrownName), message };
   }
 }
 
@@ -352,28 +421,5 @@ class HandleError extends Error {
 class LimitFailure extends Error {
   constructor(readonly limit: keyof ScriptLimits) {
     super(limit);
-  }
-}
-
-/** Name and message of a thrown value, read without trusting it (getters may throw). */
-function describeError(context: QuickJSContext, handle: QuickJSHandle): { name: string | undefined; message: string } {
-  try {
-    const type = context.typeof(handle);
-    if (type === 'string') return { name: undefined, message: context.getString(handle) };
-    if (type !== 'object') return { name: undefined, message: String(context.dump(handle)) };
-    const read = (key: string): string | undefined => {
-      const property = context.getProp(handle, key);
-      try {
-        return context.typeof(property) === 'string' ? context.getString(property) : undefined;
-      } finally {
-        property.dispose();
-      }
-    };
-    const message = read('message');
-    if (message !== undefined) return { name: read('name'), message };
-    const json = context.dump(handle) as unknown;
-    return { name: undefined, message: JSON.stringify(json) ?? String(json) };
-  } catch {
-    return { name: undefined, message: 'the script threw a value that cannot be read' };
   }
 }
