@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FlowGramAPIName, FlowGramAPIs } from '@flowgram.ai/runtime-interface';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startEchoServer } from './helpers/echo-server.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'bin/flowgram.js');
@@ -185,22 +186,24 @@ describe('flowgram validate', () => {
   });
 });
 
-/** `flowgram serve` as a child process; resolves with its URL once it listens. */
-async function startServe(args: string[]): Promise<{ child: ChildProcess; url: string }> {
+/** `flowgram serve` as a child process; resolves with its URL once it listens, and what it printed so far. */
+async function startServe(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
   const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--log-level', 'warn', ...args], {
     cwd: root,
-    env: { ...process.env, HOST: '127.0.0.1' },
+    env: { ...process.env, HOST: '127.0.0.1', ...env },
   });
+  let stderr = '';
   const url = await new Promise<string>((resolve, reject) => {
-    let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
       const match = /listening on (http:\/\/\S+?) /.exec(stderr);
-      if (match) resolve(match[1]);
+      if (match && stderr.includes('watch a run at')) resolve(match[1]);
     });
     child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
   });
-  return { child, url };
+  // The warning, if any, is written right after the start-up lines.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  return { child, url, stderr: () => stderr };
 }
 
 async function stopServe(child: ChildProcess): Promise<number | null> {
@@ -258,5 +261,60 @@ describe('flowgram serve', () => {
     const result = flowgram(['serve', '--lease-ms', '0']);
     expect(result.status).toBe(2);
     expect(result.stderr.trim()).toBe('flowgram: --lease-ms: must be a whole number between 100 and 9007199254740991, got "0"');
+  });
+
+  it('warns when listening beyond loopback without FLOWGRAM_API_TOKEN', async () => {
+    const open = await startServe(['--db', ':memory:', '--host', '0.0.0.0'], { FLOWGRAM_API_TOKEN: '' });
+    await stopServe(open.child);
+    expect(open.stderr()).toMatch(/^warning: listening on 0\.0\.0\.0, beyond loopback, without FLOWGRAM_API_TOKEN/m);
+    const guarded = await startServe(['--db', ':memory:', '--host', '0.0.0.0'], { FLOWGRAM_API_TOKEN: 'tok' });
+    await stopServe(guarded.child);
+    const local = await startServe(['--db', ':memory:'], { FLOWGRAM_API_TOKEN: '' });
+    await stopServe(local.child);
+    expect(guarded.stderr()).not.toContain('warning');
+    expect(local.stderr()).not.toContain('warning');
+  });
+
+  it('--deny-private-networks (or FLOWGRAM_DENY_PRIVATE_NETWORKS=1) keeps HTTP nodes off private addresses, every IPv6 spelling included', async () => {
+    const echo = await startEchoServer();
+    const port = new URL(echo.origin).port;
+    const schema = readFileSync(join(root, 'examples/http.json'), 'utf8');
+    const outcome = async (url: string, target: string): Promise<{ status: string; error?: string }> => {
+      const run = await fetch(`${url}/api/task/run`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ schema, inputs: { url: target, name: 'Ada' } }),
+      }).then((response) => response.json() as Promise<{ taskID: string }>);
+      await fetch(`${url}/api/task/result?taskID=${run.taskID}&wait=10000`);
+      const report = (await fetch(`${url}/api/task/report?taskID=${run.taskID}`).then((response) => response.json())) as {
+        workflowStatus: { status: string };
+        messages: { error: Array<{ message: string }> };
+      };
+      return { status: report.workflowStatus.status, error: report.messages.error.map((entry) => entry.message).join('; ') };
+    };
+    const targets = [`${echo.origin}/echo`, `http://[::ffff:0:127.0.0.1]:${port}/echo`, `http://[::127.0.0.1]:${port}/echo`, `http://[::ffff:127.0.0.1]:${port}/echo`];
+    try {
+      for (const [args, env] of [[['--deny-private-networks'], {}], [[], { FLOWGRAM_DENY_PRIVATE_NETWORKS: '1' }]] as const) {
+        const { child, url } = await startServe(['--db', ':memory:', ...args], env);
+        try {
+          for (const target of targets) {
+            const result = await outcome(url, target);
+            expect(result.status, target).toBe('failed');
+            expect(result.error, target).toMatch(/network policy refused/);
+          }
+        } finally {
+          await stopServe(child);
+        }
+      }
+      expect(echo.requestsTo('/echo')).toHaveLength(0);
+      const open = await startServe(['--db', ':memory:']);
+      try {
+        expect((await outcome(open.url, targets[0])).status).toBe('succeeded');
+      } finally {
+        await stopServe(open.child);
+      }
+    } finally {
+      await echo.close();
+    }
   });
 });

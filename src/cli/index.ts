@@ -56,6 +56,7 @@ function buildProgram(io: CommandIO, setCode: (code: ExitCode) => void): Command
     .option('--grace-ms <ms>', 'on SIGTERM/SIGINT, how long running tasks may finish before they are handed back to the queue (default 10000)')
     .option('--lock-ms <ms>', 'a dead worker\'s tasks go to another worker after about twice this (default 30000)')
     .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:<port>/metrics (0 for any free port)')
+    .option('--deny-private-networks', 'HTTP and LLM nodes may not reach loopback, private, link-local or other special addresses (env FLOWGRAM_DENY_PRIVATE_NETWORKS=1)')
     .addHelpText(
       'after',
       '\nDelivery is at-least-once: a task whose worker dies is re-run from its start node when its workflow is marked\n"resumable": true, and otherwise marked failed as interrupted.',

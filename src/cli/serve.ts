@@ -50,7 +50,7 @@ function nameList(list: string[] | undefined, env: string | undefined): true | s
 }
 
 /** `1`/`true`/`yes` (any case) turn a boolean environment variable on. */
-function envFlag(value: string | undefined): boolean {
+export function envFlag(value: string | undefined): boolean {
   return value !== undefined && /^(1|true|yes|on)$/i.test(value.trim());
 }
 

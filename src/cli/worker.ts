@@ -13,7 +13,7 @@ import { startQueueWorker } from '../queue/worker.js';
 import { ExitCode } from './exit-codes.js';
 import { UsageError } from './load.js';
 import type { CommandIO } from './run.js';
-import { integer } from './serve.js';
+import { envFlag, integer } from './serve.js';
 import { openStore } from './store-option.js';
 
 export interface WorkerFlags {
@@ -23,6 +23,7 @@ export interface WorkerFlags {
   graceMs?: string;
   lockMs?: string;
   metricsPort?: string;
+  denyPrivateNetworks?: boolean;
 }
 
 export async function workerCommand(flags: WorkerFlags, io: CommandIO): Promise<ExitCode> {
@@ -43,7 +44,8 @@ export async function workerCommand(flags: WorkerFlags, io: CommandIO): Promise<
   const metrics = createMetrics();
   let worker;
   try {
-    worker = await startQueueWorker({ url, store, concurrency, lockMs, metrics });
+    const denyPrivateNetworks = flags.denyPrivateNetworks === true || envFlag(env.FLOWGRAM_DENY_PRIVATE_NETWORKS);
+    worker = await startQueueWorker({ url, store, concurrency, lockMs, metrics, runtimeOptions: { network: { denyPrivateNetworks } } });
   } catch (error) {
     await store.close();
     throw new UsageError(`--queue: ${errorMessage(error).replace(/^queue: /, '')}`);

@@ -1,35 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes, FlowgramError } from '../errors.js';
-import { assertUrlAllowed, hostMatches, isPrivateAddress, policyHost } from './policy.js';
-
-describe('isPrivateAddress', () => {
-  it.each([
-    '127.0.0.1',
-    '127.255.0.9',
-    '10.1.2.3',
-    '172.16.0.1',
-    '172.31.255.255',
-    '192.168.1.1',
-    '169.254.169.254',
-    '100.64.0.1',
-    '0.0.0.0',
-    '::1',
-    '::',
-    'fe80::1',
-    'fd12:3456::1',
-    'fc00::1',
-    '::ffff:127.0.0.1',
-    '::ffff:7f00:1',
-    '::ffff:10.0.0.1',
-    '64:ff9b::a00:1',
-  ])('%s is private', (address) => {
-    expect(isPrivateAddress(address)).toBe(true);
-  });
-
-  it.each(['8.8.8.8', '172.32.0.1', '192.169.0.1', '1.1.1.1', '2606:4700:4700::1111', '::ffff:8.8.8.8', 'not-an-ip'])('%s is not private', (address) => {
-    expect(isPrivateAddress(address)).toBe(false);
-  });
-});
+import { assertUrlAllowed, hostMatches, policyHost } from './policy.js';
 
 describe('hostMatches', () => {
   it('matches exact hosts case-insensitively and wildcards only on subdomains', () => {
@@ -77,4 +48,11 @@ describe('assertUrlAllowed', () => {
     expect(await code(assertUrlAllowed(new URL('http://[::1]/'), policy))).toBe(ErrorCodes.NETWORK_POLICY);
     expect(await code(assertUrlAllowed(new URL('http://169.254.169.254/latest/meta-data'), policy))).toBe(ErrorCodes.NETWORK_POLICY);
   });
+
+  it.each(['http://[::ffff:0:127.0.0.1]/', 'http://[::127.0.0.1]/', 'http://[::ffff:127.0.0.1]/', 'http://[64:ff9b::10.0.0.1]/', 'http://2130706433/', 'http://0x7f.1/'])(
+    'with denyPrivateNetworks refuses %s (every spelling of a private address)',
+    async (url) => {
+      expect(await code(assertUrlAllowed(new URL(url), { denyPrivateNetworks: true }))).toBe(ErrorCodes.NETWORK_POLICY);
+    },
+  );
 });

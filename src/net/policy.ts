@@ -1,42 +1,9 @@
 import { lookup as lookupCallback, type LookupAddress, type LookupOptions } from 'node:dns';
 import { lookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import type { NetworkPolicy } from '../engine/types.js';
 import { ErrorCodes, FlowgramError } from '../errors.js';
-
-/** Loopback, private, link-local, unique-local, CGNAT, multicast and reserved ranges. */
-const PRIVATE_RANGES: ReadonlyArray<[string, number, 'ipv4' | 'ipv6']> = [
-  ['0.0.0.0', 8, 'ipv4'],
-  ['10.0.0.0', 8, 'ipv4'],
-  ['100.64.0.0', 10, 'ipv4'],
-  ['127.0.0.0', 8, 'ipv4'],
-  ['169.254.0.0', 16, 'ipv4'],
-  ['172.16.0.0', 12, 'ipv4'],
-  ['192.0.0.0', 24, 'ipv4'],
-  ['192.168.0.0', 16, 'ipv4'],
-  ['198.18.0.0', 15, 'ipv4'],
-  ['224.0.0.0', 4, 'ipv4'],
-  ['240.0.0.0', 4, 'ipv4'],
-  ['::', 128, 'ipv6'],
-  ['::1', 128, 'ipv6'],
-  ['fc00::', 7, 'ipv6'],
-  ['fe80::', 10, 'ipv6'],
-  ['fec0::', 10, 'ipv6'],
-  ['ff00::', 8, 'ipv6'],
-  // NAT64 and 6to4 embed IPv4 addresses; without unpacking them, refuse them outright.
-  ['64:ff9b::', 96, 'ipv6'],
-  ['2002::', 16, 'ipv6'],
-];
-
-const privateAddresses = new BlockList();
-for (const [address, prefix, family] of PRIVATE_RANGES) privateAddresses.addSubnet(address, prefix, family);
-
-/** Whether an IP address is loopback/private/link-local/unique-local (IPv4-mapped IPv6 included). */
-export function isPrivateAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 0) return false;
-  return privateAddresses.check(address, family === 4 ? 'ipv4' : 'ipv6');
-}
+import { isSpecialPurposeAddress } from './special-addresses.js';
 
 /** `example.com` matches only itself; `*.example.com` matches its subdomains. Case-insensitive. */
 export function hostMatches(pattern: string, host: string): boolean {
@@ -86,7 +53,7 @@ export async function assertUrlAllowed(url: URL, policy: NetworkPolicy, resolve:
   } catch (error) {
     throw new Error(`cannot resolve host "${host}": ${(error as Error).message}`, { cause: error });
   }
-  const blocked = addresses.find(isPrivateAddress);
+  const blocked = addresses.find(isSpecialPurposeAddress);
   if (blocked !== undefined) throw refuse(url, `the host resolves to the private address ${blocked}`);
 }
 
@@ -101,7 +68,7 @@ type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | Lo
 export function publicOnlyLookup(hostname: string, options: LookupOptions, callback: LookupCallback): void {
   lookupCallback(hostname, { ...options, all: true }, (error, addresses) => {
     if (error) return callback(error, []);
-    const blocked = addresses.find((entry) => isPrivateAddress(entry.address));
+    const blocked = addresses.find((entry) => isSpecialPurposeAddress(entry.address));
     if (blocked) {
       const refusal = new FlowgramError(ErrorCodes.NETWORK_POLICY, `network policy refused ${hostname}: the host resolves to the private address ${blocked.address}`);
       return callback(refusal as NodeJS.ErrnoException, []);
