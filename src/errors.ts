@@ -37,6 +37,10 @@ export const ErrorCodes = {
   SHUTTING_DOWN: 'FLOWGRAM_ERR_SHUTTING_DOWN',
   /** An outbound request was refused by the runtime's network policy. */
   NETWORK_POLICY: 'FLOWGRAM_ERR_NETWORK_POLICY',
+  /** A workflow references a secret no provider holds, or a managed secret that does not exist. */
+  SECRET_UNKNOWN: 'FLOWGRAM_ERR_SECRET_UNKNOWN',
+  /** The secret key is malformed or cannot decrypt the secrets stored in the database. */
+  SECRET_KEY: 'FLOWGRAM_ERR_SECRET_KEY',
   /** Anything else: a bug, reported as 500. */
   INTERNAL: 'FLOWGRAM_ERR_INTERNAL',
 } as const;

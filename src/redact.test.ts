@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redactSecrets, redactValue } from './redact.js';
+import { SecretMatcher, redactSecrets, redactValue } from './redact.js';
 
 describe('redactSecrets', () => {
   it('replaces every occurrence and leaves short or missing secrets alone', () => {
@@ -20,5 +20,16 @@ describe('redactValue', () => {
     const out = redactValue(JSON.parse('{"__proto__": {"polluted": "sk-abc123"}}') as Record<string, unknown>, ['sk-abc123']);
     expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
     expect(Object.keys(out)).toEqual(['__proto__']);
+  });
+});
+
+describe('SecretMatcher', () => {
+  it('masks several secrets in one pass, the longest first, and finds nothing in text without them', () => {
+    const matcher = new SecretMatcher(['abcd', 'abcdef', 'zzzz', 'ab', undefined]);
+    expect(matcher.size).toBe(3);
+    expect(matcher.redact('x abcdef abcd zzzz y')).toBe('x [redacted] [redacted] [redacted] y');
+    expect(matcher.redact('nothing here')).toBe('nothing here');
+    expect(matcher.redact('again abcd')).toBe('again [redacted]'); // the global regex keeps no state between calls
+    expect(new SecretMatcher(['a.b*']).redact('a.b* axb')).toBe('[redacted] axb');
   });
 });

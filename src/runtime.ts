@@ -10,6 +10,9 @@ import { parseInputsInput, parseSchemaInput } from './schema/parse.js';
 import type { IJsonSchema, WorkflowInputs, WorkflowOutputs, WorkflowSchema } from './schema/types.js';
 import { validateInputs } from './schema/validate-inputs.js';
 import { validateSchemaStructure, type SchemaIssue } from './schema/validate-schema.js';
+import { moveLiteralSecrets, type LiteralSecret } from './secrets/literals.js';
+import { secretReferences, unknownSecretMessages, type SecretReference } from './secrets/references.js';
+import { SecretStore } from './secrets/store.js';
 import { TaskJournal, type RecoveryOptions } from './store/journal.js';
 import { newOwnerID } from './store/owner.js';
 import { newTaskID } from './store/task-id.js';
@@ -48,6 +51,12 @@ export interface RuntimeOptions {
    * (default 30 s) are settled by a live one, checked at start and every `leaseMs`.
    */
   recovery?: RecoveryOptions;
+  /**
+   * Where `["secrets", NAME]` / `{{secrets.NAME}}` references resolve, and where literal keys typed
+   * into forms are moved (`openSecretStore`). Default: `FLOWGRAM_SECRET_<NAME>` variables, and this
+   * process's memory for literals.
+   */
+  secrets?: SecretStore;
 }
 
 export interface StartOptions {
@@ -99,6 +108,8 @@ export interface Runtime {
   stats(): { running: number; queued: number; inMemory: number };
   readonly executors: ReadonlyMap<string, NodeExecutor>;
   readonly limits: RuntimeLimits;
+  /** Where secret references resolve and literal keys are moved (names and dates may be listed, values never leave it). */
+  readonly secrets: SecretStore;
   /**
    * Resolves once everything so far is durable in the store (at once without one). An accepted
    * task is handed to the store in a microtask after `start()` and committed asynchronously (the
@@ -115,6 +126,11 @@ interface CompiledSchema {
   issues: SchemaIssue[];
   /** The start node's declared outputs (the task inputs' schema), found even when the graph is invalid. */
   inputsSchema: IJsonSchema | undefined;
+  /** The schema as stored and run: literal keys replaced by secret references (the parsed input when it had none). */
+  schema: WorkflowSchema;
+  /** Literal keys to store when a task is accepted. */
+  literals: LiteralSecret[];
+  references: readonly SecretReference[];
 }
 
 const DEFAULT_RETENTION: Required<RetentionOptions> = { maxTasks: 1_000, maxAgeMs: 60 * 60 * 1000 };
@@ -148,6 +164,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const waiting: WorkflowExecution[] = [];
   let waitingHead = 0;
   const store = options.store;
+  const secrets = options.secrets ?? new SecretStore();
   const leaseMs = options.recovery?.leaseMs;
   if (leaseMs !== undefined && !(Number.isFinite(leaseMs) && leaseMs > 0)) {
     throw new FlowgramError(ErrorCodes.BAD_REQUEST, 'recovery.leaseMs: must be a positive number of milliseconds');
@@ -223,21 +240,24 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     return compiled;
   }
 
-  function compileSchema(schema: WorkflowSchema): CompiledSchema {
+  function compileSchema(input: WorkflowSchema): CompiledSchema {
+    const moved = moveLiteralSecrets(input, (type) => executors.get(type)?.secretInputs, (value) => secrets.literalName(value));
+    const schema = moved.schema as WorkflowSchema;
     const issues = validateSchemaStructure(schema, new Set(executors.keys()));
     const start = Array.isArray(schema.nodes)
       ? (schema.nodes as unknown[]).find((node) => (node as { type?: unknown } | null)?.type === 'start')
       : undefined;
     const outputs = (start as { data?: { outputs?: unknown } } | undefined)?.data?.outputs;
     const inputsSchema = outputs && typeof outputs === 'object' ? (outputs as IJsonSchema) : undefined;
-    return { document: issues.length === 0 ? buildDocument(schema) : undefined, issues, inputsSchema };
+    const document = issues.length === 0 ? buildDocument(schema) : undefined;
+    return { document, issues, inputsSchema, schema, literals: moved.literals, references: secretReferences(schema) };
   }
 
-  function check(input: SchemaInput, inputs: WorkflowInputs): { document: WorkflowDocument | undefined; errors: string[] } {
-    const { document, issues, inputsSchema } = compile(input);
-    const errors = issues.map((issue) => issue.message);
-    errors.push(...validateInputs(inputsSchema, inputs));
-    return { document, errors };
+  function check(input: SchemaInput, inputs: WorkflowInputs): { compiled: CompiledSchema; errors: string[] } {
+    const compiled = compile(input);
+    const errors = compiled.issues.map((issue) => issue.message);
+    errors.push(...validateInputs(compiled.inputsSchema, inputs));
+    return { compiled, errors };
   }
 
   function prune(now: number): void {
@@ -269,7 +289,11 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   function start(schema: SchemaInput, rawInputs?: WorkflowInputs | string, startOptions: StartOptions = {}): Task {
     if (closed) throw new FlowgramError(ErrorCodes.SHUTTING_DOWN, 'runtime: closed, no new tasks are accepted');
     const inputs = parseInputsInput(rawInputs);
-    const { document, errors } = check(schema, inputs);
+    const { compiled, errors } = check(schema, inputs);
+    const { document, literals, references } = compiled;
+    for (const literal of literals) secrets.adoptLiteral(literal.name, literal.value);
+    // What is stored and shown: the schema with literal keys replaced by references.
+    const stored = literals.length > 0 ? compiled.schema : schema;
     const taskID = startOptions.taskID ?? newTaskID();
     if (tasks.has(taskID)) throw new FlowgramError(ErrorCodes.BAD_REQUEST, `taskID: "${taskID}" is already in use`);
     const recorder = new TaskRecorder(taskID, inputs, limits.maxMessages ?? DEFAULT_MAX_MESSAGES, MAX_EVENTS_PER_TASK);
@@ -278,22 +302,32 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       recorder.workflowStarted();
       for (const message of errors) recorder.message('error', message);
       recorder.workflowFinished('failed', { code: ErrorCodes.SCHEMA_INVALID, message: errors.join('; ') });
-      const task = new Task(recorder, undefined, errors, schema);
+      const task = new Task(recorder, undefined, errors, stored);
       track(task);
-      journal?.accept(task, schema);
+      journal?.accept(task, stored);
       return task;
     }
     if (running >= maxRunning && waiting.length - waitingHead >= maxQueued) {
       throw new FlowgramError(ErrorCodes.LIMIT_EXCEEDED, `maxQueuedTasks: ${maxQueued} tasks are already waiting to run`);
     }
-    const execution = new WorkflowExecution({ taskID, document, inputs, executors, limits, network, recorder, onEnded: executionEnded });
+    const execution = new WorkflowExecution({
+      taskID,
+      document,
+      inputs,
+      executors,
+      limits,
+      network,
+      recorder,
+      onEnded: executionEnded,
+      ...(references.length > 0 ? { secrets: { references, resolve: (names: readonly string[]) => secrets.resolve(names) } } : {}),
+    });
     const task = new Task(recorder, execution, undefined, document.schema);
     track(task);
     if (running < maxRunning) admit(execution);
     else waiting.push(execution);
     // After admit: a workflow that completes synchronously has ended by the time the journal's
     // accept write runs, so it is written once, already ended.
-    journal?.accept(task, schema);
+    journal?.accept(task, stored);
     return task;
   }
 
@@ -315,6 +349,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   return {
     executors,
     limits,
+    secrets,
     start,
     run(schema, inputs, runOptions) {
       try {
@@ -327,7 +362,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       let inputs: WorkflowInputs;
       try {
         inputs = parseInputsInput(rawInputs);
-        const { errors } = check(schema, inputs);
+        const { compiled, errors } = check(schema, inputs);
+        errors.push(...unknownSecretMessages(compiled.references, (name) => secrets.has(name)));
         return errors.length === 0 ? { valid: true } : { valid: false, errors };
       } catch (error) {
         if (error instanceof FlowgramError) return { valid: false, errors: [error.message] };
@@ -389,6 +425,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     registerExecutor: register,
     stats: () => ({ running, queued: waiting.length - waitingHead, inMemory: tasks.size }),
     async flush() {
+      // Literal keys first: a task row must never be durable before the secret it references.
+      await secrets.flush();
       await stored();
     },
     async close() {

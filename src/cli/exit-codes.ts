@@ -16,6 +16,7 @@ const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCodes.UNKNOWN_NODE_TYPE,
   ErrorCodes.UNSUPPORTED_VALUE,
   ErrorCodes.BAD_REQUEST,
+  ErrorCodes.SECRET_KEY,
 ]);
 
 export function exitCodeFor(error: unknown): ExitCode {

@@ -43,7 +43,11 @@ function buildProgram(io: CommandIO, setCode: (code: ExitCode) => void): Command
     .option('--lease-ms <ms>', 'servers sharing a --db: one silent this long is taken for dead and its running tasks are settled by another (env FLOWGRAM_LEASE_MS; default 30000)')
     .option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug, trace, silent (default info)')
     .option('--queue <url>', 'scale out: enqueue tasks on this Redis (redis://host:port) for `flowgram worker` processes instead of running them here (env FLOWGRAM_QUEUE)')
-    .addHelpText('after', '\nSet FLOWGRAM_API_TOKEN to require "Authorization: Bearer <token>" on every route but /api/info.')
+    .option('--secrets-file <file>', 'secrets workflows reference as ["secrets", NAME]: a JSON object or dotenv file (env FLOWGRAM_SECRETS_FILE)')
+    .addHelpText(
+      'after',
+      '\nSet FLOWGRAM_API_TOKEN to require "Authorization: Bearer <token>" on every route but /api/info.\nSecrets: FLOWGRAM_SECRET_<NAME> variables, --secrets-file, and the --db (encrypted with FLOWGRAM_SECRET_KEY or <db>.key).',
+    )
     // Commands load lazily: `--version` and `--help` should not pay for the server's imports.
     .action(async (flags: ServeFlags) => setCode(await (await import('./serve.js')).serveCommand(flags, io)));
 
@@ -57,6 +61,7 @@ function buildProgram(io: CommandIO, setCode: (code: ExitCode) => void): Command
     .option('--lock-ms <ms>', 'a dead worker\'s tasks go to another worker after about twice this (default 30000)')
     .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:<port>/metrics (0 for any free port)')
     .option('--deny-private-networks', 'HTTP and LLM nodes may not reach loopback, private, link-local or other special addresses (env FLOWGRAM_DENY_PRIVATE_NETWORKS=1)')
+    .option('--secrets-file <file>', 'secrets workflows reference: a JSON object or dotenv file (env FLOWGRAM_SECRETS_FILE)')
     .addHelpText(
       'after',
       '\nDelivery is at-least-once: a task whose worker dies is re-run from its start node when its workflow is marked\n"resumable": true, and otherwise marked failed as interrupted.',

@@ -12,6 +12,7 @@ import { isLoopbackHostname } from '../server/request-origin.js';
 import { ExitCode } from './exit-codes.js';
 import { UsageError } from './load.js';
 import type { CommandIO } from './run.js';
+import { openSecrets } from './secrets-option.js';
 import { openStore } from './store-option.js';
 
 export interface ServeFlags {
@@ -28,6 +29,7 @@ export interface ServeFlags {
   db?: string;
   leaseMs?: string;
   queue?: string;
+  secretsFile?: string;
 }
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -77,6 +79,14 @@ export async function serveCommand(flags: ServeFlags, io: CommandIO): Promise<Ex
   const queueURL = flags.queue ?? env.FLOWGRAM_QUEUE;
   if (queueURL) checkQueueURL(queueURL);
   const { store, where } = await openStore(flags.db);
+  let secrets: Awaited<ReturnType<typeof openSecrets>>;
+  try {
+    // A key that cannot open the stored secrets stops the server here, before it accepts anything.
+    secrets = await openSecrets(store, flags.db, where, flags.secretsFile);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const metrics = createMetrics();
   let taskService: ServerOptions['taskService'];
   if (queueURL) {
@@ -92,7 +102,7 @@ export async function serveCommand(flags: ServeFlags, io: CommandIO): Promise<Ex
     logger: { level },
     // In queue mode the workers run the tasks and the store is the queue service's; the server's
     // runtime only validates (given the store, it would settle the fleet's running tasks as its own).
-    runtimeOptions: taskService ? {} : { store, recovery: { leaseMs }, network: { denyPrivateNetworks } },
+    runtimeOptions: taskService ? { secrets } : { store, secrets, recovery: { leaseMs }, network: { denyPrivateNetworks } },
     taskService,
     metrics,
     handleSignals: true,

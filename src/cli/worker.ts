@@ -13,6 +13,7 @@ import { startQueueWorker } from '../queue/worker.js';
 import { ExitCode } from './exit-codes.js';
 import { UsageError } from './load.js';
 import type { CommandIO } from './run.js';
+import { openSecrets } from './secrets-option.js';
 import { envFlag, integer } from './serve.js';
 import { openStore } from './store-option.js';
 
@@ -24,6 +25,7 @@ export interface WorkerFlags {
   lockMs?: string;
   metricsPort?: string;
   denyPrivateNetworks?: boolean;
+  secretsFile?: string;
 }
 
 export async function workerCommand(flags: WorkerFlags, io: CommandIO): Promise<ExitCode> {
@@ -43,9 +45,17 @@ export async function workerCommand(flags: WorkerFlags, io: CommandIO): Promise<
   const { store, where } = await openStore(flags.db);
   const metrics = createMetrics();
   let worker;
+  let secrets;
+  try {
+    // Workers resolve secrets from the shared store; a key that cannot open them stops the worker here.
+    secrets = await openSecrets(store, flags.db, where, flags.secretsFile);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   try {
     const denyPrivateNetworks = flags.denyPrivateNetworks === true || envFlag(env.FLOWGRAM_DENY_PRIVATE_NETWORKS);
-    worker = await startQueueWorker({ url, store, concurrency, lockMs, metrics, runtimeOptions: { network: { denyPrivateNetworks } } });
+    worker = await startQueueWorker({ url, store, concurrency, lockMs, metrics, runtimeOptions: { secrets, network: { denyPrivateNetworks } } });
   } catch (error) {
     await store.close();
     throw new UsageError(`--queue: ${errorMessage(error).replace(/^queue: /, '')}`);

@@ -3,6 +3,7 @@ import { REDACTED } from '../redact.js';
 import type { BlockGraph, DocumentNode, WorkflowDocument } from '../schema/document.js';
 import { NodeTypes, type WorkflowInputs, type WorkflowOutputs } from '../schema/types.js';
 import type { TaskRecorder } from './recorder.js';
+import { SECRETS_SCOPE, secretNames, unknownSecretMessages, type SecretReference } from '../secrets/references.js';
 import { registerKnownSecrets } from './secrets.js';
 import { VariableScope, resolveNodeInputs, storeGlobals, storeNodeOutputs } from './state.js';
 import type {
@@ -25,8 +26,15 @@ export interface ExecutionParams {
   readonly limits: RuntimeLimits;
   readonly network: NetworkPolicy;
   readonly recorder: TaskRecorder;
+  /** The secrets the workflow references (`["secrets", NAME]`, `{{secrets.NAME}}`), resolved before the first node runs. */
+  readonly secrets?: WorkflowSecrets;
   /** Called synchronously once the workflow has ended (bookkeeping without a promise per task). */
   readonly onEnded?: (execution: WorkflowExecution) => void;
+}
+
+export interface WorkflowSecrets {
+  readonly references: readonly SecretReference[];
+  resolve(names: readonly string[]): Promise<ReadonlyMap<string, string>>;
 }
 
 export interface WorkflowError {
@@ -89,9 +97,35 @@ export class WorkflowExecution {
 
   start(): void {
     this.started = true;
-    const { document, recorder } = this.params;
+    const { recorder, secrets } = this.params;
     const startedAt = recorder.workflowStarted();
     const scope = new VariableScope();
+    if (!secrets || secrets.references.length === 0) return this.run(startedAt, scope);
+    // Only workflows that reference secrets wait for them; their values are masked before any node runs.
+    secrets.resolve(secretNames(secrets.references)).then(
+      (values) => {
+        if (this.ended) return;
+        const unknown = unknownSecretMessages(secrets.references, (name) => values.has(name));
+        if (unknown.length > 0) {
+          for (const message of unknown) recorder.message('error', message);
+          this.finish('failed', { code: ErrorCodes.SECRET_UNKNOWN, message: unknown.join('; ') });
+          return;
+        }
+        for (const [name, value] of values) {
+          recorder.addSecret(value);
+          scope.set(SECRETS_SCOPE, name, { value, type: 'string' });
+        }
+        this.run(startedAt, scope);
+      },
+      (error: unknown) => {
+        const code = error instanceof FlowgramError ? error.code : ErrorCodes.INTERNAL;
+        this.finish('failed', { code, message: `secrets: ${errorMessage(error)}` });
+      },
+    );
+  }
+
+  private run(startedAt: number, scope: VariableScope): void {
+    const { document, recorder } = this.params;
     storeGlobals(document.globalVariable, scope);
     registerKnownSecrets(document, this.params.executors, this.params.inputs, scope, recorder);
     const run = new GraphRun(this, document.graph, scope, undefined);

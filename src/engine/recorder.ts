@@ -2,7 +2,7 @@ import type { IReport } from '@flowgram.ai/runtime-interface';
 import type { DocumentNode } from '../schema/document.js';
 import type { WorkflowInputs, WorkflowOutputs } from '../schema/types.js';
 import type { MessageLevel, TaskEvent, TaskEventListener, WorkflowStatusName } from './types.js';
-import { isRedactable, redactValue } from '../redact.js';
+import { SecretMatcher, isRedactable, redactValue } from '../redact.js';
 import { EMPTY_RECORD, copyRecord, copyValue } from './value-types.js';
 
 type NodeEndStatus = 'succeeded' | 'failed' | 'canceled';
@@ -84,6 +84,8 @@ export class TaskRecorder {
   outputs: WorkflowOutputs = {};
   /** Values that must never leave the task (e.g. API keys): masked in every event and report. */
   private readonly secrets: string[] = [];
+  /** Built from `secrets` when first needed after a change: one pass over each string however many secrets. */
+  private matcher: SecretMatcher | undefined;
 
   constructor(
     readonly taskID: string,
@@ -98,7 +100,17 @@ export class TaskRecorder {
 
   /** Masks this value wherever it appears in events emitted from now on and in every report. */
   addSecret(value: unknown): void {
-    if (isRedactable(value) && !this.secrets.includes(value)) this.secrets.push(value);
+    if (isRedactable(value) && !this.secrets.includes(value)) {
+      this.secrets.push(value);
+      this.matcher = undefined;
+    }
+  }
+
+  /** A copy of a value with this task's secrets masked (the value itself when it has none). */
+  mask<T>(value: T): T {
+    if (this.secrets.length === 0) return value;
+    this.matcher ??= new SecretMatcher(this.secrets);
+    return redactValue(value, this.matcher);
   }
 
   /** ms since `base` as a small integer (`| 0`), so V8 stores it inline instead of boxing a double. */
@@ -138,7 +150,7 @@ export class TaskRecorder {
     numbered.sort((a, b) => a[0] - b[0]);
     const events = numbered
       .slice(0, this.maxEvents)
-      .map(([, event]) => (this.secrets.length > 0 ? redactValue(event, this.secrets) : event));
+      .map(([, event]) => this.mask(event));
     return { events, dropped: this.eventSeq - events.length };
   }
 
@@ -148,7 +160,7 @@ export class TaskRecorder {
   }
 
   private dispatch(event: TaskEvent): void {
-    if (this.secrets.length > 0) event = redactValue(event, this.secrets);
+    event = this.mask(event);
     for (const listener of this.listeners) {
       try {
         listener(event);
@@ -369,7 +381,7 @@ export class TaskRecorder {
       reports,
       messages: messages as unknown as IReport['messages'],
     } as IReport;
-    return this.secrets.length > 0 ? redactValue(report, this.secrets) : report;
+    return this.mask(report);
   }
 
   /**

@@ -76,7 +76,8 @@ export class Task {
     if (this.validationErrors) {
       return { code: ErrorCodes.SCHEMA_INVALID, message: this.validationErrors.join('; ') };
     }
-    return this.execution?.error;
+    const error = this.execution?.error;
+    return error && this.recorder.mask(error);
   }
 
   /** Settles (never rejects) when the task has ended. */
@@ -123,14 +124,14 @@ export class Task {
   }
 
   private outcome(): WorkflowOutputs {
-    if (this.status === 'succeeded') return this.recorder.outputs;
+    if (this.status === 'succeeded') return this.recorder.mask(this.recorder.outputs);
     const error = this.error ?? { code: ErrorCodes.INTERNAL, message: `task ended with status ${this.status}` };
     throw new WorkflowRunError(this.id, error, this.report(), this.validationErrors);
   }
 
   /** The outputs once the task has ended (`{}` unless it succeeded); undefined while it runs. */
   result(): WorkflowOutputs | undefined {
-    return this.ended ? this.recorder.outputs : undefined;
+    return this.ended ? this.recorder.mask(this.recorder.outputs) : undefined;
   }
 
   report(): IReport {

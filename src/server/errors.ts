@@ -27,6 +27,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.FORBIDDEN]: 403,
   [ErrorCodes.NETWORK_POLICY]: 403,
   [ErrorCodes.TASK_NOT_FOUND]: 404,
+  [ErrorCodes.SECRET_UNKNOWN]: 404,
   // The editor's client treats any `{ code }` body as "no result yet", as upstream's empty answer.
   [ErrorCodes.TASK_NOT_FINISHED]: 409,
   [ErrorCodes.LIMIT_EXCEEDED]: 429,

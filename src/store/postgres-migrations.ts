@@ -43,6 +43,15 @@ export const MIGRATIONS: readonly string[] = [
     heartbeat_at BIGINT NOT NULL
   );
   `,
+  // 3: secrets, each value sealed with AES-256-GCM by the runtime (the database never holds a plain value or the key).
+  `
+  CREATE TABLE secrets (
+    name TEXT PRIMARY KEY,
+    sealed TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+  );
+  `,
 ];
 
 /** Any fixed number: every process of a fleet takes this lock, so only one of them migrates at a time. */

@@ -3,6 +3,7 @@ import type { IReport } from '@flowgram.ai/runtime-interface';
 import type { TaskEvent } from '../engine/types.js';
 import { ErrorCodes, FlowgramError, errorMessage } from '../errors.js';
 import { migrate } from './postgres-migrations.js';
+import { postgresSecretTable } from './postgres-secrets.js';
 import { resolveRetention, startPruneTimer } from './retention.js';
 import { toRecord, toSummary, type SummaryRow, type TaskRow } from './task-row.js';
 import type { StoreBatch, StoreListFilter, StoreRetention, TaskStore } from './types.js';
@@ -187,6 +188,11 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   let closed: Promise<void> | undefined;
   /** The last write: each waits for the one before it, so that batches commit in call order over the pool. */
   let lastWrite: Promise<void> = Promise.resolve();
+  function inOrder<T>(run: () => Promise<T>): Promise<T> {
+    const result = lastWrite.then(run, run);
+    lastWrite = result.then(noop, noop);
+    return result;
+  }
 
   return {
     write(batch) {
@@ -236,6 +242,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       return rows.map((row) => JSON.parse(row.body) as TaskEvent);
     },
     prune,
+    secrets: postgresSecretTable(pool, inOrder),
     close() {
       stopPruning();
       closed ??= pool.end();

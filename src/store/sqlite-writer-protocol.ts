@@ -22,6 +22,8 @@ export type WriterCommand =
   | { kind: 'prune'; now: number; maxAgeMs: number; maxTasks: number }
   | { kind: 'heartbeat'; owner: string; alive: boolean }
   | { kind: 'claim'; owner: string; leaseMs: number }
+  | { kind: 'secret-put'; name: string; sealed: string; now: number }
+  | { kind: 'secret-delete'; name: string }
   | { kind: 'close' };
 
 export type WriterRequest = { id: number } & WriterCommand;

@@ -7,6 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { errorMessage } from '../errors.js';
 import { openDatabase } from './sqlite-open.js';
 import { COMPLETED, GONE, type WriterReply, type WriterRequest, type WriterResult, type WriterThreadData } from './sqlite-writer-protocol.js';
+import { sqliteSecretWrites } from './sqlite-secrets.js';
 import { createSqliteWriter } from './sqlite-writer.js';
 
 const port = parentPort;
@@ -22,6 +23,7 @@ const db = openDatabase(path, { migrate: false });
 // Writes append to the end of the tables and reads go through the main thread's connection: a small cache does.
 db.pragma('cache_size = -4000');
 const writer = createSqliteWriter(db);
+const secrets = sqliteSecretWrites(db);
 
 function apply(request: WriterRequest): WriterResult | undefined {
   switch (request.kind) {
@@ -37,6 +39,11 @@ function apply(request: WriterRequest): WriterResult | undefined {
       return undefined;
     case 'claim':
       return writer.claimAbandoned(request.owner, request.leaseMs, Date.now());
+    case 'secret-put':
+      secrets.put(request.name, request.sealed, request.now);
+      return undefined;
+    case 'secret-delete':
+      return secrets.delete(request.name);
     case 'close':
       db.close();
       return undefined;

@@ -5,6 +5,7 @@ import type { TaskEvent } from '../engine/types.js';
 import { resolveRetention, startPruneTimer } from './retention.js';
 import { isMemoryPath, openDatabase } from './sqlite-open.js';
 import { toRows, type BatchRows } from './sqlite-rows.js';
+import { sqliteSecretReads, sqliteSecretWrites } from './sqlite-secrets.js';
 import { createSqliteWriter } from './sqlite-writer.js';
 import { SqliteWriterThread } from './sqlite-writer-thread.js';
 import { toRecord, toSummary, type SummaryRow, type TaskRow } from './task-row.js';
@@ -39,6 +40,7 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): TaskStore {
   const selectReport = db.prepare<[string], string>('SELECT r.body FROM reports r JOIN tasks t ON t.seq = r.task_seq WHERE t.id = ?').pluck();
   const selectEvents = db.prepare<[number], string>('SELECT body FROM events WHERE task_seq = ? ORDER BY id').pluck();
   const selectOwners = db.prepare<[], string>('SELECT id FROM runtimes').pluck();
+  const secretReads = sqliteSecretReads(db);
 
   const prune = (now = Date.now()): Promise<number> | number => writer.prune(now, retention.maxAgeMs, retention.maxTasks);
   const stopPruning = startPruneTimer(prune, retention.intervalMs);
@@ -67,6 +69,12 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): TaskStore {
       return selectEvents.all(seq).map((body) => JSON.parse(body) as TaskEvent);
     },
     prune,
+    secrets: {
+      listSecrets: () => secretReads.list(),
+      getSecret: (name) => secretReads.get(name),
+      putSecret: (name, sealed, now) => writer.putSecret(name, sealed, now),
+      deleteSecret: (name) => writer.deleteSecret(name),
+    },
     close() {
       closed ??= (async () => {
         stopPruning();
@@ -85,13 +93,18 @@ interface StoreWriter {
   prune(now: number, maxAgeMs: number, maxTasks: number): Promise<number> | number;
   heartbeat(owner: string, alive: boolean): Promise<void> | void;
   claimAbandoned(owner: string, leaseMs: number): Promise<TaskRecord[]> | TaskRecord[];
+  putSecret(name: string, sealed: string, now: number): Promise<void> | void;
+  deleteSecret(name: string): Promise<boolean> | boolean;
   close(): Promise<void> | void;
 }
 
 function inThreadWriter(db: Database.Database): StoreWriter {
   const writer = createSqliteWriter(db);
+  const secrets = sqliteSecretWrites(db);
   return {
     ...writer,
+    putSecret: (name, sealed, now) => secrets.put(name, sealed, now),
+    deleteSecret: (name) => secrets.delete(name),
     heartbeat: (owner, alive) => writer.heartbeat(owner, alive, Date.now()),
     claimAbandoned: (owner, leaseMs) => writer.claimAbandoned(owner, leaseMs, Date.now()),
     close: () => undefined,
@@ -111,6 +124,10 @@ function threadWriter(path: string): StoreWriter {
       await thread.request({ kind: 'heartbeat', owner, alive });
     },
     claimAbandoned: async (owner, leaseMs) => (await thread.request({ kind: 'claim', owner, leaseMs })) as TaskRecord[],
+    putSecret: async (name, sealed, now) => {
+      await thread.request({ kind: 'secret-put', name, sealed, now });
+    },
+    deleteSecret: async (name) => (await thread.request({ kind: 'secret-delete', name })) === true,
     close: () => thread.close(),
   };
 }

@@ -92,6 +92,25 @@ export interface StoreRetention {
   intervalMs?: number;
 }
 
+/** A secret as stored: its value only ever sealed (encrypted by src/secrets), never in plain text. */
+export interface SealedSecret {
+  name: string;
+  /** base64 of nonce | tag | ciphertext (AES-256-GCM). */
+  sealed: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** The secrets table of a database store; the store never sees a key or a plain value. */
+export interface SecretTable {
+  listSecrets(): MaybePromise<SealedSecret[]>;
+  getSecret(name: string): MaybePromise<SealedSecret | undefined>;
+  /** Inserts or replaces the value; `createdAt` of an existing secret is kept. */
+  putSecret(name: string, sealed: string, now: number): MaybePromise<void>;
+  /** False when unknown. */
+  deleteSecret(name: string): MaybePromise<boolean>;
+}
+
 /**
  * Where tasks, their journal and their reports survive the process. Small on purpose: a PostgreSQL
  * implementation maps each method to one statement or one transaction.
@@ -130,4 +149,6 @@ export interface TaskStore {
   prune(now?: number): MaybePromise<number>;
   /** Stops background work and releases the database. */
   close(): MaybePromise<void>;
+  /** The encrypted secrets table, in stores that have one (SQLite, PostgreSQL). */
+  readonly secrets?: SecretTable;
 }

@@ -13,6 +13,8 @@ export interface PostgresInstance {
   readonly port: number;
   /** `postgres://postgres@127.0.0.1:<port>/postgres` */
   readonly url: string;
+  /** The cluster's directory: table files under base/, the write-ahead log under pg_wal/. */
+  readonly dataDir: string;
   stop(): Promise<void>;
 }
 
@@ -56,6 +58,7 @@ export async function startPostgres(): Promise<PostgresInstance> {
   return {
     port,
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    dataDir: data,
     async stop() {
       try {
         run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);

@@ -1,0 +1,94 @@
+import { SECRETS_SCOPE } from './references.js';
+
+/** Header names whose values are credentials: typed into the HTTP node's form, they are moved into the secret store. */
+const CREDENTIAL_HEADER = /^(authorization|proxy-authorization|cookie|x-api-key|api-key|apikey|x-auth-token|.*[-_]token|.*[-_]secret|.*[-_]key)$/i;
+
+/** A literal credential found in a schema, to be stored under `name`. */
+export interface LiteralSecret {
+  name: string;
+  value: string;
+}
+
+export interface LiteralsMoved {
+  /** The schema with each literal replaced by a reference; the same object when there was none. */
+  schema: object;
+  literals: LiteralSecret[];
+}
+
+/**
+ * Replaces credentials typed into forms — constants in inputs an executor declares secret (the LLM
+ * node's `apiKey`) and in credential-like HTTP headers — with `["secrets", name]` references, copying
+ * only the objects on the way to each (the input schema is not changed).
+ */
+export function moveLiteralSecrets(
+  schema: object,
+  secretInputs: (nodeType: string) => readonly string[] | undefined,
+  nameFor: (value: string) => string,
+): LiteralsMoved {
+  const literals: LiteralSecret[] = [];
+  const nodes = (schema as { nodes?: unknown }).nodes;
+  if (!Array.isArray(nodes)) return { schema, literals };
+  const moved = moveInNodes(nodes, secretInputs, (value) => {
+    const name = nameFor(value);
+    literals.push({ name, value });
+    return { type: 'ref', content: [SECRETS_SCOPE, name] };
+  });
+  return moved === nodes ? { schema, literals } : { schema: { ...schema, nodes: moved }, literals };
+}
+
+type Reference = { type: 'ref'; content: string[] };
+
+function moveInNodes(nodes: unknown[], secretInputs: (nodeType: string) => readonly string[] | undefined, refer: (value: string) => Reference): unknown[] {
+  let out = nodes;
+  nodes.forEach((node, index) => {
+    const moved = moveInNode(node, secretInputs, refer);
+    if (moved === node) return;
+    if (out === nodes) out = [...nodes];
+    out[index] = moved;
+  });
+  return out;
+}
+
+function moveInNode(node: unknown, secretInputs: (nodeType: string) => readonly string[] | undefined, refer: (value: string) => Reference): unknown {
+  if (node === null || typeof node !== 'object') return node;
+  const record = node as Record<string, unknown>;
+  let out = record;
+  const data = record.data as Record<string, unknown> | undefined;
+  if (data && typeof data === 'object') {
+    let movedData = data;
+    const keys = typeof record.type === 'string' ? secretInputs(record.type) : undefined;
+    const inputs = keys && keys.length > 0 ? moveValues(data.inputsValues, (key) => keys.includes(key), refer) : data.inputsValues;
+    if (inputs !== data.inputsValues) movedData = { ...movedData, inputsValues: inputs };
+    const headers = record.type === 'http' ? moveValues(data.headersValues, (key) => CREDENTIAL_HEADER.test(key), refer) : data.headersValues;
+    if (headers !== data.headersValues) movedData = { ...movedData, headersValues: headers };
+    if (movedData !== data) out = { ...out, data: movedData };
+  }
+  if (Array.isArray(record.blocks)) {
+    const blocks = moveInNodes(record.blocks, secretInputs, refer);
+    if (blocks !== record.blocks) out = { ...out, blocks };
+  }
+  return out;
+}
+
+/** A copy of a `{ key: flowValue }` map with the selected literal values referenced; the same map when none is. */
+function moveValues(values: unknown, selected: (key: string) => boolean, refer: (value: string) => Reference): unknown {
+  if (values === null || typeof values !== 'object' || Array.isArray(values)) return values;
+  let out = values as Record<string, unknown>;
+  for (const [key, value] of Object.entries(values)) {
+    if (!selected(key)) continue;
+    const literal = literalText(value);
+    if (literal === undefined) continue;
+    if (out === values) out = { ...(values as Record<string, unknown>) };
+    out[key] = refer(literal);
+  }
+  return out;
+}
+
+/** The text of a constant (or a template without placeholders); undefined for anything else. */
+function literalText(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  const { type, content } = value as { type?: unknown; content?: unknown };
+  if (typeof content !== 'string' || content === '') return undefined;
+  if (type === 'constant' || (type === 'template' && !content.includes('{{'))) return content;
+  return undefined;
+}

@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRuntime, ErrorCodes, type Runtime } from '../src/index.js';
+import { SecretStore } from '../src/secrets/store.js';
+import { startEchoServer, type EchoServer } from './helpers/echo-server.js';
+import { startOpenAIServer, type OpenAIServer } from './helpers/openai-server.js';
+import { runFailing } from './helpers/node-test-kit.js';
+import { constant, ref, secretFlow, template } from './helpers/secret-flows.js';
+
+let llm: OpenAIServer;
+let echo: EchoServer;
+const secret = `sk-${randomBytes(12).toString('hex')}`;
+
+beforeAll(async () => {
+  llm = await startOpenAIServer();
+  echo = await startEchoServer();
+});
+afterAll(async () => {
+  await llm.close();
+  await echo.close();
+});
+
+function runtimeWith(values: Record<string, string>): Runtime {
+  return createRuntime({ secrets: new SecretStore({ values, env: false }) });
+}
+
+describe('secret references', () => {
+  it('resolve as refs and templates in any node, reach the LLM and HTTP servers, and are masked in outputs, report and events', async () => {
+    const runtime = runtimeWith({ OPENAI_KEY: secret });
+    const schema = secretFlow(llm.baseURL, `${echo.origin}/echo`, {
+      apiKey: ref('secrets', 'OPENAI_KEY'),
+      authorization: template('Bearer {{secrets.OPENAI_KEY}}'),
+      param: ref('secrets', 'OPENAI_KEY'),
+      prompt: template('repeat {{secrets.OPENAI_KEY}}'),
+    });
+    const task = runtime.start(schema);
+    const events: unknown[] = [];
+    task.subscribe((event) => events.push(event));
+    const outputs = await task.wait();
+    expect(llm.requests.at(-1)?.headers.authorization).toBe(`Bearer ${secret}`);
+    expect(echo.requests.at(-1)?.headers.authorization).toBe(`Bearer ${secret}`);
+    expect(outputs.code).toBe('[redacted]');
+    expect(String(outputs.llm)).toContain('[redacted]');
+    expect(String(outputs.http)).toContain('[redacted]');
+    const everything = JSON.stringify([outputs, task.report(), events, task.events(), task.result(), await runtime.getResult(task.id)]);
+    expect(everything).not.toContain(secret);
+    await runtime.close();
+  });
+
+  it('an unknown name is a validation error with its path, and a run fails before any node with FLOWGRAM_ERR_SECRET_UNKNOWN', async () => {
+    const runtime = runtimeWith({ OPENAI_KEY: secret });
+    const schema = secretFlow(llm.baseURL, `${echo.origin}/echo`, {
+      apiKey: ref('secrets', 'OPENAI_KEY'),
+      authorization: template('Bearer {{secrets.MISSING}}'),
+      param: constant('x'),
+    });
+    expect(runtime.validate(schema)).toEqual({ valid: false, errors: ['nodes[2].data.headersValues.Authorization: unknown secret "MISSING"'] });
+    const before = llm.requests.length;
+    const error = await runFailing(runtime.run(schema));
+    expect(error.code).toBe(ErrorCodes.SECRET_UNKNOWN);
+    expect(error.message).toContain('nodes[2].data.headersValues.Authorization');
+    expect(Object.keys(error.report.reports)).toEqual([]);
+    expect(llm.requests.length).toBe(before);
+    await runtime.close();
+  });
+
+  it('read FLOWGRAM_SECRET_<NAME> variables, never the key variable', async () => {
+    const store = new SecretStore({ env: { FLOWGRAM_SECRET_OPENAI_KEY: secret, FLOWGRAM_SECRET_KEY: 'a'.repeat(64) } });
+    expect(store.has('OPENAI_KEY')).toBe(true);
+    expect(store.has('KEY')).toBe(false);
+    expect(await store.resolve(['OPENAI_KEY', 'KEY'])).toEqual(new Map([['OPENAI_KEY', secret]]));
+  });
+});
+
+describe('literal keys typed into forms', () => {
+  it('move into the secret store when a task is accepted: the task keeps references, identical keys share one name, re-runs work', async () => {
+    const runtime = runtimeWith({});
+    const schema = secretFlow(llm.baseURL, `${echo.origin}/echo`, { apiKey: constant(secret), authorization: constant(`Bearer ${secret}`), param: constant('plain') });
+    const task = runtime.start(schema);
+    await task.wait();
+    expect(llm.requests.at(-1)?.headers.authorization).toBe(`Bearer ${secret}`);
+    expect(echo.requests.at(-1)?.headers.authorization).toBe(`Bearer ${secret}`);
+    const stored = JSON.stringify(await runtime.getSchema(task.id));
+    expect(stored).not.toContain(secret);
+    expect(stored).toMatch(/"content":\["secrets","literal_[0-9a-f]{20}"\]/);
+    expect(JSON.stringify(schema)).toContain(secret); // the caller's object is not changed
+    const again = runtime.start(schema);
+    await again.wait();
+    expect(JSON.stringify(await runtime.getSchema(again.id))).toBe(stored);
+    expect((await runtime.secrets.list()).filter((entry) => entry.name.startsWith('literal_'))).toHaveLength(2);
+    await runtime.close();
+  });
+});
