@@ -35,6 +35,12 @@ export const ErrorCodes = {
   FORBIDDEN: 'FLOWGRAM_ERR_FORBIDDEN',
   /** The runtime is shutting down or closed and accepts no new tasks. */
   SHUTTING_DOWN: 'FLOWGRAM_ERR_SHUTTING_DOWN',
+  /** The store's database is damaged (fails its integrity check); the runtime refuses to use it. */
+  STORE_CORRUPT: 'FLOWGRAM_ERR_STORE_CORRUPT',
+  /** The store cannot be opened or cannot write at all: new tasks are refused (503) rather than lost. */
+  STORE_UNAVAILABLE: 'FLOWGRAM_ERR_STORE_UNAVAILABLE',
+  /** This one task could not be serialized or written; it is stored as failed with this code, others are unaffected. */
+  STORE_WRITE_FAILED: 'FLOWGRAM_ERR_STORE_WRITE_FAILED',
   /** An outbound request was refused by the runtime's network policy. */
   NETWORK_POLICY: 'FLOWGRAM_ERR_NETWORK_POLICY',
   /** A workflow references a secret no provider holds, or a managed secret that does not exist. */

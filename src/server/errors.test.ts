@@ -12,7 +12,9 @@ describe('httpStatusFor', () => {
     [ErrorCodes.TASK_NOT_FOUND, 404],
     [ErrorCodes.TASK_NOT_FINISHED, 409],
     [ErrorCodes.LIMIT_EXCEEDED, 429],
+    [ErrorCodes.FORBIDDEN, 403],
     [ErrorCodes.SHUTTING_DOWN, 503],
+    [ErrorCodes.STORE_UNAVAILABLE, 503],
     [ErrorCodes.NODE_FAILED, 500],
     [ErrorCodes.INTERNAL, 500],
   ])('%s → %i', (code, status) => {

@@ -32,6 +32,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.TASK_NOT_FINISHED]: 409,
   [ErrorCodes.LIMIT_EXCEEDED]: 429,
   [ErrorCodes.SHUTTING_DOWN]: 503,
+  [ErrorCodes.STORE_UNAVAILABLE]: 503,
   [ErrorCodes.WAIT_TIMEOUT]: 504,
 };
 

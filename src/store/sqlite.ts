@@ -30,7 +30,7 @@ export interface SqliteStoreOptions {
 export function createSqliteStore(options: SqliteStoreOptions = {}): TaskStore {
   const path = options.path ?? DEFAULT_DB_PATH;
   const retention = resolveRetention(options.retention);
-  const db = openDatabase(path, { migrate: true });
+  const db = openDatabase(path, { migrate: true, check: true });
   const writer = isMemoryPath(path) ? inThreadWriter(db) : threadWriter(path);
 
   const selectSeq = db.prepare<[string], number>('SELECT seq FROM tasks WHERE id = ?').pluck();
@@ -133,7 +133,8 @@ function threadWriter(path: string): StoreWriter {
 }
 
 function listSummaries(db: Database.Database, filter: StoreListFilter): SummaryRow[] {
-  const where: string[] = [];
+  // A row without an ID (a damaged page read back) is never a task.
+  const where: string[] = ['id IS NOT NULL'];
   const params: Array<string | number> = [];
   if (filter.status) {
     where.push('status = ?');
@@ -147,7 +148,7 @@ function listSummaries(db: Database.Database, filter: StoreListFilter): SummaryR
     where.push('start_time < ?');
     params.push(filter.until);
   }
-  const sql = `SELECT id, status, start_time, end_time, error FROM tasks ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+  const sql = `SELECT id, status, start_time, end_time, error FROM tasks WHERE ${where.join(' AND ')}
     ORDER BY seq DESC LIMIT ? OFFSET ?`;
   return db.prepare<Array<string | number>, SummaryRow>(sql).all(...params, filter.limit, filter.offset);
 }
