@@ -8,6 +8,7 @@ import { packageVersion } from '../server/version.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import type { InputsFlags } from './load.js';
 import type { CommandIO, RunFlags } from './run.js';
+import type { SecretsFlags } from './secrets.js';
 import type { ServeFlags } from './serve.js';
 import type { WorkerFlags } from './worker.js';
 
@@ -87,6 +88,30 @@ function buildProgram(io: CommandIO, setCode: (code: ExitCode) => void): Command
     .option('--inputs-file <file>', 'task inputs from a JSON file')
     .addHelpText('after', '\nExit codes: 0 valid, 1 problems found, 2 bad usage or an unreadable file.')
     .action(async (file: string, flags: InputsFlags) => setCode(await (await import('./validate.js')).validateCommand(file, flags, io)));
+
+  const secrets = program
+    .command('secrets')
+    .description('manage the secrets workflows reference as ["secrets", NAME] / {{secrets.NAME}}, stored encrypted in the --db');
+  const dbOption = '--db <path>';
+  const dbHelp = 'the store: a SQLite file or a postgres:// URL (env FLOWGRAM_DB; default ./.flowgram/flowgram.db)';
+  secrets
+    .command('set')
+    .description('store a secret; the value is read from stdin, never from the command line')
+    .argument('<NAME>', 'letters, digits and _')
+    .option(dbOption, dbHelp)
+    .addHelpText('after', '\nExample: printf %s "$OPENAI_API_KEY" | flowgram secrets set OPENAI_API_KEY')
+    .action(async (name: string, flags: SecretsFlags) => setCode(await (await import('./secrets.js')).secretsSetCommand(name, flags, io)));
+  secrets
+    .command('list')
+    .description('every secret name, where it comes from and when it changed (never a value)')
+    .option(dbOption, dbHelp)
+    .action(async (flags: SecretsFlags) => setCode(await (await import('./secrets.js')).secretsListCommand(flags, io)));
+  secrets
+    .command('rm')
+    .description('remove a stored secret')
+    .argument('<NAME>')
+    .option(dbOption, dbHelp)
+    .action(async (name: string, flags: SecretsFlags) => setCode(await (await import('./secrets.js')).secretsRemoveCommand(name, flags, io)));
 
   return program;
 }

@@ -18,6 +18,8 @@ export interface RunFlags extends InputsFlags {
 export interface CommandIO {
   stdout: { write(text: string): unknown };
   stderr: ProgressOutput;
+  /** Where `secrets set` reads its value; default process.stdin. */
+  stdin?: AsyncIterable<Buffer | string>;
 }
 
 /** `2 problems: a; b` → one line that still says how many there were. */

@@ -15,13 +15,13 @@ function jsonSchema(schema: ZodTypeAny): JsonObject {
   return rest;
 }
 
-/** Query parameters, one per property of the query's object schema. */
-function queryParameters(schema: ZodTypeAny): JsonObject[] {
+/** Query (or path) parameters, one per property of the object schema. */
+function parameters(schema: ZodTypeAny, where: 'query' | 'path'): JsonObject[] {
   const object = jsonSchema(schema) as { properties?: Record<string, JsonObject>; required?: string[] };
   return Object.entries(object.properties ?? {}).map(([name, property]) => ({
     name,
-    in: 'query',
-    required: object.required?.includes(name) ?? false,
+    in: where,
+    required: where === 'path' || (object.required?.includes(name) ?? false),
     schema: property,
   }));
 }
@@ -29,7 +29,7 @@ function queryParameters(schema: ZodTypeAny): JsonObject[] {
 const STATUS_TEXT: Record<number, string> = {
   400: 'Malformed request: bad JSON, a missing or wrong field (the message names it)',
   401: 'Missing or wrong bearer token',
-  404: 'No such task',
+  404: 'No such task (or secret)',
   409: 'The task has not finished yet',
   413: 'Request body over the configured limit',
   415: 'Content-Type is not application/json',
@@ -60,10 +60,11 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[], options: Open
         500: { description: 'Internal error', content: errorContent },
       },
     };
-    if (route.query) operation.parameters = queryParameters(route.query);
+    const routeParameters = [...(route.params ? parameters(route.params, 'path') : []), ...(route.query ? parameters(route.query, 'query') : [])];
+    if (routeParameters.length > 0) operation.parameters = routeParameters;
     if (route.body) operation.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(route.body) } } };
     if (options.bearerAuth && route.protected === false) operation.security = [];
-    const path = `${options.prefix}${route.paths[0]}`;
+    const path = `${options.prefix}${route.paths[0].replace(/:(\w+)/g, '{$1}')}`;
     paths[path] = { ...paths[path], [route.method.toLowerCase()]: operation };
   }
   const document: JsonObject = {

@@ -8,6 +8,7 @@ import type { ZodTypeAny } from 'zod';
 import { z } from 'zod';
 import { renderRunViewer } from '../viewer/page.js';
 import { taskNotFound } from './errors.js';
+import { secretRoutes } from './secret-routes.js';
 import { streamTask } from './sse.js';
 import type { TaskService } from './task-service.js';
 import {
@@ -33,7 +34,9 @@ export interface RouteSpec {
   paths: string[];
   operationId: string;
   summary: string;
-  tag: 'Task' | 'Info';
+  tag: 'Task' | 'Info' | 'Secrets';
+  /** Path parameters (`:name` in the path). */
+  params?: ZodTypeAny;
   query?: ZodTypeAny;
   body?: ZodTypeAny;
   response: ZodTypeAny;
@@ -193,4 +196,5 @@ export const routes: RouteSpec[] = [
       return health;
     },
   },
+  ...secretRoutes,
 ];

@@ -67,6 +67,24 @@ export const HealthResponse = z.object({
   inMemory: z.number(),
 });
 
+/** Largest secret value (bytes of text) `PUT /api/secrets/NAME` accepts. */
+export const MAX_SECRET_VALUE_LENGTH = 64 * 1024;
+
+export const SecretNameParams = z.object({
+  name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'use letters, digits and _ (not starting with a digit), at most 128'),
+});
+export const SecretPutRequest = z.object({
+  value: z.string({ required_error: 'is required' }).min(1, 'must not be empty').max(MAX_SECRET_VALUE_LENGTH, `must be at most ${MAX_SECRET_VALUE_LENGTH} characters`),
+});
+/** What is shown of a secret: never its value. */
+export const SecretInfoSchema = z.object({
+  name: z.string(),
+  source: z.enum(['options', 'env', 'file', 'store']),
+  createdAt: z.number().optional(),
+  updatedAt: z.number().optional(),
+});
+export const SecretListResponse = z.object({ secrets: z.array(SecretInfoSchema) });
+
 /** One server-sent event: the `TaskEvent` as JSON in `data`, its type in `event`. */
 export const TaskStreamEvent = z.object({ type: z.string(), taskID: z.string(), time: z.number() }).passthrough();
 
