@@ -25,6 +25,8 @@ export const ErrorCodes = {
   TASK_NOT_FOUND: 'FLOWGRAM_ERR_TASK_NOT_FOUND',
   /** The result was asked for before the task ended. */
   TASK_NOT_FINISHED: 'FLOWGRAM_ERR_TASK_NOT_FINISHED',
+  /** The task's status does not allow it: resuming a task that is still running or that succeeded. */
+  TASK_CONFLICT: 'FLOWGRAM_ERR_TASK_CONFLICT',
   /** A configured limit (time, memory, size, concurrency) was exceeded. */
   LIMIT_EXCEEDED: 'FLOWGRAM_ERR_LIMIT_EXCEEDED',
   /** A request to the server or CLI was malformed (missing field, wrong type, bad JSON). */

@@ -1,9 +1,10 @@
 import type { IReport, ValidationResult } from '@flowgram.ai/runtime-interface';
 import { ErrorCodes, FlowgramError } from './errors.js';
+import { checkpointFromEvents, checkpointFromReport, checkpointWithout, type TaskCheckpoint } from './engine/checkpoint.js';
 import { WorkflowExecution } from './engine/engine.js';
 import { TaskRecorder } from './engine/recorder.js';
 import { Task, type TaskSummary } from './engine/task.js';
-import type { NetworkPolicy, NodeExecutor, RuntimeLimits, WorkflowStatusName } from './engine/types.js';
+import type { NetworkPolicy, NodeExecutor, RuntimeLimits, TaskEvent, WorkflowStatusName } from './engine/types.js';
 import { defaultExecutors } from './nodes/index.js';
 import { buildDocument, type WorkflowDocument } from './schema/document.js';
 import { parseInputsInput, parseSchemaInput } from './schema/parse.js';
@@ -15,8 +16,9 @@ import { secretReferences, unknownSecretMessages, type SecretReference } from '.
 import { SecretStore } from './secrets/store.js';
 import { TaskJournal, type RecoveryOptions } from './store/journal.js';
 import { newOwnerID } from './store/owner.js';
+import { RESUMED_MESSAGE, journalReport } from './store/recovery.js';
 import { newTaskID } from './store/task-id.js';
-import type { TaskStore } from './store/types.js';
+import type { TaskRecord, TaskStore } from './store/types.js';
 
 export interface RetentionOptions {
   /** Finished tasks kept in memory. Default 1,000. */
@@ -57,6 +59,22 @@ export interface RuntimeOptions {
    * process's memory for literals.
    */
   secrets?: SecretStore;
+  /**
+   * Record each finished iteration of a top-level loop as a checkpoint, so that a resumed task
+   * continues a loop where it stopped (finished nodes are always checkpoints). Default: with a store.
+   */
+  checkpoints?: boolean;
+}
+
+/** What a task's earlier run left: its journal (the process died) or its final report (it failed or was cancelled). */
+export type TaskHistory = { events: readonly TaskEvent[] } | { report: IReport };
+
+/** The task a run continues: its ID, what it runs and with which inputs (a `TaskRecord` has these). */
+export type ContinuedTask = Pick<TaskRecord, 'id' | 'schema' | 'inputs' | 'startTime' | 'createdAt'>;
+
+export interface ResumeOptions {
+  /** Run with these inputs instead of the task's (the start node runs again with them). */
+  inputs?: WorkflowInputs | string;
 }
 
 export interface StartOptions {
@@ -89,6 +107,17 @@ export interface Runtime {
   run(schema: SchemaInput, inputs?: WorkflowInputs | string, options?: StartOptions): Promise<WorkflowOutputs>;
   /** Starts a workflow and returns its task at once. Throws only when the schema is not JSON/an object. */
   start(schema: SchemaInput, inputs?: WorkflowInputs | string, options?: StartOptions): Task;
+  /**
+   * Resumes a failed or cancelled task under the same ID: nodes that succeeded keep their outputs (not
+   * run again), the failed node and what follows it run; the report keeps the earlier snapshots.
+   * Rejects with FLOWGRAM_ERR_TASK_NOT_FOUND, or FLOWGRAM_ERR_TASK_CONFLICT when it runs or succeeded.
+   */
+  resume(taskID: string, options?: ResumeOptions): Promise<Task>;
+  /**
+   * Continues a task from the state its earlier run left (see `TaskHistory`): the one entry crash
+   * recovery, `resume` and queue workers use. Throws when the schema or inputs are not valid.
+   */
+  continueTask(task: ContinuedTask, history: TaskHistory, inputs?: WorkflowInputs): Task;
   /** Checks a schema (and inputs) without running it; every problem at once. */
   validate(schema: SchemaInput, inputs?: WorkflowInputs | string): ValidationResult;
   /** The live task, while it is in memory (running, or ended and within retention). */
@@ -138,6 +167,12 @@ const MAX_CACHED_SCHEMA_STRINGS = 256;
 const MAX_EVENTS_PER_TASK = 10_000;
 const DEFAULT_MAX_MESSAGES = 1_000;
 
+/** The warning a task resumed after its process died gets in its report (one per takeover). */
+function resumedWarning(taskID: string): { id: string; type: 'warning'; message: string; timestamp: number } {
+  const now = Date.now();
+  return { id: `${taskID}:resumed-${now}`, type: 'warning', message: RESUMED_MESSAGE, timestamp: now };
+}
+
 function isExecutor(value: unknown): value is NodeExecutor {
   return (
     typeof value === 'object' &&
@@ -171,6 +206,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   }
   // Each runtime owns the tasks it accepts; recovery settles only the tasks of runtimes that are gone.
   const journal = store ? new TaskJournal(store, { owner: newOwnerID() }) : undefined;
+  const checkpoints = options.checkpoints ?? store !== undefined;
 
   function admit(execution: WorkflowExecution): void {
     running++;
@@ -286,7 +322,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     prune(task.endedAt);
   }
 
-  function start(schema: SchemaInput, rawInputs?: WorkflowInputs | string, startOptions: StartOptions = {}): Task {
+  function start(schema: SchemaInput, rawInputs?: WorkflowInputs | string, startOptions: StartOptions = {}, checkpoint?: TaskCheckpoint): Task {
     if (closed) throw new FlowgramError(ErrorCodes.SHUTTING_DOWN, 'runtime: closed, no new tasks are accepted');
     const inputs = parseInputsInput(rawInputs);
     const { compiled, errors } = check(schema, inputs);
@@ -296,7 +332,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     const stored = literals.length > 0 ? compiled.schema : schema;
     const taskID = startOptions.taskID ?? newTaskID();
     if (tasks.has(taskID)) throw new FlowgramError(ErrorCodes.BAD_REQUEST, `taskID: "${taskID}" is already in use`);
-    const recorder = new TaskRecorder(taskID, inputs, limits.maxMessages ?? DEFAULT_MAX_MESSAGES, MAX_EVENTS_PER_TASK);
+    const recorder = new TaskRecorder(taskID, inputs, limits.maxMessages ?? DEFAULT_MAX_MESSAGES, MAX_EVENTS_PER_TASK, checkpoints);
     if (!document || errors.length > 0) {
       // An invalid workflow still becomes a (failed) task, as upstream does, so clients find its errors in the report.
       recorder.workflowStarted();
@@ -318,6 +354,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       limits,
       network,
       recorder,
+      checkpoint,
       onEnded: executionEnded,
       ...(references.length > 0 ? { secrets: { references, resolve: (names: readonly string[]) => secrets.resolve(names) } } : {}),
     });
@@ -331,8 +368,23 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     return task;
   }
 
+  function continueTask(task: ContinuedTask, history: TaskHistory, inputs: WorkflowInputs = task.inputs): Task {
+    const { compiled, errors } = check(task.schema, inputs);
+    const { document } = compiled;
+    if (!document || errors.length > 0) {
+      throw new FlowgramError(ErrorCodes.SCHEMA_INVALID, `task "${task.id}" cannot continue: ${errors.join('; ')}`, { details: errors });
+    }
+    let checkpoint =
+      'events' in history
+        ? checkpointFromEvents(document, history.events, journalReport(task, history.events, Date.now(), resumedWarning(task.id)))
+        : checkpointFromReport(document, history.report);
+    // New inputs: the start node outputs them, and whatever depends on it sees them.
+    if (inputs !== task.inputs && document.start) checkpoint = checkpointWithout(checkpoint, new Set([document.start.id]));
+    return start(task.schema, inputs, { taskID: task.id }, checkpoint);
+  }
+
   // Tasks of dead runtimes (the previous process, a crashed peer) are settled before any query is answered, then every lease.
-  const recovered = journal?.startRecovery((record) => start(record.schema, record.inputs, { taskID: record.id }), options.recovery);
+  const recovered = journal?.startRecovery((record, events) => continueTask(record, { events }), options.recovery);
   /** The store, once recovery is done and pending writes are durable. */
   async function stored(): Promise<TaskStore | undefined> {
     if (!store || !journal) return undefined;
@@ -346,11 +398,38 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     if (journal && task.ended) await journal.durable(task.id);
   }
 
+  async function resume(taskID: string, resumeOptions: ResumeOptions = {}): Promise<Task> {
+    if (closed) throw new FlowgramError(ErrorCodes.SHUTTING_DOWN, 'runtime: closed, no new tasks are accepted');
+    const live = tasks.get(taskID);
+    let earlier: { task: ContinuedTask; status: WorkflowStatusName; report: IReport | undefined };
+    if (live) {
+      const schema = typeof live.schema === 'string' ? live.schema : JSON.stringify(live.schema);
+      const { startTime } = live.summary();
+      earlier = { task: { id: taskID, schema, inputs: live.inputs, startTime, createdAt: startTime }, status: live.status, report: live.ended ? live.report() : undefined };
+      // Its final state must be written before the resumed run replaces it.
+      await durable(live);
+    } else {
+      const persisted = await stored();
+      const record = await persisted?.getTask(taskID);
+      if (!persisted || !record) throw new FlowgramError(ErrorCodes.TASK_NOT_FOUND, `taskID: no such task "${taskID}"`);
+      earlier = { task: record, status: record.status, report: await persisted.getReport(taskID) };
+    }
+    if (earlier.status === 'succeeded') throw new FlowgramError(ErrorCodes.TASK_CONFLICT, `taskID: task "${taskID}" succeeded; only a failed or cancelled task can be resumed`);
+    if (!earlier.report || earlier.status === 'pending' || earlier.status === 'processing') {
+      throw new FlowgramError(ErrorCodes.TASK_CONFLICT, `taskID: task "${taskID}" is still ${earlier.status}; cancel it or wait for it to end before resuming`);
+    }
+    const inputs = resumeOptions.inputs === undefined ? undefined : parseInputsInput(resumeOptions.inputs);
+    if (tasks.get(taskID) === live) tasks.delete(taskID);
+    return continueTask(earlier.task, { report: earlier.report }, inputs);
+  }
+
   return {
     executors,
     limits,
     secrets,
     start,
+    resume,
+    continueTask,
     run(schema, inputs, runOptions) {
       try {
         return start(schema, inputs, runOptions).wait();

@@ -162,9 +162,9 @@ describe.skipIf(!available)('cluster: flowgram serve --queue + flowgram worker',
     expect((await call(a.url, 'GET', '/api/task/report?taskID=no-such-task')).status).toBe(404);
   }, 60_000);
 
-  it('ends every task of a worker killed with SIGKILL: resumable ones re-run, others fail as interrupted', async () => {
-    const slowResumable = httpFlow(`${echo.origin}/slow?ms=1500`, { resumable: true });
-    const slowOnce = httpFlow(`${echo.origin}/slow?ms=1500`);
+  it('ends every task of a worker killed with SIGKILL: others continue them, "resumable": false ones fail as interrupted', async () => {
+    const slowResumable = httpFlow(`${echo.origin}/slow?ms=1500`);
+    const slowOnce = httpFlow(`${echo.origin}/slow?ms=1500`, { resumable: false });
     const before = echo.requestsTo('/slow').length;
     const ids = await Promise.all(Array.from({ length: 12 }, (_, i) => submit(i % 2 ? a : b, i % 2 ? slowResumable : slowOnce)));
     const resumable = new Set(ids.filter((_, i) => i % 2));
@@ -191,7 +191,7 @@ describe.skipIf(!available)('cluster: flowgram serve --queue + flowgram worker',
       expect(task.error).toBe(INTERRUPTED_MESSAGE);
     }
     for (const task of ended.filter((candidate) => resumable.has(candidate.id))) expect(task.status).toBe('succeeded');
-    // The victim's tasks were either re-run (one more request each) or failed as interrupted.
+    // The victim's tasks were either continued (their request in flight sent again) or failed as interrupted.
     const reruns = echo.requestsTo('/slow').length - before - 12;
     expect(reruns + interrupted.length).toBeGreaterThan(0);
   }, 60_000);

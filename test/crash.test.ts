@@ -3,47 +3,21 @@
  * SQLite file. Every accepted task must then be answered with a terminal status, and every report a
  * client saw before the kill must come back unchanged.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { TaskReportDefine } from '@flowgram.ai/runtime-interface';
 import { afterAll, describe, expect, it } from 'vitest';
 import { INTERRUPTED_MESSAGE } from '../src/store/recovery.js';
 import { chain, delayNode, edge, endNode, input, ref, startNode, workflow } from './fixtures/workflow-builders.js';
+import { startStoreServer as startServer, storeServerChildren } from './helpers/store-server-process.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const helper = join(root, 'test/helpers/store-server.ts');
 const dir = mkdtempSync(join(tmpdir(), 'flowgram-crash-'));
-const children = new Set<ChildProcess>();
 
 afterAll(() => {
-  for (const child of children) child.kill('SIGKILL');
+  for (const child of storeServerChildren) child.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 });
-
-interface Server {
-  child: ChildProcess;
-  base: string;
-}
-
-function startServer(db: string): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', helper, db], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  return new Promise((resolve, reject) => {
-    let output = '';
-    let errors = '';
-    child.stderr?.on('data', (chunk: Buffer) => (errors += chunk.toString()));
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening (\d+)/.exec(output);
-      if (match) resolve({ child, base: `http://127.0.0.1:${match[1]}` });
-    });
-    child.on('exit', (code) => reject(new Error(`store server exited (${code}) before listening: ${errors}`)));
-  });
-}
 
 async function getJSON(url: string): Promise<{ status: number; body: unknown }> {
   const response = await fetch(url);
@@ -60,15 +34,18 @@ const fastFlow = workflow(
   [startNode('start_0', { text: 'string' }), endNode('end_0', { text: input('string', ref('start_0', 'text')) })],
   chain('start_0', 'end_0'),
 );
-const slowFlow = (ms: number): unknown =>
-  workflow(
+// Marked at-most-once: the tasks cut off by the kill fail as interrupted instead of continuing.
+const slowFlow = (ms: number): unknown => ({
+  resumable: false,
+  ...workflow(
     [
       startNode('start_0', { text: 'string' }),
       delayNode('wait', ms, { text: input('string', ref('start_0', 'text')) }),
       endNode('end_0', { text: input('string', ref('wait', 'text')) }),
     ],
     [edge('start_0', 'wait'), edge('wait', 'end_0')],
-  );
+  ),
+});
 
 describe('crash safety', () => {
   it('answers every task after SIGKILL in the middle of 200 running tasks, losing no completed report', async () => {

@@ -135,7 +135,7 @@ describe.skipIf(!available)('PostgreSQL store', () => {
     await crashed.write(
       batch({
         tasks: [
-          record('lost', { owner: 'crashed', schemaHash: 'lost', schema: schema(slowFlow(60_000)), inputs: { text: 'lost' } }),
+          record('lost', { owner: 'crashed', schemaHash: 'lost', schema: schema(slowFlow(60_000, { resumable: false })), inputs: { text: 'lost' } }),
           record('again', { owner: 'crashed', schemaHash: 'again', schema: schema(slowFlow(200, { resumable: true })), inputs: { text: 'again' } }),
         ],
       }),

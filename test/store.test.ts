@@ -27,6 +27,8 @@ const slowFlow = (ms: number, extra: Record<string, unknown> = {}): Record<strin
   ...extra,
 });
 
+/** A workflow that must not run a node twice: an interrupted task fails instead of continuing. */
+const AT_MOST_ONCE = { resumable: false };
 const parseReport = (report: unknown): unknown => TaskReportDefine.schema.output.parse(report);
 /** A short lease: a runtime silent this long is dead to the others. */
 const recovery = { leaseMs: 300 };
@@ -149,11 +151,11 @@ describe('runtime with a SQLite store', () => {
     }
   });
 
-  it('marks tasks a dead process left running as failed, with a report rebuilt from the journal', async () => {
+  it('marks tasks marked "resumable": false a dead process left running as failed, with a report rebuilt from the journal', async () => {
     const path = dbPath();
     const { store, kill } = await killableStore(path);
     const dead = createRuntime({ executors: testExecutors(), store, recovery });
-    const task = dead.start(slowFlow(60_000), { text: 'lost' });
+    const task = dead.start(slowFlow(60_000, AT_MOST_ONCE), { text: 'lost' });
     await dead.listTasks(); // flushes the journal: the delay node is running
     kill();
     await sleep(recovery.leaseMs + 50); // its heartbeat goes stale
@@ -175,7 +177,7 @@ describe('runtime with a SQLite store', () => {
     }
   });
 
-  it('re-runs an interrupted task whose workflow is marked resumable', async () => {
+  it('continues an interrupted task from its checkpoints (the node in flight runs again)', async () => {
     const path = dbPath();
     const { store, kill } = await killableStore(path);
     const dead = createRuntime({ executors: testExecutors(), store, recovery });
@@ -278,7 +280,7 @@ describe('runtimes sharing a SQLite file', () => {
 
   it('retry settling a claimed task whose write failed: no other runtime would', async () => {
     const memory = createMemoryStore();
-    await memory.write({ tasks: [{ id: 't', schemaHash: 'h', schema: JSON.stringify(slowFlow(60_000)), inputs: { text: 'x' }, status: 'processing', createdAt: 1, startTime: 1, owner: 'gone' }], updates: [], events: [], reports: [] });
+    await memory.write({ tasks: [{ id: 't', schemaHash: 'h', schema: JSON.stringify(slowFlow(60_000, AT_MOST_ONCE)), inputs: { text: 'x' }, status: 'processing', createdAt: 1, startTime: 1, owner: 'gone' }], updates: [], events: [], reports: [] });
     let failures = 0;
     const store: TaskStore = {
       ...memory,
@@ -307,7 +309,7 @@ describe('runtimes sharing a SQLite file', () => {
     const { store, kill } = await killableStore(path);
     const survivorStores = [await startedStore(path), await startedStore(path)];
     const crashed = createRuntime({ executors: testExecutors(), store, recovery: sharing });
-    const lost = crashed.start(slowFlow(60_000), { text: 'lost' });
+    const lost = crashed.start(slowFlow(60_000, AT_MOST_ONCE), { text: 'lost' });
     const again = crashed.start(slowFlow(1_000, { resumable: true }), { text: 'again' });
     const survivors = survivorStores.map((survivorStore) => createRuntime({ executors: testExecutors(), store: survivorStore, recovery: sharing }));
     try {

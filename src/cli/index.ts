@@ -65,7 +65,7 @@ function buildProgram(io: CommandIO, setCode: (code: ExitCode) => void): Command
     .option('--secrets-file <file>', 'secrets workflows reference: a JSON object or dotenv file (env FLOWGRAM_SECRETS_FILE)')
     .addHelpText(
       'after',
-      '\nDelivery is at-least-once: a task whose worker dies is re-run from its start node when its workflow is marked\n"resumable": true, and otherwise marked failed as interrupted.',
+      '\nDelivery is at-least-once: a task whose worker dies is continued from its checkpoints by another worker (the\nnodes in flight run again), unless its workflow is marked "resumable": false: then it fails as interrupted.',
     )
     .action(async (flags: WorkerFlags) => setCode(await (await import('./worker.js')).workerCommand(flags, io)));
 

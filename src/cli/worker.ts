@@ -2,8 +2,8 @@
  * `flowgram worker --queue redis://…`: takes tasks from the queue the API servers (`flowgram serve
  * --queue`) fill, runs them, and writes them to the shared store (`--db postgres://…`). Any number of
  * workers on any machines. SIGTERM/SIGINT: stop taking tasks, let the running ones finish for up to
- * `--grace-ms`, then hand the rest back to the queue (another worker re-runs or fails them by the
- * `resumable` rule). Optionally serves its own Prometheus metrics on `--metrics-port`.
+ * `--grace-ms`, then hand the rest back to the queue (another worker continues them from their
+ * checkpoints, or fails them when marked `"resumable": false`). Optionally serves its own Prometheus metrics on `--metrics-port`.
  */
 import { createServer, type Server } from 'node:http';
 import { errorMessage } from '../errors.js';

@@ -2,13 +2,16 @@ import { ErrorCodes, FlowgramError, errorMessage } from '../errors.js';
 import { REDACTED } from '../redact.js';
 import type { BlockGraph, DocumentNode, WorkflowDocument } from '../schema/document.js';
 import { NodeTypes, type WorkflowInputs, type WorkflowOutputs } from '../schema/types.js';
+import type { NodeCheckpoint, TaskCheckpoint } from './checkpoint.js';
 import type { TaskRecorder } from './recorder.js';
 import { SECRETS_SCOPE, secretNames, unknownSecretMessages, type SecretReference } from '../secrets/references.js';
 import { registerKnownSecrets } from './secrets.js';
 import { VariableScope, resolveNodeInputs, storeGlobals, storeNodeOutputs } from './state.js';
 import type {
+  BlockControl,
   BlockRun,
   ExecutionContext,
+  IterationCheckpoint,
   ExecutionResult,
   NetworkPolicy,
   NodeExecutor,
@@ -28,6 +31,11 @@ export interface ExecutionParams {
   readonly recorder: TaskRecorder;
   /** The secrets the workflow references (`["secrets", NAME]`, `{{secrets.NAME}}`), resolved before the first node runs. */
   readonly secrets?: WorkflowSecrets;
+  /**
+   * Continue from here instead of starting afresh (a resumed task): checkpointed nodes are not run
+   * again, their outputs fill the variables and their branches steer the scheduler as before.
+   */
+  readonly checkpoint?: TaskCheckpoint;
   /** Called synchronously once the workflow has ended (bookkeeping without a promise per task). */
   readonly onEnded?: (execution: WorkflowExecution) => void;
 }
@@ -56,6 +64,7 @@ const TERMINATING_TYPES: ReadonlySet<string> = new Set([
 const DEFAULT_MAX_NODE_EXECUTIONS = 1_000_000;
 const RESOLVED: Promise<void> = Promise.resolve();
 const NOOP = (): void => undefined;
+const NO_ITERATIONS: readonly IterationCheckpoint[] = [];
 
 /**
  * One run of a workflow: schedules nodes, records what happens, and ends exactly once with
@@ -97,7 +106,8 @@ export class WorkflowExecution {
 
   start(): void {
     this.started = true;
-    const { recorder, secrets } = this.params;
+    const { document, recorder, secrets, checkpoint } = this.params;
+    if (checkpoint) recorder.restore(checkpoint.report, document);
     const startedAt = recorder.workflowStarted();
     const scope = new VariableScope();
     if (!secrets || secrets.references.length === 0) return this.run(startedAt, scope);
@@ -125,10 +135,10 @@ export class WorkflowExecution {
   }
 
   private run(startedAt: number, scope: VariableScope): void {
-    const { document, recorder } = this.params;
+    const { document, recorder, checkpoint } = this.params;
     storeGlobals(document.globalVariable, scope);
     registerKnownSecrets(document, this.params.executors, this.params.inputs, scope, recorder);
-    const run = new GraphRun(this, document.graph, scope, undefined);
+    const run = new GraphRun(this, document.graph, scope, undefined, checkpoint);
     run.clock = startedAt;
     // Most workflows of built-in nodes finish right here; only the rest need a promise.
     if (run.run()) this.finish('succeeded');
@@ -198,7 +208,7 @@ class GraphRun {
   private pumping = false;
   private settled = false;
   private failure: unknown = undefined;
-  control: BlockRun['control'] = 'next';
+  control: BlockControl = 'next';
   /**
    * The latest time this run read, reused as the start time of the next node it launches in the same
    * synchronous stretch (at most one node's bookkeeping old). Reading the clock costs ~0.1 µs in VMs.
@@ -215,6 +225,8 @@ class GraphRun {
     private readonly graph: BlockGraph,
     readonly scope: VariableScope,
     readonly parent: ParentLink | undefined,
+    /** Only the workflow's own run resumes from a checkpoint; loop bodies run each iteration whole. */
+    readonly checkpoint: TaskCheckpoint | undefined = undefined,
   ) {
     const count = graph.nodes.length;
     this.pending = new Array<number>(count);
@@ -267,8 +279,16 @@ class GraphRun {
   }
 
   private launch(node: DocumentNode): void {
+    if (this.checkpoint) {
+      const done = this.checkpoint.nodes.get(node.id);
+      if (done) return this.skipDone(node, done);
+    }
     const { recorder, executors } = this.execution.params;
     const snapshot = recorder.nodeStarted(node, this.clock ?? Date.now());
+    if (this.checkpoint) {
+      const iterations = this.checkpoint.iterations.get(node.id);
+      if (iterations) recorder.iterationsRestored(snapshot, iterations);
+    }
     this.clock = undefined;
     if (!this.execution.countExecution()) {
       this.fail(node, snapshot, new FlowgramError(ErrorCodes.LIMIT_EXCEEDED, `maxNodeExecutions: the task ran more than ${this.execution.maxNodeExecutions} nodes`));
@@ -338,6 +358,17 @@ class GraphRun {
     if (node === this.execution.params.document.end) this.execution.setOutputs(outputs);
     if (result.control) this.control = result.control;
     this.clock = this.execution.params.recorder.nodeSucceeded(node, snapshot, outputs, branch);
+    this.follow(node, terminating, branch);
+  }
+
+  /** A node an earlier run of the task finished: its outputs and branch as then, its report snapshot kept. */
+  private skipDone(node: DocumentNode, done: NodeCheckpoint): void {
+    storeNodeOutputs(node, done.outputs, this.scope);
+    if (node === this.execution.params.document.end) this.execution.setOutputs(done.outputs);
+    this.follow(node, TERMINATING_TYPES.has(node.type), done.branch);
+  }
+
+  private follow(node: DocumentNode, terminating: boolean, branch: string | undefined): void {
     for (const edge of node.out) {
       this.resolveEdge(edge.target, !terminating && (branch === undefined || edge.port === branch));
     }
@@ -446,6 +477,16 @@ class NodeContext implements ExecutionContext {
   recordInputs(inputs: WorkflowInputs): void {
     if (this.execution.ended) return;
     this.snapshot.inputs = copyRecord(inputs);
+  }
+
+  get finishedIterations(): readonly IterationCheckpoint[] {
+    return this.run.checkpoint?.iterations.get(this.node.id) ?? NO_ITERATIONS;
+  }
+
+  iterationFinished(iteration: IterationCheckpoint): void {
+    // Only top-level loops resume mid-way (see TaskCheckpoint); a nested loop's iterations are no checkpoints.
+    if (this.run.parent || this.execution.ended) return;
+    this.execution.params.recorder.iterationFinished(this.snapshot, iteration);
   }
 
   runBlock(locals: Record<string, ResolvedValue>): Promise<BlockRun> {

@@ -1,7 +1,7 @@
 import type { IReport } from '@flowgram.ai/runtime-interface';
-import type { DocumentNode } from '../schema/document.js';
+import type { DocumentNode, WorkflowDocument } from '../schema/document.js';
 import type { WorkflowInputs, WorkflowOutputs } from '../schema/types.js';
-import type { MessageLevel, TaskEvent, TaskEventListener, WorkflowStatusName } from './types.js';
+import type { IterationCheckpoint, MessageLevel, TaskEvent, TaskEventListener, WorkflowStatusName } from './types.js';
 import { SecretMatcher, isRedactable, redactValue } from '../redact.js';
 import { EMPTY_RECORD, copyRecord, copyValue } from './value-types.js';
 
@@ -28,6 +28,14 @@ interface SnapshotRecord {
   node: DocumentNode;
   /** The node's run before this one (loops run a node many times); a chain instead of a list per node. */
   previous: SnapshotRecord | undefined;
+  /** A running loop's finished iterations (checkpoints), kept for replay until the loop finishes. */
+  iterations: IterationRecord[] | undefined;
+}
+
+interface IterationRecord extends IterationCheckpoint {
+  /** Position of its loop_iteration event in the task's event sequence. */
+  seq: number;
+  time: number;
 }
 
 interface StatusRecord {
@@ -48,6 +56,7 @@ interface MessageRecord {
 const NO_MESSAGES: MessageRecord[] = [];
 const NO_SEQS: number[] = [];
 const NO_LISTENERS: readonly TaskEventListener[] = [];
+const NO_ITERATIONS: readonly IterationRecord[] = [];
 
 const TERMINAL: ReadonlySet<WorkflowStatusName> = new Set(['succeeded', 'failed', 'canceled']);
 
@@ -92,6 +101,8 @@ export class TaskRecorder {
     readonly inputs: WorkflowInputs,
     private readonly maxMessages: number,
     private readonly maxEvents: number,
+    /** Whether loop iterations are recorded as checkpoints (a runtime with a store); nodes always are. */
+    private readonly checkpoints = false,
   ) {
     // randomUUID() builds its text by concatenation: a tree of ~15 string pieces that a retained task
     // would keep. Converting to a number makes V8 flatten the string in place (the result is unused).
@@ -143,6 +154,7 @@ export class TaskRecorder {
       for (let snapshot: SnapshotRecord | undefined = latest; snapshot; snapshot = snapshot.previous) {
         numbered.push([snapshot.startSeq, this.startedEvent(snapshot.node, this.base + snapshot.startTime)]);
         if (snapshot.status !== undefined) numbered.push([snapshot.endSeq, this.finishedEvent(snapshot.node, snapshot)]);
+        for (const iteration of snapshot.iterations ?? NO_ITERATIONS) numbered.push([iteration.seq, this.iterationEvent(snapshot.node, iteration)]);
       }
     }
     this.messages.forEach((message, index) => numbered.push([this.messageSeqs[index], this.messageEvent(message)]));
@@ -173,9 +185,12 @@ export class TaskRecorder {
   /** Returns the start time, which the first node can reuse (reading the clock is not free in VMs). */
   workflowStarted(): number {
     const now = Date.now();
-    this.base = now;
     this.workflow.status = 'processing';
-    this.workflow.startTime = now;
+    // A resumed task keeps the start of its first run (`restore`), and its times stay relative to it.
+    if (this.workflow.startTime === 0) {
+      this.base = now;
+      this.workflow.startTime = now;
+    }
     this.workflowStartSeq = this.eventSeq++;
     if (this.heard) this.dispatch({ type: 'workflow_started', taskID: this.taskID, time: now });
     return now;
@@ -239,6 +254,7 @@ export class TaskRecorder {
       finishError: undefined,
       node,
       previous: this.nodes.get(node.id),
+      iterations: undefined,
     };
     // Replacing a key's value keeps its place, so the map stays in first-start order.
     this.nodes.set(node.id, snapshot);
@@ -280,11 +296,90 @@ export class TaskRecorder {
     this.processing--;
     snapshot.status = status;
     snapshot.endTime = this.since(now);
+    // A finished loop's outputs are its checkpoint now.
+    snapshot.iterations = undefined;
     // Only for replay: a canceled run's reason is not part of its snapshot in the report.
     if (error !== undefined && snapshot.error === undefined) snapshot.finishError = error;
     snapshot.endSeq = this.eventSeq++;
     if (this.heard) this.dispatch(this.finishedEvent(snapshot.node, snapshot, outputs, branch, error));
     return now;
+  }
+
+  /** Records a finished iteration of a running loop (a checkpoint); `restored` ones came from an earlier run. */
+  iterationFinished(snapshot: SnapshotRecord, iteration: IterationCheckpoint, time = Date.now()): void {
+    if (!this.checkpoints || snapshot.status !== undefined) return;
+    const record: IterationRecord = { index: iteration.index, control: iteration.control, outputs: copyRecord(iteration.outputs), seq: this.eventSeq++, time };
+    (snapshot.iterations ??= []).push(record);
+    if (this.heard) this.dispatch(this.iterationEvent(snapshot.node, record));
+  }
+
+  private iterationEvent(node: DocumentNode, record: IterationRecord): TaskEvent {
+    return { type: 'loop_iteration', taskID: this.taskID, nodeID: node.id, index: record.index, control: record.control, outputs: record.outputs, time: record.time };
+  }
+
+  /**
+   * Takes over an earlier run's report (a resumed task): its node snapshots and messages stay, the
+   * workflow keeps its first start time, and new snapshots and messages are numbered after them.
+   * Nodes the document no longer has are left out. Call before `workflowStarted`.
+   */
+  restore(report: IReport, document: WorkflowDocument): void {
+    this.base = report.workflowStatus.startTime;
+    this.workflow.startTime = report.workflowStatus.startTime;
+    for (const nodeID in report.reports) {
+      const node = document.nodes.get(nodeID);
+      const nodeReport = report.reports[nodeID];
+      if (!node) continue;
+      const startTime = this.since(nodeReport.startTime);
+      const endTime = this.since(nodeReport.endTime ?? nodeReport.startTime);
+      const snapshots = nodeReport.snapshots as unknown as Array<Record<string, unknown>>;
+      for (let i = 0; i < snapshots.length; i++) {
+        const old = snapshots[i];
+        const latest = i === snapshots.length - 1;
+        const outputs = old.outputs as WorkflowOutputs | undefined;
+        // The report has a status per node (its latest run's): an earlier run succeeded when it has outputs.
+        const status: NodeEndStatus = latest && TERMINAL.has(nodeReport.status as WorkflowStatusName)
+          ? (nodeReport.status as NodeEndStatus)
+          : outputs === undefined ? 'canceled' : 'succeeded';
+        const seq = Number(/:(\d+)$/.exec(String(old.id))?.[1] ?? ++this.snapshotSeq);
+        if (seq > this.snapshotSeq) this.snapshotSeq = seq;
+        const snapshot: SnapshotRecord = {
+          seq,
+          inputs: (old.inputs ?? {}) as WorkflowInputs,
+          outputs,
+          data: (old.data ?? {}) as Record<string, unknown>,
+          branch: typeof old.branch === 'string' ? old.branch : undefined,
+          error: typeof old.error === 'string' ? old.error : undefined,
+          startSeq: this.eventSeq++,
+          startTime,
+          endSeq: this.eventSeq++,
+          endTime,
+          status,
+          finishError: undefined,
+          node,
+          previous: this.nodes.get(nodeID),
+          iterations: undefined,
+        };
+        this.nodes.set(nodeID, snapshot);
+      }
+    }
+    for (const level of Object.keys(report.messages) as MessageLevel[]) {
+      for (const message of report.messages[level] as MessageRecord[]) {
+        if (message.id.endsWith(':dropped')) continue;
+        const number = Number(/:m(\d+)$/.exec(message.id)?.[1] ?? 0);
+        if (number > this.messageSeq) this.messageSeq = number;
+        if (this.messages === NO_MESSAGES) {
+          this.messages = [];
+          this.messageSeqs = [];
+        }
+        this.messages.push({ ...message });
+        this.messageSeqs.push(this.eventSeq++);
+      }
+    }
+  }
+
+  /** Records finished iterations of a loop's new run that an earlier run had done, so that they are journaled again. */
+  iterationsRestored(snapshot: SnapshotRecord, iterations: readonly IterationCheckpoint[]): void {
+    for (const iteration of iterations) this.iterationFinished(snapshot, iteration, this.base + snapshot.startTime);
   }
 
   private startedEvent(node: DocumentNode, time: number): TaskEvent {

@@ -27,9 +27,20 @@ export interface ValueResolver {
   renderTemplate(template: string): string;
 }
 
+/** How one run of a loop's block ended: on to the next item, skipped (`continue`), or the loop's end (`break`). */
+export type BlockControl = 'next' | 'break' | 'continue';
+
+/** A finished iteration of a loop, as its checkpoint records it: what it added to the loop's outputs. */
+export interface IterationCheckpoint {
+  index: number;
+  control: BlockControl;
+  /** This iteration's value of each collected output (empty unless `control` is `next`). */
+  outputs: WorkflowOutputs;
+}
+
 /** The outcome of one run of a loop's block. */
 export interface BlockRun {
-  control: 'next' | 'break' | 'continue';
+  control: BlockControl;
   /** Resolves refs inside the iteration's scope (its node outputs and locals). */
   values: ValueResolver;
 }
@@ -67,6 +78,13 @@ export interface ExecutionContext {
   recordInputs(inputs: WorkflowInputs): void;
   /** Runs the node's `blocks` sub-graph once with the given loop locals. Only for nodes with blocks. */
   runBlock(locals: Record<string, ResolvedValue>): Promise<BlockRun>;
+  /**
+   * Iterations of this loop that finished in an earlier run of the task (resumed from checkpoints),
+   * from index 0 in order: the loop continues after them instead of running them again. Usually empty.
+   */
+  readonly finishedIterations: readonly IterationCheckpoint[];
+  /** Records a finished iteration as a checkpoint (a loop calls it after each run of its block). */
+  iterationFinished(iteration: IterationCheckpoint): void;
 }
 
 /** A node type's behaviour. Plain objects `{ type, execute }` and class instances both work. */
@@ -155,6 +173,8 @@ export type TaskEvent =
       error?: string;
     }
   | { type: 'message'; taskID: string; level: MessageLevel; message: string; nodeID?: string; time: number }
+  /** A checkpoint: an iteration of a loop of the workflow's top level finished (see `IterationCheckpoint`). */
+  | { type: 'loop_iteration'; taskID: string; nodeID: string; index: number; control: BlockControl; outputs: WorkflowOutputs; time: number }
   | {
       type: 'workflow_finished';
       taskID: string;

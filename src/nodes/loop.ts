@@ -50,18 +50,31 @@ export const loopExecutor: NodeExecutor = {
     const outputNames = Object.keys(loopOutputs);
     const collected: Record<string, unknown[]> = {};
     for (const name of outputNames) collected[name] = [];
-    for (let index = 0; index < items.length; index++) {
+    // A resumed task continues after the iterations its earlier run finished.
+    const done = context.finishedIterations;
+    for (const iteration of done) {
+      if (iteration.control === 'break') return { outputs: collected };
+      if (iteration.control === 'continue') continue;
+      for (const name of outputNames) collected[name].push(iteration.outputs[name] ?? null);
+    }
+    for (let index = done.length; index < items.length; index++) {
       if (context.signal.aborted) throw context.signal.reason;
       const item = items[index];
       const itemType = declaredItemType ?? typeOfValue(item) ?? 'null';
       const run = await context.runBlock(iterationLocals(item, itemType, index, keys?.[index]));
-      if (run.control === 'break') break;
-      if (run.control === 'continue') continue;
+      if (run.control !== 'next') {
+        context.iterationFinished({ index, control: run.control, outputs: {} });
+        if (run.control === 'break') break;
+        continue;
+      }
+      const outputs: Record<string, unknown> = {};
       for (const name of outputNames) {
         const ref = loopOutputs[name];
         const value = ref?.type === 'ref' ? run.values.resolveRef(ref.content) : run.values.resolve(ref);
-        collected[name].push(value?.value ?? null);
+        outputs[name] = value?.value ?? null;
+        collected[name].push(outputs[name]);
       }
+      context.iterationFinished({ index, control: 'next', outputs });
     }
     return { outputs: collected };
   },

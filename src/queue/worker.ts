@@ -4,9 +4,10 @@
  *
  * Delivery is at-least-once. A worker that dies mid-task stops renewing the job's lock; BullMQ's
  * stalled-job check (in every other worker) puts the job back in the queue, and the worker that
- * takes it applies the store's `resumable` rule: a workflow marked `"resumable": true` runs again
- * from its start node (its nodes may run twice), any other is marked failed as interrupted, with its
- * report rebuilt from the journal. Either way no task stays `processing`.
+ * takes it continues the task from the checkpoints in the store's journal: finished nodes are not
+ * run again, the ones that were in flight are (at-least-once per node). A workflow marked
+ * `"resumable": false` is marked failed as interrupted instead, with its report rebuilt from the
+ * journal. Either way no task stays `processing`.
  */
 import { createHash } from 'node:crypto';
 import { Queue, Worker, type Job } from 'bullmq';
@@ -39,7 +40,7 @@ export interface QueueWorkerOptions {
    * another worker within about twice this. Default 30,000 (BullMQ's default).
    */
   lockMs?: number;
-  /** How many times a resumable task is re-run after losing its worker, before it is marked failed. Default 3. */
+  /** How many times a task is continued after losing its worker, before it is marked failed. Default 3. */
   maxReruns?: number;
   publisher?: EventPublisherOptions;
   metrics?: FlowgramMetrics;
@@ -70,7 +71,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
   const bullConnection: Redis = connectRedis(options.url);
   const publisher = new TaskEventPublisher(commands, options.publisher);
   // Ended tasks leave memory at once: their outcome lives in the store.
-  const runtime = createRuntime({ ...options.runtimeOptions, retention: { maxTasks: 0 } });
+  const runtime = createRuntime({ checkpoints: true, ...options.runtimeOptions, retention: { maxTasks: 0 } });
   const journal = new TaskJournal(store);
   /** Tasks taken from the queue and not yet started, with a cancel that arrived meanwhile. */
   const claimed = new Map<string, string | undefined>();
@@ -134,11 +135,14 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
 
   async function run(job: Job<TaskJob>): Promise<void> {
     const data = job.data;
+    /** The journal of the run a dead worker left, to continue from. */
+    let earlier: { record: TaskRecord; events: TaskEvent[] } | undefined;
     if (job.attemptsStarted > 1) {
       // Delivered again: the worker that had it stopped renewing its lock (died, or hung).
       const record = await store.getTask(data.taskID);
       if (record && ENDED.has(record.status)) return; // it had finished; only the acknowledgement was lost
       if (!isResumable(data.schema) || job.attemptsStarted > maxReruns + 1) return settle(data, record, 'interrupted');
+      if (record) earlier = { record, events: await store.getEvents(data.taskID) };
       await publisher.reset(data.taskID);
     }
     // A cancel asked before this point is in the key; one published while we read it lands in `claimed`.
@@ -156,7 +160,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       return;
     }
     if (cancelReason) return settle(data, await store.getTask(data.taskID), { cancelled: cancelReason });
-    const task = runtime.start(data.schema, data.inputs, { taskID: data.taskID });
+    const task = earlier ? runtime.continueTask(earlier.record, { events: earlier.events }) : runtime.start(data.schema, data.inputs, { taskID: data.taskID });
     journal.accept(task, data.schema);
     metrics?.observe(task);
     const published = publisher.follow(task, async () => {

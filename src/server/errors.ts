@@ -30,6 +30,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.SECRET_UNKNOWN]: 404,
   // The editor's client treats any `{ code }` body as "no result yet", as upstream's empty answer.
   [ErrorCodes.TASK_NOT_FINISHED]: 409,
+  [ErrorCodes.TASK_CONFLICT]: 409,
   [ErrorCodes.LIMIT_EXCEEDED]: 429,
   [ErrorCodes.SHUTTING_DOWN]: 503,
   [ErrorCodes.STORE_UNAVAILABLE]: 503,

@@ -28,6 +28,9 @@ export interface RecoveryOptions {
 
 export const DEFAULT_LEASE_MS = 30_000;
 
+/** Continues a task a dead runtime left, from its journal (the checkpoints its run wrote). */
+export type ResumeTask = (record: TaskRecord, events: TaskEvent[]) => void;
+
 /** What the journal holds for a task until the next write. */
 interface PendingTask {
   readonly task: Task;
@@ -112,6 +115,7 @@ export class TaskJournal {
       this.endedOne(); // its report holds everything: no journal
     } else {
       for (const event of task.events()) if (isJournaled(event)) entry.events.push(event);
+      this.pendingEvents += entry.events.length;
       const unsubscribe = task.subscribe((event) => {
         this.onEvent(task, event);
         if (event.type === 'workflow_finished') unsubscribe();
@@ -149,7 +153,7 @@ export class TaskJournal {
    * rolling restart, several servers on one database) never settle each other's running tasks.
    * Resolves when the first recovery is done; never rejects.
    */
-  startRecovery(resume: (record: TaskRecord) => void, options: RecoveryOptions = {}): Promise<void> {
+  startRecovery(resume: ResumeTask, options: RecoveryOptions = {}): Promise<void> {
     const owner = this.owner;
     if (owner === undefined) throw new Error('journal: recovery needs an owner');
     const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
@@ -163,7 +167,7 @@ export class TaskJournal {
     return this.recover(owner, leaseMs, resume);
   }
 
-  private recover(owner: string, leaseMs: number, resume: (record: TaskRecord) => void): Promise<void> {
+  private recover(owner: string, leaseMs: number, resume: ResumeTask): Promise<void> {
     // Never rejects: a store that cannot be read now leaves the tasks for the next run.
     this.recovering ??= this.settleAbandoned(owner, leaseMs, resume)
       .catch((error: unknown) => {
@@ -175,7 +179,7 @@ export class TaskJournal {
     return this.recovering;
   }
 
-  private async settleAbandoned(owner: string, leaseMs: number, resume: (record: TaskRecord) => void): Promise<void> {
+  private async settleAbandoned(owner: string, leaseMs: number, resume: ResumeTask): Promise<void> {
     // A runtime of this machine whose process is gone (a restart after a crash) need not wait for its lease.
     for (const other of await this.store.listOwners()) if (isDeadLocalOwner(other)) await this.store.heartbeat(other, false);
     const claimed = await this.store.claimAbandoned(owner, leaseMs);
@@ -183,10 +187,10 @@ export class TaskJournal {
     for (const record of claimed) {
       if (isResumable(record.schema)) {
         try {
-          resume(record);
+          resume(record, await this.store.getEvents(record.id));
           continue;
         } catch {
-          // Cannot be re-run (e.g. its node types are gone): it fails like any interrupted task.
+          // Cannot continue (e.g. its node types are gone): it fails like any interrupted task.
         }
       }
       toFail.push(record);
@@ -296,6 +300,10 @@ export class TaskJournal {
       batch.tasks.push(withState(entry.accepted, entry.task));
       entry.accepted = undefined;
       entry.changed = false;
+      // With the row: a resumed task's row replaces its earlier run, checkpoints included, so they must not wait.
+      for (const event of entry.events) batch.events.push(event);
+      this.pendingEvents -= entry.events.length;
+      entry.events = [];
     }
     this.accepted = [];
     this.write(batch);
@@ -402,7 +410,7 @@ function withState<T extends TaskUpdate>(target: T, task: Task): T {
 }
 
 function isJournaled(event: TaskEvent): boolean {
-  return event.type === 'node_started' || event.type === 'node_finished' || event.type === 'node_progress';
+  return event.type === 'node_started' || event.type === 'node_finished' || event.type === 'node_progress' || event.type === 'loop_iteration';
 }
 
 function emptyBatch(): StoreBatch {

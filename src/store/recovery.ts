@@ -8,29 +8,42 @@ export const INTERRUPTED_MESSAGE = 'interrupted: the runtime stopped while this 
 export const INTERRUPTED_ERROR: StoredTaskError = { code: ErrorCodes.TASK_INTERRUPTED, message: INTERRUPTED_MESSAGE };
 
 /**
- * Whether an interrupted task may be re-run: its schema's root says `"resumable": true`. Re-running
- * starts the workflow again from its start node with the same task ID and inputs; nodes that had
- * already run (HTTP calls, LLM calls, code with side effects) run again, so a resumable workflow
- * must be safe to repeat (at-least-once).
+ * Whether an interrupted task continues from its checkpoints: unless its schema's root says
+ * `"resumable": false` (at-most-once: it fails as interrupted instead). Nodes that finished are not
+ * run again; a node that was running when the process died runs again (at-least-once per node).
  */
 export function isResumable(schema: string): boolean {
   try {
     const parsed = JSON.parse(schema) as { resumable?: unknown } | null;
-    return parsed?.resumable === true;
+    return parsed?.resumable !== false;
   } catch {
     return false;
   }
 }
 
 type NodeReports = IReport['reports'];
+interface JournalMessage {
+  id: string;
+  type: MessageLevel;
+  message: string;
+  timestamp: number;
+}
 type NodeReport = NodeReports[string];
 type Snapshot = NodeReport['snapshots'][number];
 
+/** The report of an interrupted task, rebuilt from its journal (see `journalReport`), failed as interrupted. */
+export function interruptedReport(record: TaskRecord, events: readonly TaskEvent[], now: number): IReport {
+  return journalReport(record, events, now, { id: `${record.id}:interrupted`, type: 'error', message: INTERRUPTED_MESSAGE, timestamp: now });
+}
+
+/** The warning a task resumed after its process died carries in its report. */
+export const RESUMED_MESSAGE = 'resumed from checkpoints: the runtime stopped while this task was running';
+
 /**
- * The report of an interrupted task, rebuilt from its journal: every node status and snapshot
+ * The report of a task whose process died, rebuilt from its journal: every node status and snapshot
  * recorded before the process died; nodes that were still running are marked canceled.
  */
-export function interruptedReport(record: TaskRecord, events: readonly TaskEvent[], now: number): IReport {
+export function journalReport(record: Pick<TaskRecord, 'id' | 'inputs' | 'startTime' | 'createdAt'>, events: readonly TaskEvent[], now: number, message: JournalMessage): IReport {
   const reports: NodeReports = {};
   let snapshotSeq = 0;
   for (const event of events) {
@@ -65,9 +78,10 @@ export function interruptedReport(record: TaskRecord, events: readonly TaskEvent
     log: [],
     info: [],
     debug: [],
-    error: [{ id: `${record.id}:interrupted`, type: 'error', message: INTERRUPTED_MESSAGE, timestamp: now }],
+    error: [],
     warning: [],
   };
+  messages[message.type].push(message);
   return {
     id: record.id,
     inputs: record.inputs,

@@ -1,7 +1,7 @@
 /**
  * A plain node:http server on 127.0.0.1 for HTTP node tests. It records every request (raw body
  * bytes, headers, arrival time, whether the client hung up) and offers routes for each behaviour:
- *   /echo              any method; replies JSON { method, path, query, headers, bodyBase64 }
+ *   /echo?delay=N      any method; replies JSON { method, path, query, headers, bodyBase64 } (after N ms)
  *   /json              replies {"hello":"world","list":[1,2,3]} as application/json
  *   /status/<code>     replies with that status
  *   /flaky/<key>?failures=N&status=503&retryAfter=S   N failures for that key, then 200
@@ -80,7 +80,12 @@ export async function startEchoServer(): Promise<EchoServer> {
         headers: request.headers,
         bodyBase64: request.body.toString('base64'),
       });
-      reply(res, 200, body, { 'content-type': 'application/json', 'x-echo': 'yes' });
+      const send = (): void => reply(res, 200, body, { 'content-type': 'application/json', 'x-echo': 'yes' });
+      const delay = Number(query.get('delay') ?? 0);
+      if (delay > 0) {
+        const timer = setTimeout(send, delay);
+        res.on('close', () => clearTimeout(timer));
+      } else send();
     } else if (path === '/json') {
       reply(res, 200, JSON.stringify({ hello: 'world', list: [1, 2, 3] }), { 'content-type': 'application/json' });
     } else if (path.startsWith('/status/')) {

@@ -1,6 +1,7 @@
 /**
- * A minimal HTTP front for a runtime with a SQLite store, for the crash test: it must be a separate
- * process that can be killed with SIGKILL. Run: node --import tsx test/helpers/store-server.ts <db>
+ * A minimal HTTP front for a runtime with a SQLite store (or PostgreSQL, given a postgres:// URL), for
+ * the crash tests: it must be a separate process that can be killed with SIGKILL.
+ * Run: node --import tsx test/helpers/store-server.ts <db path | postgres URL>
  * Prints `listening <port>` once it accepts requests. Node types: the test nodes (`delay`, `echo`, `fail`).
  *
  *   POST /run {schema, inputs}   → {taskID}         (answered only after the task is persisted)
@@ -8,12 +9,13 @@
  *   GET  /report?taskID=         → IReport | 404
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createRuntime, createSqliteStore } from '../../src/index.js';
+import { createPostgresStore, createRuntime, createSqliteStore } from '../../src/index.js';
 import { testExecutors } from '../fixtures/test-nodes.js';
 
 const path = process.argv[2];
-if (!path) throw new Error('usage: store-server.ts <db path>');
-const runtime = createRuntime({ executors: testExecutors(), store: createSqliteStore({ path }) });
+if (!path) throw new Error('usage: store-server.ts <db path | postgres URL>');
+const store = path.startsWith('postgres://') ? await createPostgresStore({ url: path }) : createSqliteStore({ path });
+const runtime = createRuntime({ executors: testExecutors(), store });
 
 function send(response: ServerResponse, status: number, body: unknown): void {
   response.writeHead(status, { 'content-type': 'application/json' });
