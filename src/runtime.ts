@@ -118,6 +118,11 @@ export interface Runtime {
    * recovery, `resume` and queue workers use. Throws when the schema or inputs are not valid.
    */
   continueTask(task: ContinuedTask, history: TaskHistory, inputs?: WorkflowInputs): Task;
+  /**
+   * The schema as a task stores and runs it: literal keys typed into forms moved into `secrets` (their
+   * writes durable once `flush()` resolves) and replaced by references; the input itself when it has none.
+   */
+  prepareSchema(schema: SchemaInput): SchemaInput;
   /** Checks a schema (and inputs) without running it; every problem at once. */
   validate(schema: SchemaInput, inputs?: WorkflowInputs | string): ValidationResult;
   /** The live task, while it is in memory (running, or ended and within retention). */
@@ -296,6 +301,12 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     return { compiled, errors };
   }
 
+  /** What is stored and shown: the schema with literal keys replaced by references (those keys adopted by the secret store). */
+  function prepared(schema: SchemaInput, compiled: CompiledSchema): SchemaInput {
+    for (const literal of compiled.literals) secrets.adoptLiteral(literal.name, literal.value);
+    return compiled.literals.length > 0 ? compiled.schema : schema;
+  }
+
   function prune(now: number): void {
     while (endedHead < ended.length) {
       const oldest = ended[endedHead];
@@ -326,10 +337,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     if (closed) throw new FlowgramError(ErrorCodes.SHUTTING_DOWN, 'runtime: closed, no new tasks are accepted');
     const inputs = parseInputsInput(rawInputs);
     const { compiled, errors } = check(schema, inputs);
-    const { document, literals, references } = compiled;
-    for (const literal of literals) secrets.adoptLiteral(literal.name, literal.value);
-    // What is stored and shown: the schema with literal keys replaced by references.
-    const stored = literals.length > 0 ? compiled.schema : schema;
+    const { document, references } = compiled;
+    const stored = prepared(schema, compiled);
     const taskID = startOptions.taskID ?? newTaskID();
     if (tasks.has(taskID)) throw new FlowgramError(ErrorCodes.BAD_REQUEST, `taskID: "${taskID}" is already in use`);
     const recorder = new TaskRecorder(taskID, inputs, limits.maxMessages ?? DEFAULT_MAX_MESSAGES, MAX_EVENTS_PER_TASK, checkpoints);
@@ -437,6 +446,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         return Promise.reject(error);
       }
     },
+    prepareSchema: (schema) => prepared(schema, compile(schema)),
     validate(schema, rawInputs) {
       let inputs: WorkflowInputs;
       try {

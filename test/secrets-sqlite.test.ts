@@ -6,13 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEchoServer, type EchoServer } from './helpers/echo-server.js';
 import { startOpenAIServer, type OpenAIServer } from './helpers/openai-server.js';
 import { constant, ref, secretFlow, template } from './helpers/secret-flows.js';
-import { exerciseTask, filesContaining, serve, serveRefused } from './helpers/secret-serve.js';
+import { exerciseTask, filesContaining, refusedToStart, serve } from './helpers/secret-serve.js';
 
 let llm: OpenAIServer;
 let echo: EchoServer;
 const dir = mkdtempSync(join(tmpdir(), 'flowgram-secrets-'));
 const db = join(dir, 'flowgram.db');
 const secret = `sk-${randomBytes(16).toString('hex')}`;
+const marker = `marker-${randomBytes(8).toString('hex')}`;
 const fileSecret = `fs-${randomBytes(16).toString('hex')}`;
 
 beforeAll(async () => {
@@ -31,7 +32,8 @@ describe('secrets with `flowgram serve` on SQLite', () => {
     const server = await serve(['--db', db, '--secrets-file', join(dir, 'secrets.env')], { FLOWGRAM_SECRET_OPENAI: secret, FLOWGRAM_API_TOKEN: '' });
     try {
       const flows = {
-        constant: secretFlow(llm.baseURL, `${echo.origin}/echo`, { apiKey: constant(secret), authorization: constant(`Bearer ${secret}`), param: constant('plain') }),
+      // The marker is stored in plain text: it shows that the file search below would find the secret if it were.
+      constant: secretFlow(llm.baseURL, `${echo.origin}/echo`, { apiKey: constant(secret), authorization: constant(`Bearer ${secret}`), param: constant(marker) }),
         reference: secretFlow(llm.baseURL, `${echo.origin}/echo`, { apiKey: ref('secrets', 'OPENAI'), authorization: ref('secrets', 'OPENAI'), param: ref('secrets', 'OPENAI') }),
         template: secretFlow(llm.baseURL, `${echo.origin}/echo`, {
           apiKey: template('{{secrets.OPENAI}}'),
@@ -54,6 +56,7 @@ describe('secrets with `flowgram serve` on SQLite', () => {
         expect(filesContaining(dir, secret).filter((path) => path.startsWith(db)), how).toEqual([]);
       }
       expect(llm.requests.at(-1)?.body.messages?.at(-1)?.content).toBe(`say ${secret} and ${fileSecret}`);
+      expect(filesContaining(dir, marker).some((path) => path.startsWith(db))).toBe(true);
     } finally {
       expect(await server.stop()).toBe(0);
     }
@@ -65,13 +68,13 @@ describe('secrets with `flowgram serve` on SQLite', () => {
   });
 
   it('a server started with a FLOWGRAM_SECRET_KEY that cannot decrypt the stored secrets refuses to start with one line; with the right key nothing is lost', async () => {
-    const refused = await serveRefused(['--db', db], { FLOWGRAM_SECRET_KEY: randomBytes(32).toString('hex') });
+    const refused = await refusedToStart(serve(['--db', db], { FLOWGRAM_SECRET_KEY: randomBytes(32).toString('hex') }));
     expect(refused.code).toBe(2);
     const lines = refused.output.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^flowgram: the secret key cannot decrypt 2 of the 2 secret\(s\) stored in /);
 
-    const malformed = await serveRefused(['--db', db], { FLOWGRAM_SECRET_KEY: 'not-a-key' });
+    const malformed = await refusedToStart(serve(['--db', db], { FLOWGRAM_SECRET_KEY: 'not-a-key' }));
     expect(malformed.code).toBe(2);
     expect(malformed.output.trim().split('\n')).toHaveLength(1);
 

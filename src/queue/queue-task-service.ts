@@ -12,7 +12,7 @@ import type { IReport } from '@flowgram.ai/runtime-interface';
 import { ErrorCodes, FlowgramError } from '../errors.js';
 import type { FlowgramMetrics } from '../metrics/metrics.js';
 import type { Runtime } from '../runtime.js';
-import { parseInputsInput, parseSchemaInput } from '../schema/parse.js';
+import { parseInputsInput } from '../schema/parse.js';
 import { taskNotFound } from '../server/errors.js';
 import { createTaskService, type HealthStatus, type TaskService } from '../server/task-service.js';
 import type { TaskRecord, TaskStore } from '../store/types.js';
@@ -104,8 +104,10 @@ export function createQueueTaskService(runtime: Runtime, options: QueueServiceOp
     },
     async run(request) {
       if (draining) throw new FlowgramError(ErrorCodes.SHUTTING_DOWN, 'server: shutting down, not accepting new tasks');
-      const schema = typeof request.schema === 'string' ? request.schema : JSON.stringify(request.schema);
-      parseSchemaInput(schema); // not JSON: refused here (400), as in local mode
+      // Literal keys go into the shared secret store (durable first); the queue and the store see references only.
+      const prepared = runtime.prepareSchema(request.schema); // not JSON: refused here (400), as in local mode
+      await runtime.secrets.flush();
+      const schema = typeof prepared === 'string' ? prepared : JSON.stringify(prepared);
       const inputs = parseInputsInput(request.inputs);
       const taskID = randomUUID();
       const accepted: TaskRecord = {

@@ -17,13 +17,22 @@ export interface ServeProcess {
 }
 
 export function serve(args: string[], env: Record<string, string>): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  return launch(['serve', '--port', '0', ...args], env, /listening on (http:\/\/[\d.:]+)/);
+}
+
+/** A `flowgram worker`, once it takes tasks (`base` is unused). */
+export function worker(args: string[], env: Record<string, string>): Promise<ServeProcess> {
+  return launch(['worker', ...args], env, /flowgram worker taking tasks()/);
+}
+
+function launch(args: string[], env: Record<string, string>, ready: RegExp): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let output = '';
   const exited = new Promise<number | NodeJS.Signals>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal as NodeJS.Signals))));
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer): void => {
       output += chunk.toString();
-      const match = /listening on (http:\/\/[\d.:]+)/.exec(output);
+      const match = ready.exec(output);
       if (match) {
         resolve({
           base: match[1],
@@ -37,14 +46,14 @@ export function serve(args: string[], env: Record<string, string>): Promise<Serv
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
-    void exited.then((code) => reject(Object.assign(new Error(`serve exited (${code})`), { code, output })));
+    void exited.then((code) => reject(Object.assign(new Error(`flowgram ${args[0]} exited (${code})`), { code, output })));
   });
 }
 
-/** Runs `flowgram serve` expecting it to refuse to start; its exit code and output. */
-export async function serveRefused(args: string[], env: Record<string, string>): Promise<{ code: unknown; output: string }> {
+/** Runs a `serve` (or `worker`) that should refuse to start; its exit code and output. */
+export async function refusedToStart(start: Promise<ServeProcess>): Promise<{ code: unknown; output: string }> {
   try {
-    const running = await serve(args, env);
+    const running = await start;
     await running.stop();
     return { code: 0, output: running.output() };
   } catch (error) {
