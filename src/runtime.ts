@@ -148,9 +148,12 @@ export interface Runtime {
    * Resolves once everything so far is durable in the store (at once without one). An accepted
    * task is handed to the store in a microtask after `start()` and committed asynchronously (the
    * SQLite store writes on its own thread): a caller that announces the task (e.g. an HTTP handler
-   * before it replies) awaits this first.
+   * before it replies) awaits this first. Rejects with FLOWGRAM_ERR_STORE_UNAVAILABLE when the store
+   * cannot write at all (see `storeFailure`): what was accepted may be lost.
    */
   flush(): Promise<void>;
+  /** Why the store cannot write at all, while it cannot (writes and heartbeats failing); undefined when it can, or without a store. */
+  storeFailure(): FlowgramError | undefined;
   /** Cancels running tasks, releases executors' resources; the runtime accepts nothing afterwards. */
   close(): Promise<void>;
 }
@@ -513,10 +516,13 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     },
     registerExecutor: register,
     stats: () => ({ running, queued: waiting.length - waitingHead, inMemory: tasks.size }),
+    storeFailure: () => journal?.failure,
     async flush() {
       // Literal keys first: a task row must never be durable before the secret it references.
       await secrets.flush();
       await stored();
+      const failure = journal?.failure;
+      if (failure) throw failure;
     },
     async close() {
       if (closed) return;

@@ -76,7 +76,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Flowgra
       return;
     }
     app.log.info({ signal, graceMs }, 'shutting down');
-    void close();
+    // Never an unhandled rejection on the way out: what failed is logged, the process still ends.
+    close().catch((error: unknown) => app.log.error({ err: error }, 'shutdown failed'));
   };
   function close(): Promise<void> {
     closing ??= (async () => {

@@ -191,8 +191,8 @@ export const routes: RouteSpec[] = [
     errors: [401, 503],
     handle(service, _request, reply) {
       const health = service.health();
-      // A draining server tells load balancers to stop sending work.
-      if (health.status === 'draining') reply.code(503);
+      // A draining server, or one whose store cannot write, tells load balancers to stop sending work.
+      if (health.status !== 'ok') reply.code(503);
       return health;
     },
   },

@@ -23,7 +23,10 @@ export interface ServerInfo {
 }
 
 export interface HealthStatus {
-  status: 'ok' | 'draining';
+  /** `unavailable`: the store cannot write, so new tasks are refused (503) rather than lost. */
+  status: 'ok' | 'draining' | 'unavailable';
+  /** Why the server is unavailable. */
+  reason?: string;
   running: number;
   queued: number;
   inMemory: number;
@@ -100,14 +103,24 @@ export function createTaskService(runtime: Runtime): TaskService {
     }),
     health() {
       const stats = runtime.stats();
-      return { status: draining ? 'draining' : 'ok', ...stats };
+      if (draining) return { status: 'draining', ...stats };
+      const failure = runtime.storeFailure();
+      return failure ? { status: 'unavailable', reason: failure.message, ...stats } : { status: 'ok', ...stats };
     },
     async run(request) {
       if (draining) throw new FlowgramError(ErrorCodes.SHUTTING_DOWN, 'server: shutting down, not accepting new tasks');
+      const failure = runtime.storeFailure();
+      if (failure) throw failure;
       const task = runtime.start(request.schema, request.inputs ?? {});
       if (!task.ended) track(task);
       // With a store, the task is persisted before its ID is handed out: an accepted task is never lost.
-      await runtime.flush();
+      try {
+        await runtime.flush();
+      } catch (error) {
+        // Never a task ID for a task the store does not have: it would be lost.
+        task.cancel('the store could not record this task');
+        throw error;
+      }
       return { taskID: task.id };
     },
     validate: (request) => runtime.validate(request.schema, request.inputs ?? {}),

@@ -61,7 +61,8 @@ export const TaskListResponse = z.object({ tasks: z.array(TaskSummarySchema) });
 export const SuccessResponse = z.object({ success: z.boolean() });
 export const ErrorResponse = z.object({ code: z.string(), message: z.string(), details: z.array(z.string()).optional() });
 export const HealthResponse = z.object({
-  status: z.enum(['ok', 'draining']),
+  status: z.enum(['ok', 'draining', 'unavailable']),
+  reason: z.string().optional(),
   running: z.number(),
   queued: z.number(),
   inMemory: z.number(),

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Task } from '../engine/task.js';
 import type { TaskEvent } from '../engine/types.js';
-import { errorMessage } from '../errors.js';
+import { ErrorCodes, FlowgramError, errorMessage } from '../errors.js';
 import { isDeadLocalOwner } from './owner.js';
-import { INTERRUPTED_ERROR, interruptedReport, isResumable } from './recovery.js';
+import { INTERRUPTED_ERROR, interruptedReport, isResumable, journalReport } from './recovery.js';
 import type { StoreBatch, TaskRecord, TaskStore, TaskUpdate } from './types.js';
 
 export interface JournalOptions {
@@ -74,6 +74,10 @@ export class TaskJournal {
   private timer: NodeJS.Timeout | undefined;
   /** The last write of an asynchronous store, until it settles. */
   private writing: Promise<void> | undefined;
+  /** What each task was accepted with, to write it again whole when a batch holding it failed. */
+  private readonly records = new WeakMap<Task, TaskRecord>();
+  /** Set while the store cannot write at all; the next write (or heartbeat) that succeeds clears it. */
+  private storeFailure: FlowgramError | undefined;
   private readonly schemaObjects = new WeakMap<object, SchemaText>();
   private readonly schemaStrings = new Map<string, SchemaText>();
   private readonly flushIntervalMs: number;
@@ -103,12 +107,9 @@ export class TaskJournal {
   /** Records a task the runtime has just accepted, and follows it until it ends. */
   accept(task: Task, schema: string | object): void {
     const { hash, text } = this.schemaText(schema);
-    const entry: PendingTask = {
-      task,
-      accepted: { id: task.id, schemaHash: hash, schema: text, inputs: task.inputs, status: task.status, createdAt: Date.now(), startTime: 0, owner: this.owner },
-      changed: true,
-      events: [],
-    };
+    const record: TaskRecord = { id: task.id, schemaHash: hash, schema: text, inputs: task.inputs, status: task.status, createdAt: Date.now(), startTime: 0, owner: this.owner };
+    this.records.set(task, record);
+    const entry: PendingTask = { task, accepted: { ...record }, changed: true, events: [] };
     this.pending.set(task.id, entry);
     this.accepted.push(entry);
     if (task.ended) {
@@ -139,10 +140,18 @@ export class TaskJournal {
     return this.writing ?? Promise.resolve();
   }
 
-  /** Writes everything pending; resolves when it is durable. */
+  /** Writes everything pending; resolves when it is durable (or could not be written: see `failure`). Never rejects. */
   flush(): Promise<void> {
-    this.write(this.takeAll());
+    this.write(...this.takeAll());
     return this.writing ?? Promise.resolve();
+  }
+
+  /**
+   * Why the store cannot write at all, while it cannot: a batch failed and so did the smallest write
+   * of one of its tasks (or a heartbeat failed). Undefined once a write succeeds again.
+   */
+  get failure(): FlowgramError | undefined {
+    return this.storeFailure;
   }
 
   /**
@@ -208,14 +217,29 @@ export class TaskJournal {
     this.unsettled = [];
   }
 
+  /** A heartbeat is also the probe that tells a failing store has recovered. */
   private beat(owner: string, alive: boolean): Promise<void> {
+    const failed = (error: unknown): void => {
+      this.failed(error);
+      warnHeartbeatFailed(error);
+    };
+    const succeeded = (): void => {
+      this.storeFailure = undefined;
+    };
     try {
       const result = this.store.heartbeat(owner, alive);
-      if (result instanceof Promise) return result.catch(warnHeartbeatFailed);
+      if (result instanceof Promise) return result.then(succeeded, failed);
+      succeeded();
     } catch (error) {
-      warnHeartbeatFailed(error);
+      failed(error);
     }
     return Promise.resolve();
+  }
+
+  private failed(error: unknown): void {
+    this.storeFailure = new FlowgramError(ErrorCodes.STORE_UNAVAILABLE, `store: cannot write (${errorMessage(error)}); new tasks are refused until it can`, {
+      cause: error,
+    });
   }
 
   /**
@@ -287,17 +311,19 @@ export class TaskJournal {
       if (ticket !== this.microtaskTicket) return;
       const all = this.microtaskScope === 'all';
       this.microtaskScope = undefined;
-      if (all) this.write(this.takeAll());
+      if (all) this.write(...this.takeAll());
       else this.writeAccepted();
     });
   }
 
   private writeAccepted(): void {
     const batch = emptyBatch();
+    const tasks: Task[] = [];
     for (const entry of this.accepted) {
       // An ended task is written whole, with its report, by the next write of ended tasks.
       if (!entry.accepted || entry.task.ended || this.pending.get(entry.task.id) !== entry) continue;
       batch.tasks.push(withState(entry.accepted, entry.task));
+      tasks.push(entry.task);
       entry.accepted = undefined;
       entry.changed = false;
       // With the row: a resumed task's row replaces its earlier run, checkpoints included, so they must not wait.
@@ -306,51 +332,144 @@ export class TaskJournal {
       entry.events = [];
     }
     this.accepted = [];
-    this.write(batch);
+    this.write(batch, tasks);
   }
 
-  private takeAll(): StoreBatch {
+  private takeAll(): [StoreBatch, Task[]] {
     this.cancelTimers();
     const batch = emptyBatch();
+    const tasks: Task[] = [];
     for (const entry of this.pending.values()) {
       const { task } = entry;
+      tasks.push(task);
+      let reportJSON: string | undefined;
+      try {
+        if (task.ended) reportJSON = task.reportJSON();
+      } catch (error) {
+        // This task alone cannot be written as it is: it is written as failed, saying why.
+        const { record, report } = this.unstorable(task, error);
+        batch.tasks.push(record);
+        batch.reports.push(report);
+        continue;
+      }
       if (entry.accepted) batch.tasks.push(withState(entry.accepted, task));
       else if (entry.changed) batch.updates.push(withState({ id: task.id, status: task.status, startTime: 0 }, task));
-      if (task.ended) batch.reports.push({ taskID: task.id, reportJSON: task.reportJSON() });
+      if (reportJSON !== undefined) batch.reports.push({ taskID: task.id, reportJSON });
       else for (const event of entry.events) batch.events.push(event);
     }
     this.pending.clear();
     this.accepted = [];
     this.pendingEvents = 0;
     this.pendingEnded = 0;
-    return batch;
+    return [batch, tasks];
   }
 
   /**
    * Hands the batch to the store at once, without waiting for earlier writes to settle: the store
    * applies batches in call order (see `TaskStore.write`), so writes overlap with the runtime's work.
+   * A batch that fails (a value that cannot be serialized, a row too big, a store that cannot write)
+   * is written again task by task, so that one task's failure never costs the others theirs.
    */
-  private write(batch: StoreBatch): void {
+  private write(batch: StoreBatch, tasks: readonly Task[]): void {
     if (batch.tasks.length + batch.updates.length + batch.events.length + batch.reports.length === 0) return;
-    try {
-      const result = this.store.write(batch);
-      if (result instanceof Promise) {
-        // Batches settle in order, so the last one settling means all have.
-        const settled: Promise<void> = result.catch(warnWriteFailed).finally(() => {
-          if (this.writing === settled) this.writing = undefined;
-        });
-        this.writing = settled;
-      }
-    } catch (error) {
-      warnWriteFailed(error);
+    const outcome = attempt(this.store, batch);
+    if (outcome === undefined) {
+      this.storeFailure = undefined;
+      return;
     }
+    const recovered = outcome.then((error) => {
+      if (error === undefined) {
+        this.storeFailure = undefined;
+        return;
+      }
+      warnWriteFailed(error);
+      return this.rewrite(tasks, error);
+    });
+    // Batches settle in order, so the last one settling means all have.
+    const settled: Promise<void> = recovered.finally(() => {
+      if (this.writing === settled) this.writing = undefined;
+    });
+    this.writing = settled;
+  }
+
+  /**
+   * After a failed batch: each of its tasks is written again whole, as it is now (so later batches
+   * that were applied meanwhile are not undone); a task that still cannot be written is written as
+   * failed with the reason. If even that fails, the store cannot write at all (`failure`).
+   */
+  private async rewrite(tasks: readonly Task[], batchError: unknown): Promise<void> {
+    const failures = new Map<Task, unknown>();
+    if (tasks.length === 1) failures.set(tasks[0], batchError);
+    else {
+      const outcomes = await Promise.all(tasks.map((task) => this.writeWhole(task)));
+      outcomes.forEach((error, i) => error !== undefined && failures.set(tasks[i], error));
+    }
+    for (const [task, error] of failures) {
+      const { record, report } = this.unstorable(task, error);
+      const substituteError = await (attempt(this.store, { ...emptyBatch(), tasks: [record], reports: [report] }) ?? Promise.resolve(undefined));
+      if (substituteError !== undefined) {
+        // Not even a one-row write: nothing more is tried for this batch; new tasks are refused until a write succeeds.
+        this.failed(substituteError);
+        warnWriteFailed(substituteError);
+        return;
+      }
+    }
+    this.storeFailure = undefined;
+  }
+
+  /** Writes the task whole; resolves with the error if it could not be (serialized or written). */
+  private writeWhole(task: Task): Promise<unknown> {
+    let batch: StoreBatch;
+    try {
+      batch = this.whole(task);
+    } catch (error) {
+      return Promise.resolve(error);
+    }
+    return attempt(this.store, batch) ?? Promise.resolve(undefined);
+  }
+
+  /** A task as it is now, as one batch: its row, and its report once ended or its journal while it runs. */
+  private whole(task: Task): StoreBatch {
+    const batch = emptyBatch();
+    batch.tasks.push(withState(this.recordOf(task), task));
+    if (task.ended) batch.reports.push({ taskID: task.id, reportJSON: task.reportJSON() });
+    else for (const event of task.events()) if (isJournaled(event)) batch.events.push(event);
+    return batch;
+  }
+
+  private recordOf(task: Task): TaskRecord {
+    const record = this.records.get(task);
+    if (!record) throw new Error(`journal: task ${task.id} was never accepted`);
+    return { ...record };
+  }
+
+  /** The task as failed with FLOWGRAM_ERR_STORE_WRITE_FAILED: what of it can be written whatever it holds. */
+  private unstorable(task: Task, cause: unknown): { record: TaskRecord; report: { taskID: string; reportJSON: string } } {
+    const now = Date.now();
+    const base = this.recordOf(task);
+    const error = {
+      code: ErrorCodes.STORE_WRITE_FAILED,
+      message: `store: this task could not be written (${errorMessage(cause)}); it is stored as failed`,
+    };
+    const summary = task.summary();
+    const record: TaskRecord = {
+      ...base,
+      inputs: serializable(base.inputs) ? base.inputs : {},
+      status: 'failed',
+      startTime: summary.startTime,
+      endTime: summary.endTime ?? now,
+      outputs: {},
+      error,
+    };
+    const report = journalReport(record, [], now, { id: `${task.id}:store`, type: 'error', message: error.message, timestamp: now });
+    return { record, report: { taskID: task.id, reportJSON: JSON.stringify(report) } };
   }
 
   private scheduleImmediate(): void {
     if (this.immediate) return;
     this.immediate = setImmediate(() => {
       this.immediate = undefined;
-      this.write(this.takeAll());
+      this.write(...this.takeAll());
     });
   }
 
@@ -358,7 +477,7 @@ export class TaskJournal {
     if (this.timer || this.immediate) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.write(this.takeAll());
+      this.write(...this.takeAll());
     }, this.flushIntervalMs);
     // Running tasks keep the process alive; the journal alone must not.
     this.timer.unref();
@@ -411,6 +530,29 @@ function withState<T extends TaskUpdate>(target: T, task: Task): T {
 
 function isJournaled(event: TaskEvent): boolean {
   return event.type === 'node_started' || event.type === 'node_finished' || event.type === 'node_progress' || event.type === 'loop_iteration';
+}
+
+/**
+ * Writes a batch: undefined when a synchronous store committed it, else a promise of the error (or
+ * undefined once committed). Never throws or rejects: a failed write is the caller's to handle.
+ */
+function attempt(store: TaskStore, batch: StoreBatch): Promise<unknown> | undefined {
+  try {
+    const result = store.write(batch);
+    if (result instanceof Promise) return result.then(() => undefined, (error: unknown) => error ?? new Error('store: write failed'));
+    return undefined;
+  } catch (error) {
+    return Promise.resolve(error ?? new Error('store: write failed'));
+  }
+}
+
+function serializable(value: unknown): boolean {
+  try {
+    JSON.stringify(value);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function emptyBatch(): StoreBatch {

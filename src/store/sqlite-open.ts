@@ -14,7 +14,11 @@ export interface OpenOptions {
   migrate: boolean;
   /** Run `PRAGMA quick_check` first (the first connection only: one check per open store). */
   check?: boolean;
+  /** How long a statement waits for another connection's lock before it fails (ms). Default 5,000. */
+  busyTimeoutMs?: number;
 }
+
+export const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 
 /** SQLite's result codes for a damaged file, or one that is not a database at all. */
 const CORRUPT_CODES = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB']);
@@ -52,7 +56,7 @@ export function openDatabase(path: string, options: OpenOptions): Database.Datab
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     // Another connection (the writer thread, a CLI listing tasks) may hold the lock briefly.
-    db.pragma('busy_timeout = 5000');
+    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS))}`);
     db.pragma('cache_size = -16000');
     if (options.migrate) migrate(db);
     return db;

@@ -5,6 +5,7 @@ import type { TaskRecord } from './types.js';
 
 export interface WriterThreadData {
   path: string;
+  busyTimeoutMs: number;
   /** The buffer of an Int32Array laid out as `COMPLETED` / `GONE`; the main thread reads it while its event loop is blocked. */
   shared: SharedArrayBuffer;
 }

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { workerEntry } from '../sandbox/worker-entry.js';
+import { DEFAULT_BUSY_TIMEOUT_MS } from './sqlite-open.js';
 import { COMPLETED, GONE, SHARED_LENGTH, type WriterCommand, type WriterReply, type WriterRequest, type WriterResult, type WriterThreadData } from './sqlite-writer-protocol.js';
 
 interface Pending {
@@ -34,7 +35,10 @@ export class SqliteWriterThread {
   private pendingHead = 0;
   private closed: Promise<void> | undefined;
 
-  constructor(private readonly path: string) {}
+  constructor(
+    private readonly path: string,
+    private readonly busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS,
+  ) {}
 
   /** Requests posted and not yet applied by the thread. */
   get inFlight(): number {
@@ -78,7 +82,7 @@ export class SqliteWriterThread {
     const { entry, eval: isSource } = workerEntry(new URL('./sqlite-writer-worker.js', import.meta.url));
     this.shared = sharedState();
     Atomics.store(this.shared, COMPLETED, this.lastID);
-    const workerData: WriterThreadData = { path: this.path, shared: this.shared.buffer };
+    const workerData: WriterThreadData = { path: this.path, busyTimeoutMs: this.busyTimeoutMs, shared: this.shared.buffer };
     // execArgv: [] — the host's flags (loaders, --inspect) are not meant for this thread.
     const worker = new Worker(entry, { eval: isSource, execArgv: [], workerData });
     worker.unref();

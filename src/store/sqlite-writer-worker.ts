@@ -12,14 +12,14 @@ import { createSqliteWriter } from './sqlite-writer.js';
 
 const port = parentPort;
 if (!port) throw new Error('sqlite-writer-worker must run in a worker thread');
-const { path, shared } = workerData as WriterThreadData;
+const { path, busyTimeoutMs, shared } = workerData as WriterThreadData;
 const state = new Int32Array(shared);
 // However the thread ends (closed, or unable to open the database), a main thread waiting for room must stop waiting.
 process.on('exit', () => {
   Atomics.store(state, GONE, 1);
   Atomics.notify(state, COMPLETED);
 });
-const db = openDatabase(path, { migrate: false });
+const db = openDatabase(path, { migrate: false, busyTimeoutMs });
 // Writes append to the end of the tables and reads go through the main thread's connection: a small cache does.
 db.pragma('cache_size = -4000');
 const writer = createSqliteWriter(db);

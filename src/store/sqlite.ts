@@ -17,6 +17,8 @@ export interface SqliteStoreOptions {
   /** Database file; its directory is created. `:memory:` keeps everything in memory. Default `./.flowgram/flowgram.db`. */
   path?: string;
   retention?: StoreRetention;
+  /** How long a write waits for another process's lock on the file before it fails (ms). Default 5,000. */
+  busyTimeoutMs?: number;
 }
 
 /**
@@ -30,8 +32,8 @@ export interface SqliteStoreOptions {
 export function createSqliteStore(options: SqliteStoreOptions = {}): TaskStore {
   const path = options.path ?? DEFAULT_DB_PATH;
   const retention = resolveRetention(options.retention);
-  const db = openDatabase(path, { migrate: true, check: true });
-  const writer = isMemoryPath(path) ? inThreadWriter(db) : threadWriter(path);
+  const db = openDatabase(path, { migrate: true, check: true, busyTimeoutMs: options.busyTimeoutMs });
+  const writer = isMemoryPath(path) ? inThreadWriter(db) : threadWriter(path, options.busyTimeoutMs);
 
   const selectSeq = db.prepare<[string], number>('SELECT seq FROM tasks WHERE id = ?').pluck();
   const selectTask = db.prepare<[string], TaskRow>(
@@ -111,9 +113,9 @@ function inThreadWriter(db: Database.Database): StoreWriter {
   };
 }
 
-function threadWriter(path: string): StoreWriter {
+function threadWriter(path: string, busyTimeoutMs: number | undefined): StoreWriter {
   // Resolved now: the thread starts on the first write, perhaps after the process changed directory.
-  const thread = new SqliteWriterThread(resolve(path));
+  const thread = new SqliteWriterThread(resolve(path), busyTimeoutMs);
   return {
     write: async (rows) => {
       await thread.request({ kind: 'write', rows });
