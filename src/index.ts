@@ -2,7 +2,7 @@
  * flowgram-runtime: run flowgram.ai workflows as a library, a server, or from the command line.
  * This file is the only public entry; everything exported here is supported API.
  */
-import type { ValidationResult } from '@flowgram.ai/runtime-interface';
+import type { ValidationReport } from './schema/check-schema.js';
 import type { NodeExecutor } from './engine/types.js';
 import type { Task } from './engine/task.js';
 import { createRuntime, type Runtime, type SchemaInput, type StartOptions } from './runtime.js';
@@ -65,6 +65,7 @@ export type { ScriptLog, ScriptRequest, ScriptResult, ScriptRunner } from './san
 export { ErrorCodes, FlowgramError, isFlowgramError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export type { IReport, ValidationResult } from '@flowgram.ai/runtime-interface';
+export type { ValidationReport } from './schema/check-schema.js';
 
 let defaultRuntime: Runtime | undefined;
 
@@ -85,7 +86,7 @@ export function start(schema: SchemaInput, inputs?: WorkflowInputs | string, opt
 }
 
 /** Validates a workflow (and inputs) against the default runtime's node types. */
-export function validate(schema: SchemaInput, inputs?: WorkflowInputs | string): ValidationResult {
+export function validate(schema: SchemaInput, inputs?: WorkflowInputs | string): ValidationReport {
   return getDefaultRuntime().validate(schema, inputs);
 }
 

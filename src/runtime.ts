@@ -1,4 +1,4 @@
-import type { IReport, ValidationResult } from '@flowgram.ai/runtime-interface';
+import type { IReport } from '@flowgram.ai/runtime-interface';
 import { ErrorCodes, FlowgramError } from './errors.js';
 import { checkpointFromEvents, checkpointFromReport, checkpointWithout, type TaskCheckpoint } from './engine/checkpoint.js';
 import { WorkflowExecution } from './engine/engine.js';
@@ -10,7 +10,8 @@ import { buildDocument, type WorkflowDocument } from './schema/document.js';
 import { parseInputsInput, parseSchemaInput } from './schema/parse.js';
 import type { IJsonSchema, WorkflowInputs, WorkflowOutputs, WorkflowSchema } from './schema/types.js';
 import { validateInputs } from './schema/validate-inputs.js';
-import { validateSchemaStructure, type SchemaIssue } from './schema/validate-schema.js';
+import { checkSchema, type ValidationReport } from './schema/check-schema.js';
+import type { SchemaIssue } from './schema/validate-schema.js';
 import { moveLiteralSecrets, type LiteralSecret } from './secrets/literals.js';
 import { secretReferences, unknownSecretMessages, type SecretReference } from './secrets/references.js';
 import { SecretStore } from './secrets/store.js';
@@ -124,7 +125,7 @@ export interface Runtime {
    */
   prepareSchema(schema: SchemaInput): SchemaInput;
   /** Checks a schema (and inputs) without running it; every problem at once. */
-  validate(schema: SchemaInput, inputs?: WorkflowInputs | string): ValidationResult;
+  validate(schema: SchemaInput, inputs?: WorkflowInputs | string): ValidationReport;
   /** The live task, while it is in memory (running, or ended and within retention). */
   getTask(taskID: string): Task | undefined;
   /** The report of any known task (in memory or, with a store, persisted); undefined when unknown. */
@@ -161,6 +162,8 @@ export interface Runtime {
 interface CompiledSchema {
   document: WorkflowDocument | undefined;
   issues: SchemaIssue[];
+  /** What works but looks wrong (e.g. a ref to an output key its node does not declare). */
+  warnings: string[];
   /** The start node's declared outputs (the task inputs' schema), found even when the graph is invalid. */
   inputsSchema: IJsonSchema | undefined;
   /** The schema as stored and run: literal keys replaced by secret references (the parsed input when it had none). */
@@ -287,14 +290,24 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   function compileSchema(input: WorkflowSchema): CompiledSchema {
     const moved = moveLiteralSecrets(input, (type) => executors.get(type)?.secretInputs, (value) => secrets.literalName(value));
     const schema = moved.schema as WorkflowSchema;
-    const issues = validateSchemaStructure(schema, new Set(executors.keys()));
+    const { issues, warnings } = checkSchema(schema, new Set(executors.keys()));
     const start = Array.isArray(schema.nodes)
       ? (schema.nodes as unknown[]).find((node) => (node as { type?: unknown } | null)?.type === 'start')
       : undefined;
     const outputs = (start as { data?: { outputs?: unknown } } | undefined)?.data?.outputs;
-    const inputsSchema = outputs && typeof outputs === 'object' ? (outputs as IJsonSchema) : undefined;
+    // A declaration with unknown types is reported once, by path; ajv would add its own lines for it.
+    const usable = outputs && typeof outputs === 'object' && !issues.some((issue) => issue.code === 'declaration_type');
+    const inputsSchema = usable ? (outputs as IJsonSchema) : undefined;
     const document = issues.length === 0 ? buildDocument(schema) : undefined;
-    return { document, issues, inputsSchema, schema, literals: moved.literals, references: secretReferences(schema) };
+    return {
+      document,
+      issues,
+      warnings: warnings.map((issue) => issue.message),
+      inputsSchema,
+      schema,
+      literals: moved.literals,
+      references: secretReferences(schema),
+    };
   }
 
   function check(input: SchemaInput, inputs: WorkflowInputs): { compiled: CompiledSchema; errors: string[] } {
@@ -456,7 +469,9 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         inputs = parseInputsInput(rawInputs);
         const { compiled, errors } = check(schema, inputs);
         errors.push(...unknownSecretMessages(compiled.references, (name) => secrets.has(name)));
-        return errors.length === 0 ? { valid: true } : { valid: false, errors };
+        const result: ValidationReport = errors.length === 0 ? { valid: true } : { valid: false, errors };
+        if (compiled.warnings.length > 0) result.warnings = compiled.warnings;
+        return result;
       } catch (error) {
         if (error instanceof FlowgramError) return { valid: false, errors: [error.message] };
         throw error;

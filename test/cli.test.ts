@@ -179,6 +179,18 @@ describe('flowgram validate', () => {
     expect(problems.some((line) => /edges\[0\]/.test(line))).toBe(true);
   });
 
+  it('prints warnings, and a workflow with only warnings is valid', () => {
+    const workflow = JSON.parse(readFileSync(join(root, 'examples/hello.json'), 'utf8')) as { nodes: Array<{ type: string; data: { inputsValues?: Record<string, unknown> } }> };
+    const end = workflow.nodes.find((node) => node.type === 'end');
+    if (!end?.data.inputsValues) throw new Error('examples/hello.json has no end inputs');
+    const [key] = Object.keys(end.data.inputsValues);
+    end.data.inputsValues[key] = { type: 'ref', content: ['start_0', 'undeclared'] };
+    const result = flowgram(['validate', scratchFile('warned.json', workflow)]);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^⚠ nodes\[\d\]\.data\.inputsValues\.\w+: ref "start_0\.undeclared"/m);
+    expect(result.stdout).toMatch(/is valid \(1 warning\)/);
+  });
+
   it('checks inputs too', () => {
     const result = flowgram(['validate', 'examples/hello.json', '--inputs', '{"name":1}']);
     expect(result.status).toBe(1);

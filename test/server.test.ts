@@ -72,6 +72,16 @@ describe.each([
     expect(parsed.errors?.length).toBeGreaterThan(0);
   });
 
+  it('validate answers warnings beside an upstream-compatible valid flag', async () => {
+    const schema = helloSchema();
+    const end = schema.nodes.find((node) => node.type === 'end') as unknown as { data: { inputsValues: Record<string, unknown> } };
+    end.data.inputsValues.greeting = { type: 'ref', content: ['start_0', 'undeclared'] };
+    const answer = await postJson<{ valid: boolean; warnings?: string[] }>(`${base()}/task/validate`, { schema: JSON.stringify(schema), inputs: { name: 'x' } });
+    expect(answer.status).toBe(200);
+    expect(output(FlowGramAPIName.TaskValidate).parse(answer.body)).toEqual({ valid: true });
+    expect(answer.body.warnings).toEqual([expect.stringMatching(/^nodes\[\d\]\.data\.inputsValues\.greeting: ref "start_0\.undeclared"/)]);
+  });
+
   it('cancel stops a running task and the report records it', async () => {
     const taskID = await runTask(base(), slowSchema(5_000), { name: 'slow' });
     const cancel = await postJson(`${base()}/task/cancel`, { taskID }, 'PUT');

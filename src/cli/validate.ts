@@ -13,8 +13,10 @@ export async function validateCommand(file: string, flags: InputsFlags, io: Comm
   const runtime = createRuntime();
   try {
     const result = runtime.validate(schema, inputs);
+    const warnings = result.warnings ?? [];
+    for (const warning of warnings) io.stdout.write(`⚠ ${warning}\n`);
     if (result.valid) {
-      io.stdout.write(`✔ ${file} is valid\n`);
+      io.stdout.write(`✔ ${file} is valid${warnings.length > 0 ? ` (${warnings.length} warning${warnings.length === 1 ? '' : 's'})` : ''}\n`);
       return ExitCode.OK;
     }
     const errors = result.errors ?? [];

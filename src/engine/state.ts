@@ -1,5 +1,6 @@
 import { ErrorCodes, FlowgramError } from '../errors.js';
 import type { DocumentNode } from '../schema/document.js';
+import { splitTemplate, type TemplateParts } from '../schema/template.js';
 import type { IFlowValue, IJsonSchema, VariableType, WorkflowInputs, WorkflowOutputs } from '../schema/types.js';
 import type { ResolvedValue, ValueResolver } from './types.js';
 import { isTypeCompatible, parseConstant, typeOfValue } from './value-types.js';
@@ -10,7 +11,6 @@ interface Variable {
   itemsType?: VariableType;
 }
 
-const TEMPLATE = /\{\{([^}]+)\}\}/g;
 
 /**
  * The variables visible to a node: node outputs, `global`, and loop locals (`<loopID>_locals`).
@@ -114,9 +114,6 @@ export class VariableScope implements ValueResolver {
   }
 }
 
-/** Text and ref paths alternating: [text, path, text, …, text]. */
-type TemplateParts = Array<string | string[]>;
-
 const MAX_CACHED_TEMPLATES = 1_000;
 const parsedTemplates = new Map<string, TemplateParts>();
 
@@ -124,13 +121,7 @@ const parsedTemplates = new Map<string, TemplateParts>();
 function parseTemplate(template: string): TemplateParts {
   let parts = parsedTemplates.get(template);
   if (parts) return parts;
-  parts = [];
-  let last = 0;
-  for (const match of template.matchAll(TEMPLATE)) {
-    parts.push(template.slice(last, match.index), match[1].trim().split('.'));
-    last = match.index + match[0].length;
-  }
-  parts.push(template.slice(last));
+  parts = splitTemplate(template);
   if (parsedTemplates.size >= MAX_CACHED_TEMPLATES) parsedTemplates.delete(parsedTemplates.keys().next().value as string);
   parsedTemplates.set(template, parts);
   return parts;

@@ -104,5 +104,15 @@ export function validateInputs(declaration: IJsonSchema | undefined, inputs: unk
   const validator = compile(declaration);
   if (validator instanceof Error) return [`nodes.start.data.outputs: not a usable JSON Schema (${validator.message})`];
   if (validator(inputs)) return [];
-  return (validator.errors ?? []).map(describe);
+  // One message per problem: a value of the wrong type also fails its enum/format, which says nothing more.
+  const messages: string[] = [];
+  const paths = new Set<string>();
+  for (const error of validator.errors ?? []) {
+    const message = describe(error);
+    const path = message.slice(0, message.indexOf(':'));
+    if (paths.has(path)) continue;
+    paths.add(path);
+    messages.push(message);
+  }
+  return messages;
 }

@@ -10,6 +10,11 @@ export interface SchemaIssue {
     | 'edge_missing_node'
     | 'cycle'
     | 'unknown_node_type'
+    | 'declaration_type'
+    | 'ref_missing_node'
+    | 'ref_not_upstream'
+    | 'ref_undeclared_key'
+    | 'constant_type'
     | 'inputs';
   path: string;
   message: string;
@@ -45,6 +50,7 @@ export function validateSchemaStructure(schema: unknown, knownTypes?: ReadonlySe
   const layers: Layer[] = [];
   collectLayer(schema.nodes, schema.edges, 'nodes', 'edges', '', layers, issues);
   const seen = new Map<string, string>();
+  let duplicates = false;
   for (const layer of layers) {
     layer.nodes.forEach((node, index) => {
       const path = layer.nodePaths[index];
@@ -52,6 +58,7 @@ export function validateSchemaStructure(schema: unknown, knownTypes?: ReadonlySe
       const first = seen.get(id);
       if (first !== undefined) {
         issues.push({ code: 'duplicate_node_id', path: `${path}.id`, message: `${path}.id: duplicate node ID "${id}" (also at ${first})` });
+        duplicates = true;
       } else {
         seen.set(id, path);
       }
@@ -68,7 +75,8 @@ export function validateSchemaStructure(schema: unknown, knownTypes?: ReadonlySe
   for (const layer of layers) {
     checkEntryAndExit(layer, issues);
     const edgesOK = checkEdges(layer, issues);
-    if (edgesOK) checkCycles(layer, issues);
+    // Edges between duplicated IDs are ambiguous: the duplicate is the problem, not a cycle.
+    if (edgesOK && !duplicates) checkCycles(layer, issues);
   }
   return issues;
 }

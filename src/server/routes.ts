@@ -22,6 +22,7 @@ import {
   TaskRunRequest,
   TaskStreamEvent,
   TaskValidateRequest,
+  TaskValidateResponse,
   UpstreamOutputs,
   parseRequest,
 } from './wire.js';
@@ -109,7 +110,7 @@ export const routes: RouteSpec[] = [
     summary: 'Check a workflow and its inputs without running it; lists every problem',
     tag: 'Task',
     body: TaskValidateRequest,
-    response: UpstreamOutputs.validate,
+    response: TaskValidateResponse,
     errors: [400, 401, 413, 415],
     handle: (service, request) => service.validate(parseRequest(TaskValidateRequest, request.body)),
   },

@@ -3,7 +3,8 @@
  * speak the wire types and throw FlowgramErrors. It only uses the Runtime/Task API, never the engine.
  * It also keeps the set of tasks this server started, so a shutdown can wait for them and cancel the rest.
  */
-import type { IReport, ValidationResult } from '@flowgram.ai/runtime-interface';
+import type { IReport } from '@flowgram.ai/runtime-interface';
+import type { ValidationReport } from '../schema/check-schema.js';
 import { ErrorCodes, FlowgramError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Task, TaskSummary } from '../engine/task.js';
@@ -36,7 +37,8 @@ export interface HealthStatus {
 export interface LiveTask {
   readonly ended: boolean;
   events(): readonly TaskEvent[];
-  subscribe(listener: TaskEventListener): () => void;
+  /** Live events only (`replay: false`: the stream replays `events()` itself). */
+  subscribe(listener: TaskEventListener, options: { replay: false }): () => void;
   report(): IReport;
   /** Releases what following the task holds (e.g. a remote stream); called when the SSE response ends. */
   close?(): void;
@@ -53,7 +55,7 @@ export interface TaskService {
   info(): ServerInfo;
   health(): HealthStatus;
   run(request: TaskRunRequest): { taskID: string } | Promise<{ taskID: string }>;
-  validate(request: TaskRunRequest): ValidationResult;
+  validate(request: TaskRunRequest): ValidationReport;
   report(taskID: string): Promise<IReport>;
   /** The outputs once the task ended; with `waitMs`, waits that long for the end before refusing. */
   result(taskID: string, waitMs?: number): Promise<WorkflowOutputs>;

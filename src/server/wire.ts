@@ -99,6 +99,13 @@ export const UpstreamOutputs = {
   validate: FlowGramAPIs[FlowGramAPIName.TaskValidate].schema.output,
 } as const;
 
+/** Upstream's validate answer plus `warnings` (what works but looks wrong; never changes `valid`). */
+export const TaskValidateResponse = z.object({
+  valid: z.boolean(),
+  errors: z.array(z.string()).optional(),
+  warnings: z.array(z.string()).optional(),
+});
+
 function describeIssue(issue: ZodIssue): string {
   if (issue.code === 'invalid_type') {
     return issue.received === 'undefined' ? 'is required' : `expected ${issue.expected}, got ${issue.received}`;

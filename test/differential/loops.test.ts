@@ -319,7 +319,7 @@ describe('loops: intended behaviour where upstream 1.0.9 differs', () => {
   });
 
   it('collects null for a loopOutputs ref that resolves to nothing (upstream crashes on it)', async () => {
-    const loop = loopNode('loop_0', { loopFor: ref('start_0', 'list'), ...body([]), loopOutputs: { ghost: ref('nobody', 'x') } });
+    const loop = loopNode('loop_0', { loopFor: ref('start_0', 'list'), ...body([]), loopOutputs: { ghost: ref('start_0', 'nothing') } });
     const schema = around(loop, { list: integers }, { ghost: { type: 'array' } });
     const { ours, upstream } = await runBoth(runtime, schema, { list: [1, 2] });
     expect(upstream.status).toBe('failed');

@@ -272,3 +272,85 @@ describe('inputs validation against the start node JSON Schema', () => {
     expect(report.messages.error.map((m) => m.message)).toEqual(['inputs.b: is required', 'inputs.a: must be integer']);
   });
 });
+
+// Checks beyond upstream 1.0.9 (which accepts all of these and then drops values or misreports): each is one
+// message with its path, and a run of the same schema is refused with the same messages.
+describe('validation of refs, constants and declarations (intended; upstream 1.0.9 accepts these)', () => {
+  const echo = (id: string, v: ReturnType<typeof ref>): NodeSchema => echoNode(id, { v: input('string', v) });
+  const errorsOf = (schema: Schema, inputs?: Record<string, unknown>): string[] | undefined =>
+    runtime.validate(schema as unknown as Record<string, unknown>, inputs).errors;
+
+  it('a ref to a node that does not exist', async () => {
+    const schema = minimal([echo('a', ref('ghost', 'v'))], chain('start_0', 'a', 'end_0'));
+    expect((await validateUpstream(schema)).valid).toBe(true);
+    expect(errorsOf(schema)).toEqual(['nodes[1].data.inputsValues.v: ref "ghost.v": node "ghost" does not exist']);
+    const task = runtime.start(schema as unknown as Record<string, unknown>);
+    await expect(task.wait()).rejects.toMatchObject({ code: ErrorCodes.SCHEMA_INVALID });
+  });
+
+  it('a ref to a node that does not run before the reader (downstream, another branch, itself)', () => {
+    const schema = workflow(
+      [startNode('start_0', { v: 'string' }), echo('a', ref('b', 'v')), echo('b', ref('start_0', 'v')), echo('c', ref('c', 'v')), endNode('end_0', { v: input('string', ref('a', 'v')) })],
+      [edge('start_0', 'a'), edge('a', 'b'), edge('start_0', 'c'), edge('b', 'end_0'), edge('c', 'end_0')],
+    );
+    expect(errorsOf(schema)).toEqual([
+      'nodes[1].data.inputsValues.v: ref "b.v": node "b" does not run before "a", so it never has a value there',
+      'nodes[3].data.inputsValues.v: ref "c.v": node "c" does not run before "c", so it never has a value there',
+    ]);
+  });
+
+  it('loop scoping: the body reads its locals and what runs before the loop; nothing outside reads the body', () => {
+    const body = [blockStart('bs'), echoNode('inner', { v: input('string', ref('loop_0_locals', 'item')), s: input('string', ref('start_0', 'tag')) }), blockEnd('be')];
+    const loop = loopNode('loop_0', { loopFor: ref('start_0', 'list'), blocks: body, edges: chain('bs', 'inner', 'be'), loopOutputs: { vs: ref('inner', 'v'), i: ref('loop_0_locals', 'index') } });
+    const ok = workflow([startNode('start_0', { list: { type: 'array', items: { type: 'string' } }, tag: 'string' }), loop, endNode('end_0', { vs: input('array', ref('loop_0', 'vs')) })], chain('start_0', 'loop_0', 'end_0'));
+    expect(runtime.validate(ok as unknown as Record<string, unknown>)).toEqual({ valid: true });
+
+    const bad = structuredClone(ok);
+    const badLoop = bad.nodes[1];
+    (badLoop.data as Record<string, unknown>).loopFor = ref('loop_0_locals', 'item');
+    ((badLoop.blocks as NodeSchema[])[1].data as { inputsValues: Record<string, unknown> }).inputsValues.s = ref('end_0', 'vs');
+    (bad.nodes[2].data as { inputsValues: Record<string, unknown> }).inputsValues.vs = ref('inner', 'v');
+    expect(errorsOf(bad)).toEqual([
+      'nodes[1].data.loopFor: ref "loop_0_locals.item": the locals of loop "loop_0" exist only inside its body',
+      'nodes[1].blocks[1].data.inputsValues.s: ref "end_0.vs": node "end_0" does not run before "inner", so it never has a value there',
+      'nodes[2].data.inputsValues.vs: ref "inner.v": node "inner" does not run before "end_0", so it never has a value there',
+    ]);
+  });
+
+  it('a constant of the wrong type for a declared input (123 into a string), one message', () => {
+    const schema = minimal([echoNode('a', { prompt: input('string', { type: 'constant', content: 123 }) })], chain('start_0', 'a', 'end_0'));
+    expect(errorsOf(schema)).toEqual(['nodes[1].data.inputsValues.prompt: constant 123 is an integer, but "prompt" is declared string']);
+  });
+
+  it('duplicate node IDs are reported as such, not as a cycle', () => {
+    const schema = minimal([echoNode('a', {}), echoNode('a', {})], [edge('start_0', 'a'), edge('a', 'end_0')]);
+    expect(errorsOf(schema)).toEqual(['nodes[2].id: duplicate node ID "a" (also at nodes[1])']);
+  });
+
+  it('an unknown declared type is one message with its full path (not three ajv lines)', () => {
+    const schema = workflow([startNode('start_0', { c: { type: 'strng' } }), endNode('end_0')], chain('start_0', 'end_0'));
+    expect(errorsOf(schema, { c: 1 })).toEqual([
+      'nodes[0].data.outputs.properties.c.type: unknown type "strng" (expected one of string, integer, number, boolean, object, array, map, date-time)',
+    ]);
+  });
+
+  it('a value of the wrong type for an enum input is one message', () => {
+    const schema = workflow([startNode('start_0', { c: { type: 'string', enum: ['a', 'b'] } }), endNode('end_0')], chain('start_0', 'end_0'));
+    expect(errorsOf(schema, { c: 42 })).toEqual(['inputs.c: must be string']);
+  });
+
+  it('a ref to an output key its node does not declare is a warning; valid stays as upstream says', async () => {
+    const schema = workflow(
+      [startNode('start_0', { v: 'string' }), echo('a', ref('start_0', 'v')), endNode('end_0', { v: input('string', ref('a', 'nope')), g: input('string', ref('global', 'nothing')) })],
+      chain('start_0', 'a', 'end_0'),
+    );
+    expect((await validateUpstream(schema)).valid).toBe(true);
+    expect(runtime.validate(schema as unknown as Record<string, unknown>)).toEqual({
+      valid: true,
+      warnings: [
+        'nodes[2].data.inputsValues.v: ref "a.nope": node "a" declares no output "nope" (it resolves only if the node outputs it anyway)',
+        'nodes[2].data.inputsValues.g: ref "global.nothing": the workflow declares no global variable "nothing"',
+      ],
+    });
+  });
+});

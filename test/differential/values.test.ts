@@ -51,7 +51,6 @@ describe('values: same as upstream', () => {
         element: input('integer', ref('start_0', 'list', '1')),
         whole: input('object', ref('start_0', 'obj')),
         missing: input('string', ref('start_0', 'obj', 'nope', 'deeper')),
-        unknownNode: input('string', ref('nobody', 'v')),
       },
       { obj: { type: 'object', properties: { a: { type: 'object' } } }, list: { type: 'array', items: { type: 'integer' } } },
     );
@@ -87,7 +86,7 @@ describe('values: same as upstream', () => {
   it('templates fill {{node.key.path}} and render missing values as empty', async () => {
     const schema = direct(
       {
-        text: input('string', template('Hi {{start_0.name}}, you are {{ start_0.age }} ({{start_0.profile.city}}){{start_0.nothing}}|{{ghost.x}}|')),
+        text: input('string', template('Hi {{start_0.name}}, you are {{ start_0.age }} ({{start_0.profile.city}}){{start_0.nothing}}||')),
         plain: input('string', template('no placeholders')),
       },
       { name: 'string', age: 'integer', profile: 'object' },
@@ -124,7 +123,6 @@ describe('values: same as upstream', () => {
     const schema = direct(
       {
         wrong: input('string', ref('start_0', 'count')),
-        alsoWrong: input('boolean', constant('yes')),
         intAsNumber: input('number', ref('start_0', 'count')),
         numberAsInt: input('integer', ref('start_0', 'ratio')),
       },
@@ -132,7 +130,7 @@ describe('values: same as upstream', () => {
     );
     const { ours, upstream } = await runBoth(runtime, schema, { count: 3, ratio: 0.5 });
     expect(ours).toEqual(upstream);
-    expect(ours.outputs).toEqual({ alsoWrong: 'yes', intAsNumber: 3, numberAsInt: 0.5 });
+    expect(ours.outputs).toEqual({ intAsNumber: 3, numberAsInt: 0.5 });
   });
 
   it('ignores inputsValues without a declaration, and declarations without a value', async () => {
@@ -202,6 +200,27 @@ describe('values: intended behaviour where upstream 1.0.9 differs', () => {
     );
     const outcome = outcomeOf(await runOurs(runtime, schema, { day: '2024-01-02', m: { k: 'v' }, o: { a: 1 } }));
     expect(outcome.outputs).toEqual({ asString: '2024-05-01T10:00:00Z', asDate: '2024-01-02', mapAsObject: { k: 'v' }, objectAsMap: { a: 1 } });
+  });
+
+  it('a ref or template placeholder naming a node that does not exist fails validation and the run (upstream drops the value)', async () => {
+    const schema = direct({ unknownNode: input('string', ref('nobody', 'v')), text: input('string', template('x{{ghost.y}}')) });
+    const { ours, upstream } = await runBoth(runtime, schema);
+    expect(upstream.status).toBe('succeeded');
+    expect(ours.status).toBe('failed');
+    expect(runtime.validate(schema as unknown as Record<string, unknown>).errors).toEqual([
+      'nodes[1].data.inputsValues.unknownNode: ref "nobody.v": node "nobody" does not exist',
+      'nodes[1].data.inputsValues.text: ref "ghost.y": node "ghost" does not exist',
+    ]);
+  });
+
+  it('a constant that does not fit its declared type fails validation (upstream passes "yes" on as a boolean)', async () => {
+    const schema = direct({ alsoWrong: input('boolean', constant('yes')) });
+    const { ours, upstream } = await runBoth(runtime, schema);
+    expect(upstream.outputs).toEqual({ alsoWrong: 'yes' });
+    expect(ours.status).toBe('failed');
+    expect(runtime.validate(schema as unknown as Record<string, unknown>).errors).toEqual([
+      'nodes[1].data.inputsValues.alsoWrong: constant "yes" is a string, but "alsoWrong" is declared boolean',
+    ]);
   });
 
   it('an expression value fails the node with a clear error naming it (upstream: "Unknown flow value type")', async () => {
