@@ -39,7 +39,6 @@ export async function runCommand(file: string, flags: RunFlags, io: CommandIO): 
     const task = runtime.start(schema, inputs);
     const progress = flags.progress === false ? undefined : createProgress(io.stderr);
     if (progress) {
-      for (const event of task.events()) progress.onEvent(event);
       task.subscribe((event) => progress.onEvent(event));
     }
     // Ctrl-C cancels the run (its report still gets written) instead of killing the process.

@@ -140,8 +140,12 @@ export class WorkflowExecution {
     registerKnownSecrets(document, this.params.executors, this.params.inputs, scope, recorder);
     const run = new GraphRun(this, document.graph, scope, undefined, checkpoint);
     run.clock = startedAt;
+    // Nobody can have subscribed yet: progress emitted in here is kept for the first subscriber.
+    recorder.keepingEarlyProgress = true;
+    const finishedNow = run.run();
+    recorder.keepingEarlyProgress = false;
     // Most workflows of built-in nodes finish right here; only the rest need a promise.
-    if (run.run()) this.finish('succeeded');
+    if (finishedNow) this.finish('succeeded');
     else {
       run.finished().then(
         () => this.finish('succeeded'),

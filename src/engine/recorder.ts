@@ -58,6 +58,9 @@ const NO_SEQS: number[] = [];
 const NO_LISTENERS: readonly TaskEventListener[] = [];
 const NO_ITERATIONS: readonly IterationRecord[] = [];
 
+/** Progress events kept from inside `start()`; a workflow rarely has more synchronous progress than this. */
+const MAX_EARLY_PROGRESS = 16;
+
 const TERMINAL: ReadonlySet<WorkflowStatusName> = new Set(['succeeded', 'failed', 'canceled']);
 
 /**
@@ -88,6 +91,13 @@ export class TaskRecorder {
   private finishedSeq = -1;
   private finishedError: { code: string; message: string; nodeID?: string } | undefined;
   private listeners: readonly TaskEventListener[] = NO_LISTENERS;
+  /**
+   * Progress events emitted inside `start()` (before anyone could subscribe), so a subscriber right after
+   * `start()` hears them too; later progress is not kept (its data is merged into the snapshot).
+   */
+  private earlyProgress: Array<[number, TaskEvent]> | undefined;
+  /** True while the workflow's first synchronous stretch runs (set by the engine around `start()`). */
+  keepingEarlyProgress = false;
   /** Epoch ms the node times are relative to: when the workflow started. */
   private base = 0;
   outputs: WorkflowOutputs = {};
@@ -142,8 +152,8 @@ export class TaskRecorder {
 
   /**
    * Events so far, oldest first, rebuilt from the records (capped at `maxEvents`; `dropped` counts what
-   * the cap and the message limit left out). Progress events are not replayed: their data is merged into
-   * the snapshot's `data`, which the report shows.
+   * the cap and the message limit left out). Progress events are not replayed (their data is merged into
+   * the snapshot's `data`, which the report shows), except the few emitted inside `start()`.
    */
   events(): { events: readonly TaskEvent[]; dropped: number } {
     const numbered: Array<[number, TaskEvent]> = [];
@@ -158,6 +168,7 @@ export class TaskRecorder {
       }
     }
     this.messages.forEach((message, index) => numbered.push([this.messageSeqs[index], this.messageEvent(message)]));
+    if (this.earlyProgress) numbered.push(...this.earlyProgress);
     if (this.finishedSeq >= 0) numbered.push([this.finishedSeq, this.workflowFinishedEvent()]);
     numbered.sort((a, b) => a[0] - b[0]);
     const events = numbered
@@ -266,8 +277,11 @@ export class TaskRecorder {
   nodeProgress(nodeID: string, snapshot: SnapshotRecord, data: Record<string, unknown>): void {
     // The node's configuration is shared by every run; progress goes into this snapshot's own copy.
     snapshot.data = { ...snapshot.data, ...copyValue(data) };
-    this.eventSeq++;
+    const seq = this.eventSeq++;
     if (this.heard) this.dispatch({ type: 'node_progress', taskID: this.taskID, nodeID, data, time: Date.now() });
+    else if (this.keepingEarlyProgress && (this.earlyProgress?.length ?? 0) < MAX_EARLY_PROGRESS) {
+      (this.earlyProgress ??= []).push([seq, { type: 'node_progress', taskID: this.taskID, nodeID, data: copyValue(data), time: Date.now() }]);
+    }
   }
 
   /** Returns the time it recorded as the end. */

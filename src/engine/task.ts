@@ -18,6 +18,22 @@ export class WorkflowRunError extends FlowgramError {
   }
 }
 
+export interface SubscribeOptions {
+  /** Deliver the events so far first (default true). */
+  replay?: boolean;
+}
+
+const NO_UNSUBSCRIBE = (): void => undefined;
+
+/** A listener's bug (or its own unsubscribe, not yet assigned during the replay) never breaks the task. */
+function deliver(listener: TaskEventListener, event: TaskEvent): void {
+  try {
+    listener(event);
+  } catch {
+    // as for live events (recorder.dispatch)
+  }
+}
+
 export interface WaitOptions {
   /** Give up waiting after this long (the task keeps running); rejects with FLOWGRAM_ERR_WAIT_TIMEOUT. */
   timeoutMs?: number;
@@ -149,9 +165,25 @@ export class Task {
     return this.execution.cancel(reason);
   }
 
-  /** Subscribes to live events; returns the unsubscribe function. */
-  subscribe(listener: TaskEventListener): () => void {
-    return this.recorder.subscribe(listener);
+  /**
+   * Subscribes to the task's events: first every event so far (delivered before this returns: nothing is
+   * buffered for tasks no one watches, the history is rebuilt from the task's records), then live ones.
+   * `replay: false` delivers only events from now on, for consumers that read `events()` themselves.
+   * Returns the unsubscribe function.
+   */
+  subscribe(listener: TaskEventListener, options: SubscribeOptions = {}): () => void {
+    if (options.replay === false) return this.recorder.subscribe(listener);
+    const past = this.recorder.events().events;
+    // Events that happen while the past is delivered (a listener may cancel) follow it, in order.
+    let replaying = true;
+    const heldBack: TaskEvent[] = [];
+    const unsubscribe = this.ended
+      ? NO_UNSUBSCRIBE
+      : this.recorder.subscribe((event) => (replaying ? heldBack.push(event) : listener(event)));
+    for (const event of past) deliver(listener, event);
+    for (let i = 0; i < heldBack.length; i++) deliver(listener, heldBack[i]);
+    replaying = false;
+    return unsubscribe;
   }
 
   /** The events emitted so far (for consumers that attach late). */

@@ -61,10 +61,13 @@ export function createMetrics(): FlowgramMetrics {
       // Events so far (the engine may run the first nodes inside start()), then live ones, in one tick.
       for (const event of task.events()) record(event);
       if (task.ended) return;
-      const unsubscribe = task.subscribe((event) => {
-        record(event);
-        if (event.type === 'workflow_finished') unsubscribe();
-      });
+      const unsubscribe = task.subscribe(
+        (event) => {
+          record(event);
+          if (event.type === 'workflow_finished') unsubscribe();
+        },
+        { replay: false },
+      );
     },
     countEnded(status) {
       ended.inc({ status });

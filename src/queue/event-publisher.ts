@@ -68,11 +68,14 @@ export class TaskEventPublisher {
       }
       // Ended but its closing event fell off the capped history: close with what the task says now.
       if (task.ended) return finish(finishedEventOf(task));
-      const unsubscribe = task.subscribe((event) => {
-        if (event.type !== 'workflow_finished') return publish(event);
-        unsubscribe();
-        finish(event);
-      });
+      const unsubscribe = task.subscribe(
+        (event) => {
+          if (event.type !== 'workflow_finished') return publish(event);
+          unsubscribe();
+          finish(event);
+        },
+        { replay: false },
+      );
       this.redis.expire(key, this.ttlSeconds).catch(warnPublishFailed);
     });
   }

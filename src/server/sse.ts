@@ -91,11 +91,14 @@ function followTask(raw: ServerResponse, task: LiveTask, skip: number): void {
     task.close?.();
     if (!raw.writableEnded) raw.end();
   }
-  subscription.off = task.subscribe((event) => {
-    if (closed) return;
-    raw.write(frame(nextID++, event));
-    if (event.type === 'workflow_finished') close();
-  });
+  subscription.off = task.subscribe(
+    (event) => {
+      if (closed) return;
+      raw.write(frame(nextID++, event));
+      if (event.type === 'workflow_finished') close();
+    },
+    { replay: false },
+  );
   // A task that finished while subscribing (a remote one may) has already closed the stream.
   if (closed) subscription.off();
   // The response closes when we end it or when the client goes away.

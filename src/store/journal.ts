@@ -117,10 +117,13 @@ export class TaskJournal {
     } else {
       for (const event of task.events()) if (isJournaled(event)) entry.events.push(event);
       this.pendingEvents += entry.events.length;
-      const unsubscribe = task.subscribe((event) => {
-        this.onEvent(task, event);
-        if (event.type === 'workflow_finished') unsubscribe();
-      });
+      const unsubscribe = task.subscribe(
+        (event) => {
+          this.onEvent(task, event);
+          if (event.type === 'workflow_finished') unsubscribe();
+        },
+        { replay: false },
+      );
     }
     this.queueMicrotaskWrite('accepted');
   }
