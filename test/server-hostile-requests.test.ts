@@ -4,6 +4,7 @@
  * the query string. Each is sent over real HTTP to a server on 127.0.0.1, headers set by hand.
  */
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../src/index.js';
 import { helloSchema, startTestServer, type TestServer } from './helpers/server-harness.js';
@@ -201,5 +202,54 @@ describe('the token in the query string', () => {
     // The canonical spellings still authenticate a GET (the viewer, EventSource).
     expect((await send(server.url, { path: `/api/tasks?access_token=${token}` })).status).toBe(200);
     expect((await send(server.url, { path: `/api/tasks?access%5Ftoken=${token}` })).status).toBe(200);
+  });
+});
+
+/** Opens a raw connection, writes `head` and never finishes; resolves with what the server answered once it closed (or `undefined` after `giveUpMs`). */
+function stall(url: string, head: string, giveUpMs: number): Promise<{ answer: string; afterMs: number } | undefined> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const started = performance.now();
+    const socket = connect(Number(port), hostname, () => socket.write(head));
+    let answer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (answer += chunk));
+    const giveUp = setTimeout(() => {
+      socket.destroy();
+      resolve(undefined);
+    }, giveUpMs);
+    socket.on('close', () => {
+      clearTimeout(giveUp);
+      resolve({ answer, afterMs: performance.now() - started });
+    });
+    socket.on('error', () => undefined);
+  });
+}
+
+describe('slow clients', () => {
+  it('a body that never finishes arriving is cut off after the request timeout (408)', async () => {
+    const server = await start({ requestTimeoutMs: 300 });
+    const head = 'POST /api/task/run HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"schema":';
+    const cut = await stall(server.url, head, 5_000);
+    expect(cut).toBeDefined();
+    expect(cut?.answer).toMatch(/^HTTP\/1\.1 408/);
+    expect(await taskCount(server)).toBe(0);
+    // The server keeps serving everyone else.
+    expect((await send(server.url, { path: '/api/info' })).status).toBe(200);
+  });
+
+  it('headers that never finish are cut off too', async () => {
+    const server = await start({ requestTimeoutMs: 300 });
+    const cut = await stall(server.url, 'GET /api/info HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ', 5_000);
+    expect(cut).toBeDefined();
+  });
+
+  it('the default bounds the wait as well (30 s), and refuses a timeout that is not positive', async () => {
+    const { DEFAULT_REQUEST_TIMEOUT_MS } = await import('../src/server/index.js');
+    expect(DEFAULT_REQUEST_TIMEOUT_MS).toBe(30_000);
+    const server = await start();
+    expect(server.server.app.server.requestTimeout).toBe(DEFAULT_REQUEST_TIMEOUT_MS);
+    expect(server.server.app.server.headersTimeout).toBeLessThanOrEqual(10_000);
+    await expect(startTestServer({ requestTimeoutMs: 0 })).rejects.toMatchObject({ code: ErrorCodes.BAD_REQUEST });
   });
 });

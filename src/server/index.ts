@@ -3,6 +3,7 @@
  * http://localhost:4000) as a Fastify app with graceful shutdown.
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { ErrorCodes, FlowgramError } from '../errors.js';
 import { observeRuntime } from '../metrics/observe-runtime.js';
 import type { Runtime } from '../runtime.js';
 import { DEFAULT_SHUTDOWN_GRACE_MS, flowgramPlugin, resolveRuntime, resolveToken, type FlowgramPluginOptions } from './plugin.js';
@@ -25,6 +26,11 @@ export interface ServerOptions extends Omit<FlowgramPluginOptions, 'service'> {
   logger?: FastifyServerOptions['logger'];
   /** Shut down gracefully on SIGTERM and SIGINT (what `flowgram serve` does). Default false. */
   handleSignals?: boolean;
+  /**
+   * How long a client may take to send a whole request, headers and body (ms); a slower one gets 408
+   * and its connection is closed. Headers alone must arrive within 10 s (or this, if shorter). Default 30,000.
+   */
+  requestTimeoutMs?: number;
 }
 
 export interface ListenOptions {
@@ -49,10 +55,20 @@ export interface FlowgramServer {
 
 /** How long a closing server waits for open responses after the tasks have drained. */
 const CONNECTION_CLOSE_WAIT_MS = 2_000;
+/** Fastify waits for a request body forever by default: a slow client would hold its connection without end. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+const HEADERS_TIMEOUT_MS = 10_000;
 
 export async function createServer(options: ServerOptions = {}): Promise<FlowgramServer> {
+  const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  if (!(Number.isInteger(requestTimeoutMs) && requestTimeoutMs > 0)) {
+    throw new FlowgramError(ErrorCodes.BAD_REQUEST, 'requestTimeoutMs: must be a positive whole number of milliseconds');
+  }
   const app = Fastify({
     logger: options.logger ?? false,
+    requestTimeout: requestTimeoutMs,
+    // Node checks these timeouts every connectionsCheckingInterval (30 s by default): often enough to honour them.
+    http: { headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeoutMs), connectionsCheckingInterval: Math.min(1_000, requestTimeoutMs) },
     // One line per request when logging; nothing at all (not even building the line) otherwise.
     ...(options.logger ? { logController: new RequestLog(resolveToken(options.apiToken)) } : {}),
     bodyLimit: options.bodyLimit,
@@ -63,7 +79,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Flowgra
   const service = options.taskService ? options.taskService(runtime) : createTaskService(options.metrics ? observeRuntime(runtime, options.metrics) : runtime);
   const graceMs = options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
 
-  const { taskService: _factory, ...pluginOptions } = options;
+  const { taskService: _factory, requestTimeoutMs: _timeout, ...pluginOptions } = options;
   await app.register(flowgramPlugin, { ...pluginOptions, runtime, service });
   if (service.close) app.addHook('onClose', () => service.close?.());
   if (owned) app.addHook('onClose', () => runtime.close());
