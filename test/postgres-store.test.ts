@@ -5,7 +5,7 @@
 import type { IReport } from '@flowgram.ai/runtime-interface';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRuntime } from '../src/index.js';
+import { createRuntime, ErrorCodes } from '../src/index.js';
 import { MIGRATIONS } from '../src/store/postgres-migrations.js';
 import { createPostgresStore } from '../src/store/postgres.js';
 import type { StoreRetention, TaskStore } from '../src/store/types.js';
@@ -277,4 +277,30 @@ describe.skipIf(!available)('PostgreSQL store', () => {
     expect(stored?.workflowStatus.status).toBe('succeeded');
     expect(Object.keys(stored?.reports ?? {}).sort()).toEqual(['end_0', 'start_0']);
   });
+
+  it('writes every other task when one in the same batch cannot be serialized; that one is stored as failed', async () => {
+    const url = await freshDatabase();
+    const unserializable = { type: 'unserializable', execute: () => ({ outputs: { value: 10n } }) };
+    const good = workflow([startNode('start_0', { text: 'string' }), endNode('end_0', { text: input('string', ref('start_0', 'text')) })], chain('start_0', 'end_0'));
+    const bad = workflow(
+      [startNode('start_0', {}), { id: 'bad_0', type: 'unserializable', meta: { position: { x: 0, y: 0 } }, data: { title: 'Bad' } }, endNode('end_0')],
+      chain('start_0', 'bad_0', 'end_0'),
+    );
+    const runtime = createRuntime({ executors: [unserializable], store: await createPostgresStore({ url }) });
+    // Started in one synchronous stretch: their rows share batches.
+    const tasks = [runtime.start(good, { text: 'a' }), runtime.start(bad), runtime.start(good, { text: 'b' })];
+    await Promise.all(tasks.map((task) => task.done));
+    await runtime.flush();
+    const later = runtime.start(good, { text: 'after' });
+    await later.wait();
+    await runtime.close();
+
+    const reader = await create(undefined, url);
+    expect(await reader.getTask(tasks[0].id)).toMatchObject({ status: 'succeeded', outputs: { text: 'a' } });
+    expect(await reader.getTask(tasks[2].id)).toMatchObject({ status: 'succeeded', outputs: { text: 'b' } });
+    expect(await reader.getTask(later.id)).toMatchObject({ status: 'succeeded', outputs: { text: 'after' } });
+    expect(await reader.getTask(tasks[1].id)).toMatchObject({ status: 'failed', error: { code: ErrorCodes.STORE_WRITE_FAILED } });
+    expect((await reader.getReport(tasks[1].id))?.workflowStatus.status).toBe('failed');
+  });
 });
+
