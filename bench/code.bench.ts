@@ -1,65 +1,40 @@
 /**
  * Code node benchmark: our sandbox (QuickJS in worker threads, every execution starting from a fresh
- * context restored from a memory snapshot) side by side with upstream 1.0.9's code node (QuickJS on the main thread), same process.
+ * context restored from a memory snapshot, jobs handed over through a shared-memory slot) side by side
+ * with upstream 1.0.9's code node (QuickJS on the main thread), same process.
  *
  *   npm run bench:code        (npx tsx bench/code.bench.ts)
  *
- * Prints: per-code-node cost in a 40-code-node chain (p50/p99, ours with 1 and 2 workers and upstream,
- * and the ratio); the raw per-execution latency of our runner including the hop to the worker; the
- * pool's start-up cost (from sources and, when built, from dist/); and throughput of concurrent tasks
- * for 1, 2 and 4 workers. Upstream's `main` is async because upstream fails every sync main. Upstream
- * logs every request: the console is silenced while it runs.
+ * Prints: per-code-node cost in a 40-code-node chain and in a loop over 1,000 items with one code node
+ * in its body (p50/p99, ours and upstream, and the ratio); the raw per-execution latency of our runner;
+ * the pool's start-up cost (from sources and, when built, from dist/); throughput of 64 concurrent tasks
+ * of 4 code nodes for 1, 2 and 4 workers; and how long the event loop was held (monitorEventLoopDelay)
+ * during the chain and while the abuse set runs. Upstream's `main` is async because upstream fails
+ * every sync main. Upstream logs every request: the console is silenced while it runs.
  *
- * A sequential chain runs one script at a time, so each node costs one hop to a worker and back, the
- * script, and restoring the snapshot (a few µs) while the host handles the result.
+ * A sequential chain runs one script at a time: the host writes the job into the worker's slot and
+ * waits for the answer synchronously (at most 1 ms per script, 4 ms in a row), so each node costs a
+ * futex wake each way and the script; the worker resets its context after answering.
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import { performance } from 'node:perf_hooks';
-import { createRuntime } from '../src/index.js';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { createRuntime, type Runtime } from '../src/index.js';
 import { DEFAULT_CODE_LIMITS } from '../src/sandbox/limits.js';
 import { createQuickJSRunner } from '../src/sandbox/quickjs-runner.js';
 import type { ScriptRunner } from '../src/sandbox/types.js';
+import { ABUSE_SCRIPTS, ABUSE_TIMEOUT_MS } from '../test/fixtures/code-abuse.js';
 import { silenceConsole, startUpstream, waitUpstream } from '../test/fixtures/upstream-engine.js';
+import { codeWorkflow } from '../test/helpers/code-workflow.js';
+import type { Schema } from '../test/fixtures/workflow-builders.js';
+import { codeChain, codeLoop } from './lib/workflows.js';
 
 const CHAIN_LENGTH = 40;
 const SCRIPT = 'async function main({ params }) { return { value: params.value + 1 } }';
 
-type Schema = Record<string, unknown>;
 
-/** start → code_1 → … → code_40 → end; each code node adds one to the previous node's value. */
-function codeChain(length: number): Schema {
-  const nodes: unknown[] = [
-    { id: 'start_0', type: 'start', meta: { position: { x: 0, y: 0 } }, data: { title: 'Start', outputs: { type: 'object', properties: { value: { type: 'number' } } } } },
-  ];
-  const edges: unknown[] = [];
-  let previous = 'start_0';
-  for (let i = 1; i <= length; i++) {
-    const id = `code_${i}`;
-    nodes.push({
-      id,
-      type: 'code',
-      meta: { position: { x: i, y: 0 } },
-      data: {
-        title: `Code ${i}`,
-        inputs: { type: 'object', properties: { value: { type: 'number' } } },
-        inputsValues: { value: { type: 'ref', content: [previous, 'value'] } },
-        outputs: { type: 'object', properties: { value: { type: 'number' } } },
-        script: { language: 'javascript', content: SCRIPT },
-      },
-    });
-    edges.push({ sourceNodeID: previous, targetNodeID: id });
-    previous = id;
-  }
-  nodes.push({
-    id: 'end_0',
-    type: 'end',
-    meta: { position: { x: length + 1, y: 0 } },
-    data: { title: 'End', inputs: { type: 'object', properties: { value: { type: 'number' } } }, inputsValues: { value: { type: 'ref', content: [previous, 'value'] } } },
-  });
-  edges.push({ sourceNodeID: previous, targetNodeID: 'end_0' });
-  return { nodes, edges };
-}
+const LOOP_ITEMS = 1_000;
+const LOOP_SCRIPT = 'async function main({ params }) { return { value: params.value * 2 } }';
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
@@ -72,61 +47,132 @@ function summary(samples: number[]): { p50: number; p99: number } {
 
 const fmt = (ms: number): string => `${ms.toFixed(3)} ms`;
 
-/** Per-code-node time of each run of the chain (ms), after warm-up runs. */
-async function chainSamples(run: () => Promise<void>, warmup: number, runs: number): Promise<number[]> {
+/** Per-code-node time of each run (ms), after warm-up runs. */
+async function perNodeSamples(run: () => Promise<void>, nodes: number, warmup: number, runs: number): Promise<number[]> {
   for (let i = 0; i < warmup; i++) await run();
   const samples: number[] = [];
   for (let i = 0; i < runs; i++) {
     const started = performance.now();
     await run();
-    samples.push((performance.now() - started) / CHAIN_LENGTH);
+    samples.push((performance.now() - started) / nodes);
   }
   return samples;
 }
 
-async function oursChain(schema: Schema, workers: number): Promise<number[]> {
+/** The longest the event loop was held while `work` ran (ms), measured with monitorEventLoopDelay. */
+async function heldEventLoop<T>(work: () => Promise<T>): Promise<{ result: T; maxMs: number; p99Ms: number }> {
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  try {
+    const result = await work();
+    return { result, maxMs: delay.max / 1e6, p99Ms: delay.percentile(99) / 1e6 };
+  } finally {
+    delay.disable();
+  }
+}
+
+interface Workload {
+  title: string;
+  schema: Schema;
+  inputs: Record<string, unknown>;
+  /** Code node executions per run. */
+  nodes: number;
+  check(outputs: Record<string, unknown>): boolean;
+  runs: { ours: number; upstream: number };
+}
+
+async function oursSamples(workload: Workload, workers: number): Promise<{ samples: number[]; maxMs: number; p99Ms: number }> {
   const runtime = createRuntime({ limits: { code: { workers } } });
   try {
-    return await chainSamples(
-      async () => {
-        const outputs = await runtime.run(schema, { value: 0 });
-        if (outputs.value !== CHAIN_LENGTH) throw new Error(`ours: wrong result ${JSON.stringify(outputs)}`);
-      },
-      30,
-      200,
-    );
+    const run = async (): Promise<void> => {
+      const outputs = await runtime.run(workload.schema, workload.inputs);
+      if (!workload.check(outputs)) throw new Error(`ours: wrong result ${JSON.stringify(outputs).slice(0, 200)}`);
+    };
+    await perNodeSamples(run, workload.nodes, Math.ceil(workload.runs.ours / 5), 0);
+    const { result, maxMs, p99Ms } = await heldEventLoop(() => perNodeSamples(run, workload.nodes, 0, workload.runs.ours));
+    return { samples: result, maxMs, p99Ms };
   } finally {
     await runtime.close();
   }
 }
 
-async function benchChain(): Promise<void> {
-  const schema = codeChain(CHAIN_LENGTH);
-  const ours = await oursChain(schema, 2);
-  const oursOne = await oursChain(schema, 1);
-
-  const text = JSON.stringify(schema);
+async function benchWorkload(workload: Workload): Promise<void> {
+  const ours = await oursSamples(workload, 2);
+  const oursOne = await oursSamples(workload, 1);
+  const text = JSON.stringify(workload.schema);
   const restore = silenceConsole();
   let upstream: number[];
   try {
-    upstream = await chainSamples(
+    upstream = await perNodeSamples(
       async () => {
-        await waitUpstream(await startUpstream(text, { value: 0 }), 60_000);
+        await waitUpstream(await startUpstream(text, workload.inputs), 120_000);
       },
-      10,
-      60,
+      workload.nodes,
+      Math.ceil(workload.runs.upstream / 5),
+      workload.runs.upstream,
     );
   } finally {
     restore();
   }
-  const o = summary(ours);
-  const one = summary(oursOne);
+  const o = summary(ours.samples);
+  const one = summary(oursOne.samples);
   const u = summary(upstream);
-  console.log(`\n${CHAIN_LENGTH}-code-node chain, time per code node (whole workflow / ${CHAIN_LENGTH}):`);
-  console.log(`  ours      p50 ${fmt(o.p50)}   p99 ${fmt(o.p99)}   (2 workers, sequential chain)`);
-  console.log(`  ours      p50 ${fmt(one.p50)}   p99 ${fmt(one.p99)}   (1 worker)`);
+  console.log(`\n${workload.title}, time per code node (whole workflow / ${workload.nodes}):`);
+  console.log(`  ours      p50 ${fmt(o.p50)}   p99 ${fmt(o.p99)}   (2 workers; event loop held at most ${fmt(ours.maxMs)}, p99 ${fmt(ours.p99Ms)})`);
+  console.log(`  ours      p50 ${fmt(one.p50)}   p99 ${fmt(one.p99)}   (1 worker; event loop held at most ${fmt(oursOne.maxMs)})`);
   console.log(`  upstream  p50 ${fmt(u.p50)}   p99 ${fmt(u.p99)}   (main thread)`);
   console.log(`  upstream / ours at p50: ${(u.p50 / o.p50).toFixed(2)}x`);
+}
+
+async function benchChain(): Promise<void> {
+  await benchWorkload({
+    title: `${CHAIN_LENGTH}-code-node chain`,
+    schema: codeChain(CHAIN_LENGTH, SCRIPT),
+    inputs: { value: 0 },
+    nodes: CHAIN_LENGTH,
+    check: (outputs) => outputs.value === CHAIN_LENGTH,
+    runs: { ours: 200, upstream: 60 },
+  });
+}
+
+async function benchLoop(): Promise<void> {
+  const items = Array.from({ length: LOOP_ITEMS }, (_, i) => i);
+  await benchWorkload({
+    title: `Loop over ${LOOP_ITEMS} items, one code node in its body`,
+    schema: codeLoop(LOOP_SCRIPT),
+    inputs: { items },
+    nodes: LOOP_ITEMS,
+    check: (outputs) => Array.isArray(outputs.values) && outputs.values.length === LOOP_ITEMS && outputs.values[LOOP_ITEMS - 1] === 2 * (LOOP_ITEMS - 1),
+    runs: { ours: 20, upstream: 5 },
+  });
+}
+
+/**
+ * The abuse set (spinners, regex backtracking, huge sorts/joins, repeat bombs, deep recursion, promise
+ * storms, memory bombs): all at once, then one by one, with a short script in between; each must end in
+ * its limit while the event loop stays free.
+ */
+async function benchAbuse(): Promise<void> {
+  const runtime: Runtime = createRuntime({ limits: { code: { workers: 2 } } });
+  const limits = { timeoutMs: ABUSE_TIMEOUT_MS };
+  const runOne = async (source: string): Promise<string | undefined> => {
+    const task = runtime.start(codeWorkflow(source, { limits }), { x: 1 });
+    await task.done;
+    return task.error?.code;
+  };
+  await runtime.run(codeWorkflow('function main() { return 1 }'), {});
+  const { result, maxMs, p99Ms } = await heldEventLoop(async () => {
+    const codes = await Promise.all(ABUSE_SCRIPTS.map((script) => runOne(script.source)));
+    for (const script of ABUSE_SCRIPTS) {
+      codes.push(await runOne(script.source));
+      await runtime.run(codeWorkflow('function main({ params }) { return params.x }'), { x: 1 });
+    }
+    return codes;
+  });
+  await runtime.close();
+  const limited = result.filter((code) => code === 'FLOWGRAM_ERR_LIMIT_EXCEEDED').length;
+  console.log(`\nAbuse set (${ABUSE_SCRIPTS.length} scripts at once, then one by one; timeoutMs ${ABUSE_TIMEOUT_MS}):`);
+  console.log(`  ${limited}/${result.length} ended in their limit; event loop held at most ${fmt(maxMs)} (p99 ${fmt(p99Ms)}; goal: under 10 ms)`);
 }
 
 /** Time until a new pool of `workers` workers has every worker ready (ms). */
@@ -178,7 +224,7 @@ async function benchRunner(): Promise<void> {
 }
 
 async function benchThroughput(): Promise<void> {
-  const schema = codeChain(4);
+  const schema = codeChain(4, SCRIPT);
   console.log('\nThroughput: 64 concurrent tasks of 4 code nodes each:');
   for (const workers of [1, 2, 4]) {
     const runtime = createRuntime({ limits: { code: { workers } } });
@@ -196,6 +242,8 @@ async function benchThroughput(): Promise<void> {
 
 console.log(`load average: ${loadavg().map((value) => value.toFixed(2)).join(' ')} on ${availableParallelism()} CPUs`);
 await benchChain();
+await benchLoop();
+await benchAbuse();
 await benchRunner();
 await benchStartup();
 await benchThroughput();

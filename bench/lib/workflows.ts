@@ -13,6 +13,7 @@ import {
   startNode,
   template,
   workflow,
+  type NodeSchema,
   type Schema,
 } from '../../test/fixtures/workflow-builders.js';
 
@@ -72,5 +73,55 @@ export function smallWorkflow(): Schema {
       endNode('end_0', { greeting: input('string', template('hello {{start_0.name}} ({{start_0.count}})')) }),
     ],
     [edge('start_0', 'has_name'), edge('has_name', 'big', 'if_name'), edge('big', 'named', 'if_big'), edge('named', 'end_0', 'if_named')],
+  );
+}
+
+/** A code node reading `value` (a ref) and returning `{ value }` from `script`. */
+function codeNode(id: string, value: ReturnType<typeof ref>, script: string): NodeSchema {
+  return {
+    id,
+    type: 'code',
+    meta: { position: { x: 0, y: 0 } },
+    data: {
+      title: id,
+      inputs: { type: 'object', properties: { value: { type: 'number' } } },
+      inputsValues: { value },
+      outputs: { type: 'object', properties: { value: { type: 'number' } } },
+      script: { language: 'javascript', content: script },
+    },
+  };
+}
+
+/** start → code_1 → … → code_N → end; each code node runs `script` on the previous node's value. */
+export function codeChain(length: number, script: string): Schema {
+  const nodes = [startNode('start_0', { value: 'number' })];
+  const edges = [];
+  let previous = 'start_0';
+  for (let i = 1; i <= length; i++) {
+    nodes.push(codeNode(`code_${i}`, ref(previous, 'value'), script));
+    edges.push(edge(previous, `code_${i}`));
+    previous = `code_${i}`;
+  }
+  nodes.push(endNode('end_0', { value: input('number', ref(previous, 'value')) }));
+  edges.push(edge(previous, 'end_0'));
+  return workflow(nodes, edges);
+}
+
+/** start → loop over `items` (block-start → one code node running `script` on the item → block-end) → end. */
+export function codeLoop(script: string): Schema {
+  const loop = loopNode('loop_0', {
+    loopFor: ref('start_0', 'items'),
+    blocks: [blockStart('block_start'), codeNode('code_1', ref('loop_0_locals', 'item'), script), blockEnd('block_end')],
+    edges: [edge('block_start', 'code_1'), edge('code_1', 'block_end')],
+    loopOutputs: { values: ref('code_1', 'value') },
+    outputs: { values: { type: 'array', items: { type: 'number' } } },
+  });
+  return workflow(
+    [
+      startNode('start_0', { items: { type: 'array', items: { type: 'number' } } }),
+      loop,
+      endNode('end_0', { values: input({ type: 'array', items: { type: 'number' } }, ref('loop_0', 'values')) }),
+    ],
+    [edge('start_0', 'loop_0'), edge('loop_0', 'end_0')],
   );
 }

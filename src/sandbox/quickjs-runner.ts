@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { CodeLimits } from '../engine/types.js';
 import { DEFAULT_CODE_LIMITS, limitExceededMessage } from './limits.js';
+import { decodeSandboxResult, encodeSandboxRequest } from './quickjs-frames.js';
 import type { SandboxRequest, SandboxResult } from './quickjs-sandbox.js';
 import { compiledQuickJS } from './quickjs-wasm.js';
 import type { QuickJSWorkerData } from './quickjs-worker.js';
@@ -17,6 +18,14 @@ export interface QuickJSRunnerOptions {
 
 /** How long past its own deadline a script may take before its worker is killed from outside. */
 const DEADLINE_GRACE_MS = 250;
+/**
+ * Each worker's shared slot: room for the default output and console budgets; larger jobs and replies
+ * travel as messages.
+ */
+const CHANNEL_BYTES = 2 * 1024 * 1024;
+/** How long one script may hold the event loop while the host waits for it, and how long scripts may in a row. */
+const SYNC_WAIT_MS = 1;
+const SYNC_STRETCH_MS = 2;
 const LANGUAGES = ['javascript', 'typescript'] as const;
 
 /**
@@ -30,8 +39,19 @@ export function createQuickJSRunner(options: QuickJSRunnerOptions = {}): ScriptR
   function getPool(): Promise<WorkerPool<SandboxRequest, SandboxResult>> {
     pool ??= compiledQuickJS().then(({ module, layout }) => {
       const size = Math.max(1, options.workers ?? availableParallelism());
-      const workerData: QuickJSWorkerData = { memoryBytes, wasmModule: module, layout };
-      return new WorkerPool({ size, ...workerEntry(new URL('./quickjs-worker.js', import.meta.url)), workerData });
+      const workerData: Omit<QuickJSWorkerData, 'channel'> = { memoryBytes, wasmModule: module, layout };
+      return new WorkerPool<SandboxRequest, SandboxResult>({
+        size,
+        ...workerEntry(new URL('./quickjs-worker.js', import.meta.url)),
+        workerData,
+        channel: {
+          bytes: CHANNEL_BYTES,
+          encodeRequest: encodeSandboxRequest,
+          decodeResult: decodeSandboxResult,
+          syncWaitMs: SYNC_WAIT_MS,
+          syncStretchMs: SYNC_STRETCH_MS,
+        },
+      });
     });
     return pool;
   }

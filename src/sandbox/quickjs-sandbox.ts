@@ -173,6 +173,10 @@ export class QuickJSSandbox {
   private readonly thrownName: QuickJSHandle;
   private deadline = Number.POSITIVE_INFINITY;
   private readonly snapshot: MemorySnapshot;
+  /** Handles of the current attempt, disposed by reset(). */
+  private readonly owned: QuickJSHandle[] = [];
+  /** An attempt ran since the last reset. */
+  private dirty = false;
 
   constructor(module: QuickJSWASMModule, layout: MemoryLayout) {
     this.runtime = module.newRuntime();
@@ -195,19 +199,30 @@ export class QuickJSSandbox {
     this.snapshot = new MemorySnapshot(module.getWasmMemory() as unknown as WasmMemory, layout);
   }
 
-  /**
-   * The script's limits (deadline, memory, stack) stay in force until the snapshot is restored: every
-   * piece of script code (main, its jobs, getters and toJSON met while serializing the result or
-   * reading a thrown value) runs under them, and what the host reads afterwards is only strings in
-   * own data properties, which runs no script code.
-   */
+  /** One execution, then back to the fresh context. */
   run(request: SandboxRequest): SandboxResult {
+    const result = this.attempt(request);
+    this.reset();
+    return result;
+  }
+
+  /**
+   * Runs one script and leaves the context as the script left it: `reset()` must follow before the
+   * next attempt (a worker answers first and resets while the host reads the answer).
+   *
+   * The script's limits (deadline, memory, stack) stay in force until the reset: every piece of
+   * script code (main, its jobs, getters and toJSON met while serializing the result or reading a
+   * thrown value) runs under them, and what the host reads afterwards is only strings in own data
+   * properties, which runs no script code.
+   */
+  attempt(request: SandboxRequest): SandboxResult {
+    if (this.dirty) this.reset();
     if (!this.usable) return { ok: false, error: 'code: the sandbox is restarting, try again', logs: [] };
+    this.dirty = true;
     const { limits } = request;
-    const { runtime } = this;
+    const { runtime, owned } = this;
     runtime.setMaxStackSize(limits.stackBytes);
     this.deadline = Date.now() + limits.timeoutMs;
-    const owned: QuickJSHandle[] = [];
     let outcome: { ok: true; outputsJSON: string } | { ok: false; error: string; limit?: keyof ScriptLimits };
     let logs: ScriptLog[] = [];
     try {
@@ -222,15 +237,20 @@ export class QuickJSSandbox {
     } catch (error) {
       this.usable = false;
       outcome = { ok: false, error: `code: the sandbox failed: ${error instanceof Error ? error.message : String(error)}` };
-    } finally {
-      if (this.usable) {
-        for (const handle of owned) if (handle.alive) handle.dispose();
-        // Also resets the memory limit and the interrupt state to the snapshot's.
-        this.snapshot.restore();
-      }
-      this.deadline = Number.POSITIVE_INFINITY;
     }
     return { ...outcome, logs };
+  }
+
+  /** Back to the fresh context (this also resets the memory limit and the interrupt state to the snapshot's). */
+  reset(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    if (this.usable) {
+      for (const handle of this.owned) if (handle.alive) handle.dispose();
+      this.snapshot.restore();
+    }
+    this.owned.length = 0;
+    this.deadline = Number.POSITIVE_INFINITY;
   }
 
   /** The console's budget and a fresh seed for Math.random, before the script runs. */

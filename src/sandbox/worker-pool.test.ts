@@ -15,7 +15,7 @@ parentPort.postMessage('ready');
 
 const pools: Array<WorkerPool<string, string>> = [];
 
-function createPool(options: Partial<WorkerPoolOptions> = {}): WorkerPool<string, string> {
+function createPool(options: Partial<WorkerPoolOptions<string, string>> = {}): WorkerPool<string, string> {
   const pool = new WorkerPool<string, string>({ size: 2, entry: ECHO_WORKER, eval: true, ...options });
   pools.push(pool);
   return pool;

@@ -1,4 +1,5 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { ChannelState, createChannelBuffers, SharedChannel } from './shared-channel.js';
 
 /** What the pool sends a worker, and what the worker answers. */
 export interface WorkerJobMessage<Request> {
@@ -22,14 +23,31 @@ export type WorkerReplyMessage<Result> =
 /** How often a job may be handed back by workers that could not run it before it fails. */
 const MAX_REQUEUES = 2;
 
-export interface WorkerPoolOptions {
+export interface WorkerPoolOptions<Request = unknown, Result = unknown> {
   /** Most workers alive at once. */
   size: number;
   /** The worker's module, or (with `eval`) its source code. */
   entry: URL | string;
   eval?: boolean;
+  /** With `channel`, an object: the worker finds its slot's buffers in `workerData.channel`. */
   workerData?: unknown;
   resourceLimits?: ResourceLimits;
+  /** Jobs travel through a shared-memory slot per worker instead of messages (see shared-channel.ts). */
+  channel?: WorkerChannelOptions<Request, Result>;
+}
+
+export interface WorkerChannelOptions<Request, Result> {
+  /** Size of each worker's slot; a request or reply that does not fit travels as a message. */
+  bytes: number;
+  encodeRequest(request: Request, bytes: Uint8Array): number | undefined;
+  decodeResult(bytes: Uint8Array): Result;
+  /**
+   * How long one job may block the event loop waiting for its reply (ms) before the pool waits
+   * asynchronously, and how long jobs answered that way may keep it in a row (a stretch ends when
+   * the event loop turns). A short script then costs a few µs of hand-over instead of two event-loop hops.
+   */
+  syncWaitMs: number;
+  syncStretchMs: number;
 }
 
 export interface WorkerJobOptions<Result> {
@@ -54,6 +72,7 @@ interface Job<Request, Result> {
 
 interface Slot<Request, Result> {
   readonly worker: Worker;
+  readonly channel: SharedChannel | undefined;
   job: Job<Request, Result> | undefined;
   /** When it last finished a job; the longest-idle worker has had the most time to prepare. */
   idleSince: number;
@@ -75,8 +94,12 @@ export class WorkerPool<Request, Result> {
   private nextID = 1;
   private closed = false;
   private readonly readyWaiters: Array<() => void> = [];
+  /** When the current run of synchronously answered jobs began (-1: none since the event loop last turned). */
+  private stretchStart = -1;
+  /** Jobs answered synchronously whose callers have not had a microtask turn yet. */
+  private undelivered = 0;
 
-  constructor(private readonly options: WorkerPoolOptions) {}
+  constructor(private readonly options: WorkerPoolOptions<Request, Result>) {}
 
   /** Workers alive now. */
   get workers(): number {
@@ -154,17 +177,92 @@ export class WorkerPool<Request, Result> {
     job.slot = slot;
     slot.worker.ref();
     job.timer = setTimeout(() => this.expire(job), job.options.deadlineMs);
+    const { channel } = slot;
+    const length = channel && this.options.channel?.encodeRequest(job.request, channel.data);
+    if (channel && length !== undefined) {
+      channel.job = job.id;
+      channel.set(ChannelState.request, length);
+      this.awaitReply(slot, job, channel);
+      return;
+    }
     const message: WorkerJobMessage<Request> = { id: job.id, request: job.request };
     slot.worker.postMessage(message);
+    // A worker waiting on its slot does not read messages until woken.
+    channel?.set(ChannelState.wake);
+  }
+
+  /** Waits for a reply in the slot: synchronously for a moment when allowed, then without blocking. */
+  private awaitReply(slot: Slot<Request, Result>, job: Job<Request, Result>, channel: SharedChannel): void {
+    let state = channel.state;
+    if (state === ChannelState.request && this.maySyncWait(slot)) {
+      state = channel.waitWhile(ChannelState.request, this.options.channel?.syncWaitMs ?? 0);
+    }
+    if (state === ChannelState.request) {
+      void channel.changeFrom(ChannelState.request).then(() => this.collect(slot, job, channel));
+      return;
+    }
+    this.collect(slot, job, channel, true);
+  }
+
+  /**
+   * Only a job that is alone may wait synchronously: none other in flight, and none answered
+   * synchronously whose caller has not run yet (callers are queued behind each other, e.g. many
+   * tasks at once: they are better served by the workers in parallel). And only within the stretch.
+   */
+  private maySyncWait(slot: Slot<Request, Result>): boolean {
+    if (this.undelivered > 0) return false;
+    for (const other of this.slots) if (other !== slot && other.job) return false;
+    const now = performance.now();
+    if (this.stretchStart < 0) {
+      this.stretchStart = now;
+      setImmediate(() => {
+        this.stretchStart = -1;
+      }).unref();
+    }
+    return now - this.stretchStart < (this.options.channel?.syncStretchMs ?? 0);
+  }
+
+  private collect(slot: Slot<Request, Result>, job: Job<Request, Result>, channel: SharedChannel, synchronous = false): void {
+    // Expired, aborted or closed meanwhile: that settled the job and retired the worker.
+    if (slot.job !== job || slot.dead) return;
+    const state = channel.state;
+    // The reply travels as a message; reply() settles the job.
+    if (state === ChannelState.replyByMessage) return;
+    if (state !== ChannelState.reply) {
+      void channel.changeFrom(state).then(() => this.collect(slot, job, channel));
+      return;
+    }
+    const decode = this.options.channel?.decodeResult;
+    let result: Result | undefined;
+    let failure: unknown;
+    try {
+      result = decode?.(channel.data.subarray(0, channel.length));
+    } catch (error) {
+      failure = new Error(`code: the sandbox worker sent an unreadable reply (${error instanceof Error ? error.message : String(error)})`);
+    }
+    const retire = channel.retire || failure !== undefined;
+    channel.set(ChannelState.idle);
+    this.release(slot);
+    if (retire) this.retire(slot);
+    if (synchronous) {
+      // Queued before the caller's continuation, so it runs after whatever was already queued.
+      this.undelivered++;
+      queueMicrotask(() => this.undelivered--);
+    }
+    this.settle(job, failure, result);
+    this.dispatch();
   }
 
   /** `referenced`: jobs wait for this worker, so it keeps the process alive while it starts. */
   private spawn(referenced: boolean): Slot<Request, Result> {
-    const { entry, eval: isSource, workerData, resourceLimits } = this.options;
+    const { entry, eval: isSource, resourceLimits, channel: channelOptions } = this.options;
+    const buffers = channelOptions ? createChannelBuffers(channelOptions.bytes) : undefined;
+    const workerData = buffers ? { ...(this.options.workerData as object), channel: buffers } : this.options.workerData;
     // execArgv: [] — the host's flags (--input-type, loaders, --inspect) are not meant for sandbox workers.
     const worker = new Worker(entry, { eval: isSource, execArgv: [], workerData, resourceLimits, stdout: false, stderr: false });
     if (!referenced) worker.unref();
-    const slot: Slot<Request, Result> = { worker, job: undefined, idleSince: 0, ready: false, dead: false };
+    const channel = buffers && new SharedChannel(buffers);
+    const slot: Slot<Request, Result> = { worker, channel, job: undefined, idleSince: 0, ready: false, dead: false };
     worker.on('message', (message: WorkerReplyMessage<Result> | typeof WORKER_READY) => {
       if (message !== WORKER_READY) return this.reply(slot, message);
       slot.ready = true;
@@ -181,6 +279,7 @@ export class WorkerPool<Request, Result> {
   private reply(slot: Slot<Request, Result>, message: WorkerReplyMessage<Result>): void {
     const job = slot.job;
     if (!job || job.id !== message.id) return;
+    slot.channel?.set(ChannelState.idle);
     this.release(slot);
     if ('requeue' in message) {
       this.retire(slot);
