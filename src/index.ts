@@ -20,12 +20,17 @@ export type {
   SchemaInput,
   ListTasksFilter,
   TaskResult,
+  ResumeOptions,
+  TaskHistory,
+  ContinuedTask,
 } from './runtime.js';
 export { Task, WorkflowRunError } from './engine/task.js';
 export type { WaitOptions, TaskSummary } from './engine/task.js';
 export type { WorkflowError } from './engine/engine.js';
 export type {
+  BlockControl,
   BlockRun,
+  IterationCheckpoint,
   CodeLimits,
   ExecutionContext,
   ExecutionResult,

@@ -12,6 +12,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresStore, createRuntime, createSqliteStore, type TaskStore } from '../src/index.js';
 import { RESUMED_MESSAGE } from '../src/store/recovery.js';
+import { httpNode } from './helpers/counted-flow.js';
 import { startEchoServer, type EchoServer } from './helpers/echo-server.js';
 import { postgresBinDir, startPostgres, type PostgresInstance } from './helpers/postgres.js';
 import { killStoreServer, startStoreServer, storeServerChildren } from './helpers/store-server-process.js';
@@ -19,16 +20,6 @@ import { killStoreServer, startStoreServer, storeServerChildren } from './helper
 const ITEMS = Array.from({ length: 20 }, (_, i) => `item${i}`);
 const KILL_AT = 12;
 const meta = { position: { x: 0, y: 0 } };
-const httpOutputs = { type: 'object', properties: { statusCode: { type: 'integer' }, body: { type: 'string' } } };
-
-function httpNode(id: string, url: string): Record<string, unknown> {
-  return {
-    id,
-    type: 'http',
-    meta,
-    data: { title: id, outputs: httpOutputs, api: { method: 'GET', url: { type: 'template', content: url } }, body: { bodyType: 'none' }, timeout: { timeout: 60_000, retryTimes: 0 } },
-  };
-}
 
 /** start → GET before → loop over items (GET each, slowly) → GET after → end(bodies, after). */
 function loopFlow(origin: string): Record<string, unknown> {

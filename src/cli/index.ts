@@ -7,6 +7,7 @@ import { errorMessage } from '../errors.js';
 import { packageVersion } from '../server/version.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import type { InputsFlags } from './load.js';
+import type { ResumeFlags } from './resume.js';
 import type { CommandIO, RunFlags } from './run.js';
 import type { SecretsFlags } from './secrets.js';
 import type { ServeFlags } from './serve.js';
@@ -79,6 +80,17 @@ function buildProgram(io: CommandIO, setCode: (code: ExitCode) => void): Command
     .option('--no-progress', 'do not show per-node progress')
     .addHelpText('after', '\nExit codes: 0 succeeded, 1 the workflow failed or was cancelled, 2 bad usage or an invalid file.')
     .action(async (file: string, flags: RunFlags) => setCode(await (await import('./run.js')).runCommand(file, flags, io)));
+
+  program
+    .command('resume')
+    .description('resume a failed or cancelled task on a running server from its checkpoints; prints its outputs as JSON')
+    .argument('<taskID>', 'the task to resume (it keeps its ID)')
+    .option('--server <url>', 'the server (env FLOWGRAM_SERVER; default http://127.0.0.1:4000); FLOWGRAM_API_TOKEN is sent as the bearer token')
+    .addOption(new Option('--inputs <json>', 'run with these task inputs instead (the start node runs again)').conflicts('inputsFile'))
+    .option('--inputs-file <file>', 'the new task inputs from a JSON file')
+    .option('--no-wait', 'print {"taskID"} at once instead of waiting for the outputs')
+    .addHelpText('after', '\nExit codes: 0 succeeded, 1 the task failed again or cannot be resumed (unknown, running, succeeded), 2 bad usage.')
+    .action(async (taskID: string, flags: ResumeFlags) => setCode(await (await import('./resume.js')).resumeCommand(taskID, flags, io)));
 
   program
     .command('validate')

@@ -6,6 +6,8 @@ export interface TaskJob {
   /** The workflow schema as JSON text. */
   schema: string;
   inputs: WorkflowInputs;
+  /** Continue the failed or cancelled task from its report in the store (`resume`); `inputs` replace the task's. */
+  resume?: { inputs?: WorkflowInputs };
 }
 
 /** A cancel request, published on the cancel channel. */

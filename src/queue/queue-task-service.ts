@@ -123,6 +123,23 @@ export function createQueueTaskService(runtime: Runtime, options: QueueServiceOp
       return { taskID };
     },
     validate: (request) => local.validate(request),
+    async resume(request) {
+      if (draining) throw new FlowgramError(ErrorCodes.SHUTTING_DOWN, 'server: shutting down, not accepting new tasks');
+      const found = await record(request.taskID);
+      if (found.status === 'succeeded') throw new FlowgramError(ErrorCodes.TASK_CONFLICT, `taskID: task "${found.id}" succeeded; only a failed or cancelled task can be resumed`);
+      if (!ENDED.has(found.status)) {
+        throw new FlowgramError(ErrorCodes.TASK_CONFLICT, `taskID: task "${found.id}" is still ${found.status}; cancel it or wait for it to end before resuming`);
+      }
+      const inputs = request.inputs === undefined ? undefined : parseInputsInput(request.inputs);
+      const validation = local.validate({ schema: found.schema, inputs: inputs ?? found.inputs });
+      if (!validation.valid) throw new FlowgramError(ErrorCodes.SCHEMA_INVALID, `task "${found.id}" cannot continue: ${(validation.errors ?? []).join('; ')}`, { details: validation.errors });
+      // Pending again at once, for every server; the worker continues it from the report the store keeps.
+      await store.write({ tasks: [], updates: [{ id: found.id, status: 'pending', startTime: found.startTime }], events: [], reports: [] });
+      await commands.del(cancelKey(found.id), eventsKey(found.id), reportKey(found.id));
+      const job: TaskJob = { taskID: found.id, schema: found.schema, inputs: inputs ?? found.inputs, resume: inputs === undefined ? {} : { inputs } };
+      await queue.add('run', job, { jobId: `${found.id}:resume:${randomUUID()}`, removeOnComplete: true, removeOnFail: 1_000 });
+      return { taskID: found.id };
+    },
     async report(taskID) {
       const found = await record(taskID);
       if (!ENDED.has(found.status)) return liveReport(found);

@@ -15,7 +15,7 @@ import type { Redis } from 'ioredis';
 import type { TaskEvent } from '../engine/types.js';
 import { ErrorCodes, FlowgramError, errorMessage } from '../errors.js';
 import type { FlowgramMetrics } from '../metrics/metrics.js';
-import { createRuntime, type Runtime, type RuntimeOptions } from '../runtime.js';
+import { createRuntime, type Runtime, type RuntimeOptions, type TaskHistory } from '../runtime.js';
 import { TaskJournal } from '../store/journal.js';
 import { INTERRUPTED_ERROR, interruptedReport, isResumable } from '../store/recovery.js';
 import type { TaskRecord, TaskStore } from '../store/types.js';
@@ -135,15 +135,22 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
 
   async function run(job: Job<TaskJob>): Promise<void> {
     const data = job.data;
-    /** The journal of the run a dead worker left, to continue from. */
-    let earlier: { record: TaskRecord; events: TaskEvent[] } | undefined;
+    /** What the task's earlier run left, to continue from: a dead worker's journal, or a resumed task's report. */
+    let earlier: { record: TaskRecord; history: TaskHistory } | undefined;
     if (job.attemptsStarted > 1) {
       // Delivered again: the worker that had it stopped renewing its lock (died, or hung).
       const record = await store.getTask(data.taskID);
       if (record && ENDED.has(record.status)) return; // it had finished; only the acknowledgement was lost
       if (!isResumable(data.schema) || job.attemptsStarted > maxReruns + 1) return settle(data, record, 'interrupted');
-      if (record) earlier = { record, events: await store.getEvents(data.taskID) };
+      // A resumed task still pending had not started its new run: its report is still what to continue from.
+      if (record && !(data.resume && record.status === 'pending')) earlier = { record, history: { events: await store.getEvents(data.taskID) } };
       await publisher.reset(data.taskID);
+    }
+    if (!earlier && data.resume) {
+      const record = await store.getTask(data.taskID);
+      const report = await store.getReport(data.taskID);
+      if (!record || !report || ENDED.has(record.status)) return; // deleted meanwhile
+      earlier = { record, history: { report } };
     }
     // A cancel asked before this point is in the key; one published while we read it lands in `claimed`.
     claimed.set(data.taskID, undefined);
@@ -160,7 +167,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       return;
     }
     if (cancelReason) return settle(data, await store.getTask(data.taskID), { cancelled: cancelReason });
-    const task = earlier ? runtime.continueTask(earlier.record, { events: earlier.events }) : runtime.start(data.schema, data.inputs, { taskID: data.taskID });
+    const task = earlier ? runtime.continueTask(earlier.record, earlier.history, data.resume?.inputs) : runtime.start(data.schema, data.inputs, { taskID: data.taskID });
     journal.accept(task, data.schema);
     metrics?.observe(task);
     const published = publisher.follow(task, async () => {

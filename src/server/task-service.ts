@@ -12,7 +12,7 @@ import type { TaskEvent, TaskEventListener } from '../engine/types.js';
 import type { WorkflowOutputs } from '../schema/types.js';
 import { taskNotFound } from './errors.js';
 import { packageVersion } from './version.js';
-import type { TaskListQuery, TaskRunRequest } from './wire.js';
+import type { TaskListQuery, TaskResumeRequest, TaskRunRequest } from './wire.js';
 
 export interface ServerInfo {
   name: string;
@@ -56,6 +56,8 @@ export interface TaskService {
   health(): HealthStatus;
   run(request: TaskRunRequest): { taskID: string } | Promise<{ taskID: string }>;
   validate(request: TaskRunRequest): ValidationReport;
+  /** Resumes a failed or cancelled task under the same ID from its checkpoints (404 unknown, 409 running or succeeded). */
+  resume(request: TaskResumeRequest): Promise<{ taskID: string }>;
   report(taskID: string): Promise<IReport>;
   /** The outputs once the task ended; with `waitMs`, waits that long for the end before refusing. */
   result(taskID: string, waitMs?: number): Promise<WorkflowOutputs>;
@@ -126,6 +128,13 @@ export function createTaskService(runtime: Runtime): TaskService {
       return { taskID: task.id };
     },
     validate: (request) => runtime.validate(request.schema, request.inputs ?? {}),
+    async resume(request) {
+      if (draining) throw new FlowgramError(ErrorCodes.SHUTTING_DOWN, 'server: shutting down, not accepting new tasks');
+      const task = await runtime.resume(request.taskID, request.inputs === undefined ? {} : { inputs: request.inputs });
+      if (!task.ended) track(task);
+      await runtime.flush();
+      return { taskID: task.id };
+    },
     async report(taskID) {
       const report = await runtime.getReport(taskID);
       if (!report) throw taskNotFound(taskID);

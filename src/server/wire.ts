@@ -35,6 +35,11 @@ export const TaskResultQuery = z.object({
   wait: z.coerce.number().int().min(0).max(MAX_RESULT_WAIT_MS).optional(),
 });
 
+/** Resume a failed or cancelled task under its ID; `inputs` replace the task's (its start node runs again). */
+export const TaskResumeRequest = z.object({ taskID: TaskIDSchema, inputs: InputsField });
+export type TaskResumeRequest = z.infer<typeof TaskResumeRequest>;
+export const TaskResumeResponse = z.object({ taskID: z.string() });
+
 export const TaskCancelRequest = z.object({ taskID: TaskIDSchema, reason: z.string().max(1_000).optional() });
 
 export const TaskListQuery = z.object({
