@@ -19,7 +19,8 @@ import { TaskJournal, type RecoveryOptions } from './store/journal.js';
 import { newOwnerID } from './store/owner.js';
 import { RESUMED_MESSAGE, journalReport } from './store/recovery.js';
 import { newTaskID } from './store/task-id.js';
-import type { TaskRecord, TaskStore } from './store/types.js';
+import { emptyCounts, matchesCountFilter, matchesListFilter } from './store/list-filter.js';
+import type { TaskCounts, TaskRecord, TaskStore } from './store/types.js';
 
 export interface RetentionOptions {
   /** Finished tasks kept in memory. Default 1,000. */
@@ -92,6 +93,8 @@ export interface ListTasksFilter {
   since?: number;
   /** Only tasks started before this time (ms since epoch). */
   until?: number;
+  /** Only tasks whose ID or workflow title contains this text (case-insensitive). */
+  q?: string;
   /** Default 100. */
   limit?: number;
   /** Skip this many matching tasks (paging). */
@@ -138,6 +141,8 @@ export interface Runtime {
   deleteTask(taskID: string): Promise<boolean>;
   /** Known tasks, newest first. */
   listTasks(filter?: ListTasksFilter): Promise<TaskSummary[]>;
+  /** How many known tasks match the filter's time range and search, per status. */
+  countTasks(filter?: Omit<ListTasksFilter, 'status' | 'limit' | 'offset'>): Promise<TaskCounts>;
   registerExecutor(executor: NodeExecutor): void;
   /** Tasks running, waiting for a slot, and held in memory right now. */
   stats(): { running: number; queued: number; inMemory: number };
@@ -518,9 +523,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       const all = [...tasks.values()];
       for (let i = all.length - 1; i >= 0 && out.length < limit; i--) {
         const summary = all[i].summary();
-        if (filter.status && summary.status !== filter.status) continue;
-        if (filter.since !== undefined && summary.startTime < filter.since) continue;
-        if (filter.until !== undefined && summary.startTime >= filter.until) continue;
+        if (!matchesListFilter(summary, filter)) continue;
         if (skip > 0) {
           skip--;
           continue;
@@ -528,6 +531,16 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         out.push(summary);
       }
       return out;
+    },
+    async countTasks(filter = {}) {
+      const persisted = await stored();
+      if (persisted) return persisted.countTasks(filter);
+      const counts = emptyCounts();
+      for (const task of tasks.values()) {
+        const summary = task.summary();
+        if (matchesCountFilter(summary, filter)) counts[summary.status]++;
+      }
+      return counts;
     },
     registerExecutor: register,
     stats: () => ({ running, queued: waiting.length - waitingHead, inMemory: tasks.size }),

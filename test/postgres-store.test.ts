@@ -13,7 +13,7 @@ import { INTERRUPTED_MESSAGE } from '../src/store/recovery.js';
 import { testExecutors } from './fixtures/test-nodes.js';
 import { chain, delayNode, edge, endNode, input, ref, startNode, workflow } from './fixtures/workflow-builders.js';
 import { postgresBinDir, startPostgres, type PostgresInstance } from './helpers/postgres.js';
-import { batch, expectClaimRules, record, sleep } from './helpers/store-contract.js';
+import { batch, expectClaimRules, expectListingRules, record, sleep } from './helpers/store-contract.js';
 
 const available = postgresBinDir() !== undefined;
 if (!available) console.warn('postgres-store.test: skipped, PostgreSQL binaries (initdb, pg_ctl) are not installed');
@@ -87,6 +87,11 @@ describe.skipIf(!available)('PostgreSQL store', () => {
     expect(await store.claimAbandoned('r2', 60_000)).toEqual([]);
     expect(await store.getTask('missing')).toBeUndefined();
     expect(await store.getReport('missing')).toBeUndefined();
+  });
+
+  it('lists and counts tasks by status, time range and search of ID or title', async () => {
+    const store = await create();
+    await expectListingRules(store);
   });
 
   it('claims the unfinished tasks of runtimes that are gone or silent for a lease, never a live one', async () => {
@@ -193,6 +198,7 @@ describe.skipIf(!available)('PostgreSQL store', () => {
     expect((await store.listTasks({ status: 'failed', limit: 1, offset: 0 }))[0]).toEqual({
       id: 't3',
       status: 'failed',
+      title: '',
       startTime: 300,
       endTime: 305,
       timeCost: 5,

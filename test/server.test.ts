@@ -234,6 +234,28 @@ describe('task listing and deletion', () => {
     expect(before.body.tasks.length).toBe(all.body.tasks.length);
   });
 
+  it('lists each task with its workflow title, searches by ID or title, and counts per status', async () => {
+    const named = await runTask(`${url}/api`, { ...helloSchema(), title: 'Invoice run <b>' }, { name: 'q' });
+    await waitForEnd(url, named);
+    type Listing = { tasks: Array<{ id: string; title: string }>; total: number; counts: Record<string, number> };
+    const byTitle = await request<Listing>(`${url}/api/tasks?q=${encodeURIComponent('invoice RUN')}`);
+    expect(byTitle.status).toBe(200);
+    expect(byTitle.body.tasks.map((task) => task.id)).toEqual([named]);
+    expect(byTitle.body.tasks[0].title).toBe('Invoice run <b>');
+    expect(byTitle.body.total).toBe(1);
+    expect(byTitle.body.counts).toEqual({ pending: 0, processing: 0, succeeded: 1, failed: 0, canceled: 0 });
+    const byID = await request<Listing>(`${url}/api/tasks?q=${named.slice(0, 12)}&limit=1`);
+    expect(byID.body.tasks.map((task) => task.id)).toEqual([named]);
+    const all = await request<Listing>(`${url}/api/tasks?limit=1`);
+    expect(all.body.tasks).toHaveLength(1);
+    expect(all.body.total).toBe(Object.values(all.body.counts).reduce((sum, n) => sum + n, 0));
+    expect(all.body.total).toBeGreaterThan(1);
+    const failed = await request<Listing>(`${url}/api/tasks?status=failed&limit=1`);
+    expect(failed.body.total).toBe(failed.body.counts.failed);
+    const untitled = await request<Listing>(`${url}/api/tasks?q=${all.body.tasks[0].id}`);
+    expect(typeof untitled.body.tasks[0].title).toBe('string');
+  });
+
   it('DELETE /api/task forgets a task', async () => {
     const taskID = await runTask(`${url}/api`, helloSchema(), { name: 'gone' });
     await waitForEnd(url, taskID);

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createMemoryStore, createRuntime, createSqliteStore, type TaskStore } from '../src/index.js';
 import { INTERRUPTED_MESSAGE } from '../src/store/recovery.js';
 import { testExecutors } from './fixtures/test-nodes.js';
+import { expectListingRules } from './helpers/store-contract.js';
 import { chain, delayNode, edge, endNode, failNode, input, ref, startNode, workflow } from './fixtures/workflow-builders.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'flowgram-store-test-'));
@@ -54,6 +55,14 @@ async function killableStore(path: string): Promise<{ store: TaskStore; kill: ()
     },
   };
 }
+
+describe('memory store', () => {
+  it('lists and counts tasks by status, time range and search of ID or title', async () => {
+    const store = createMemoryStore();
+    await expectListingRules(store);
+    await store.close();
+  });
+});
 
 describe('runtime with a SQLite store', () => {
   it('answers report, result and listings from the store once the task has left memory', async () => {

@@ -1,6 +1,7 @@
 import type { IReport } from '@flowgram.ai/runtime-interface';
 import { ErrorCodes, FlowgramError } from '../errors.js';
 import type { WorkflowInputs, WorkflowOutputs } from '../schema/types.js';
+import { workflowTitle } from '../schema/workflow-title.js';
 import type { WorkflowError, WorkflowExecution } from './engine.js';
 import type { TaskRecorder } from './recorder.js';
 import type { TaskEvent, TaskEventListener, WorkflowStatusName } from './types.js';
@@ -44,6 +45,8 @@ export interface WaitOptions {
 export interface TaskSummary {
   id: string;
   status: WorkflowStatusName;
+  /** The workflow's name for listings (see `workflowTitle`). */
+  title: string;
   startTime: number;
   endTime?: number;
   timeCost: number;
@@ -194,7 +197,7 @@ export class Task {
   summary(): TaskSummary {
     const { startTime, endTime } = this.recorder.workflow;
     const timeCost = startTime === 0 ? 0 : (endTime ?? Date.now()) - startTime;
-    const summary: TaskSummary = { id: this.id, status: this.status, startTime, timeCost };
+    const summary: TaskSummary = { id: this.id, status: this.status, title: workflowTitle(this.schema), startTime, timeCost };
     if (endTime !== undefined) summary.endTime = endTime;
     const error = this.error;
     if (error && this.status !== 'succeeded') summary.error = error.message;

@@ -12,9 +12,10 @@ import type { IReport } from '@flowgram.ai/runtime-interface';
 import { ErrorCodes, FlowgramError } from '../errors.js';
 import type { FlowgramMetrics } from '../metrics/metrics.js';
 import type { Runtime } from '../runtime.js';
-import { parseInputsInput } from '../schema/parse.js';
+import { parseInputsInput, parseSchemaInput } from '../schema/parse.js';
+import { workflowTitle } from '../schema/workflow-title.js';
 import { taskNotFound } from '../server/errors.js';
-import { createTaskService, type HealthStatus, type TaskService } from '../server/task-service.js';
+import { createTaskService, listing, type HealthStatus, type TaskService } from '../server/task-service.js';
 import type { TaskRecord, TaskStore } from '../store/types.js';
 import { TaskAdmission } from './admission.js';
 import { connectRedis, probeRedis } from './connection.js';
@@ -115,6 +116,7 @@ export function createQueueTaskService(runtime: Runtime, options: QueueServiceOp
         schemaHash: createHash('sha256').update(schema).digest('hex'),
         schema,
         inputs,
+        title: workflowTitle(typeof prepared === 'string' ? parseSchemaInput(prepared) : prepared),
         status: 'pending',
         createdAt: Date.now(),
         startTime: 0,
@@ -180,7 +182,9 @@ export function createQueueTaskService(runtime: Runtime, options: QueueServiceOp
       return { success: true };
     },
     async list(query) {
-      return { tasks: await store.listTasks({ ...query, limit: query.limit ?? 100, offset: query.offset ?? 0 }) };
+      const range = { since: query.since, until: query.until, q: query.q };
+      const [tasks, counts] = await Promise.all([store.listTasks({ ...query, limit: query.limit ?? 100, offset: query.offset ?? 0 }), store.countTasks(range)]);
+      return listing(tasks, counts, query.status);
     },
     async liveTask(taskID) {
       const found = await store.getTask(taskID);

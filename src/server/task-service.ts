@@ -10,9 +10,10 @@ import type { Runtime } from '../runtime.js';
 import type { Task, TaskSummary } from '../engine/task.js';
 import type { TaskEvent, TaskEventListener } from '../engine/types.js';
 import type { WorkflowOutputs } from '../schema/types.js';
+import type { TaskCounts } from '../store/types.js';
 import { taskNotFound } from './errors.js';
 import { packageVersion } from './version.js';
-import type { TaskListQuery, TaskResumeRequest, TaskRunRequest } from './wire.js';
+import type { TaskListQuery, TaskListResponse, TaskResumeRequest, TaskRunRequest } from './wire.js';
 
 export interface ServerInfo {
   name: string;
@@ -63,7 +64,7 @@ export interface TaskService {
   result(taskID: string, waitMs?: number): Promise<WorkflowOutputs>;
   cancel(taskID: string, reason?: string): Promise<{ success: boolean }>;
   delete(taskID: string): Promise<{ success: boolean }>;
-  list(query: TaskListQuery): Promise<{ tasks: TaskSummary[] }>;
+  list(query: TaskListQuery): Promise<TaskListResponse>;
   /** The task while it can still emit events (undefined once only its report is left), for streaming. */
   liveTask(taskID: string): LiveTask | undefined | Promise<LiveTask | undefined>;
   /**
@@ -76,6 +77,12 @@ export interface TaskService {
 }
 
 const UNFINISHED = new Set(['pending', 'processing']);
+
+/** A page of tasks with the totals of the whole query. */
+export function listing(tasks: TaskSummary[], counts: TaskCounts, status: TaskListQuery['status']): TaskListResponse {
+  const total = status ? counts[status] : Object.values(counts).reduce((sum, count) => sum + count, 0);
+  return { tasks, total, counts };
+}
 
 export function createTaskService(runtime: Runtime): TaskService {
   const inFlight = new Set<Task>();
@@ -161,7 +168,9 @@ export function createTaskService(runtime: Runtime): TaskService {
       return { success: true };
     },
     async list(query) {
-      return { tasks: await runtime.listTasks(query) };
+      const range = { since: query.since, until: query.until, q: query.q };
+      const [tasks, counts] = await Promise.all([runtime.listTasks(query), runtime.countTasks(range)]);
+      return listing(tasks, counts, query.status);
     },
     liveTask: (taskID) => runtime.getTask(taskID),
     async drain(graceMs) {

@@ -48,6 +48,8 @@ export const TaskListQuery = z.object({
   since: z.coerce.number().int().min(0).optional(),
   /** Only tasks started before this time (ms since epoch). */
   until: z.coerce.number().int().min(0).optional(),
+  /** Only tasks whose ID or workflow title contains this text (case-insensitive). */
+  q: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(1_000).optional(),
   offset: z.coerce.number().int().min(0).optional(),
 });
@@ -56,13 +58,30 @@ export type TaskListQuery = z.infer<typeof TaskListQuery>;
 export const TaskSummarySchema = z.object({
   id: z.string(),
   status: TaskStatusSchema,
+  /** The workflow's `title` (or `name`), else its top-level node titles joined by ' → '. */
+  title: z.string(),
   startTime: z.number(),
   endTime: z.number().optional(),
   timeCost: z.number(),
   error: z.string().optional(),
 });
 
-export const TaskListResponse = z.object({ tasks: z.array(TaskSummarySchema) });
+export const TaskCountsSchema = z.object({
+  pending: z.number(),
+  processing: z.number(),
+  succeeded: z.number(),
+  failed: z.number(),
+  canceled: z.number(),
+});
+
+export const TaskListResponse = z.object({
+  tasks: z.array(TaskSummarySchema),
+  /** How many tasks match the whole query (all pages). */
+  total: z.number(),
+  /** How many tasks match the time range and search, per status (the status filter aside). */
+  counts: TaskCountsSchema,
+});
+export type TaskListResponse = z.infer<typeof TaskListResponse>;
 export const SuccessResponse = z.object({ success: z.boolean() });
 export const ErrorResponse = z.object({ code: z.string(), message: z.string(), details: z.array(z.string()).optional() });
 export const HealthResponse = z.object({

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Task } from '../engine/task.js';
 import type { TaskEvent } from '../engine/types.js';
 import { ErrorCodes, FlowgramError, errorMessage } from '../errors.js';
+import { workflowTitle } from '../schema/workflow-title.js';
 import { isDeadLocalOwner } from './owner.js';
 import { INTERRUPTED_ERROR, interruptedReport, isResumable, journalReport } from './recovery.js';
 import type { StoreBatch, TaskRecord, TaskStore, TaskUpdate } from './types.js';
@@ -107,7 +108,7 @@ export class TaskJournal {
   /** Records a task the runtime has just accepted, and follows it until it ends. */
   accept(task: Task, schema: string | object): void {
     const { hash, text } = this.schemaText(schema);
-    const record: TaskRecord = { id: task.id, schemaHash: hash, schema: text, inputs: task.inputs, status: task.status, createdAt: Date.now(), startTime: 0, owner: this.owner };
+    const record: TaskRecord = { id: task.id, schemaHash: hash, schema: text, inputs: task.inputs, title: workflowTitle(task.schema), status: task.status, createdAt: Date.now(), startTime: 0, owner: this.owner };
     this.records.set(task, record);
     const entry: PendingTask = { task, accepted: { ...record }, changed: true, events: [] };
     this.pending.set(task.id, entry);

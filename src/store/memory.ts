@@ -1,6 +1,7 @@
 import type { IReport } from '@flowgram.ai/runtime-interface';
 import type { TaskSummary } from '../engine/task.js';
 import type { TaskEvent } from '../engine/types.js';
+import { emptyCounts, matchesCountFilter, matchesListFilter } from './list-filter.js';
 import { resolveRetention, startPruneTimer } from './retention.js';
 import type { StoreRetention, TaskRecord, TaskStore } from './types.js';
 
@@ -75,9 +76,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): TaskStore {
       const all = [...entries.values()];
       for (let i = all.length - 1; i >= 0 && out.length < filter.limit; i--) {
         const { record } = all[i];
-        if (filter.status && record.status !== filter.status) continue;
-        if (filter.since !== undefined && record.startTime < filter.since) continue;
-        if (filter.until !== undefined && record.startTime >= filter.until) continue;
+        if (!matchesListFilter(record, filter)) continue;
         if (skip > 0) {
           skip--;
           continue;
@@ -85,6 +84,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): TaskStore {
         out.push(summarize(record));
       }
       return out;
+    },
+    countTasks(filter) {
+      const counts = emptyCounts();
+      for (const { record } of entries.values()) if (matchesCountFilter(record, filter)) counts[record.status]++;
+      return counts;
     },
     deleteTask: (taskID) => entries.delete(taskID),
     heartbeat(owner, alive) {
@@ -118,6 +122,7 @@ function summarize(record: TaskRecord): TaskSummary {
   const summary: TaskSummary = {
     id: record.id,
     status: record.status,
+    title: record.title ?? '',
     startTime,
     timeCost: startTime === 0 ? 0 : (endTime ?? Date.now()) - startTime,
   };

@@ -52,6 +52,10 @@ export const MIGRATIONS: readonly string[] = [
     updated_at BIGINT NOT NULL
   );
   `,
+  // 4: the workflow's title, which listings show and search.
+  `
+  ALTER TABLE tasks ADD COLUMN title TEXT;
+  `,
 ];
 
 /** Any fixed number: every process of a fleet takes this lock, so only one of them migrates at a time. */

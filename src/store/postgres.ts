@@ -3,10 +3,11 @@ import type { IReport } from '@flowgram.ai/runtime-interface';
 import type { TaskEvent } from '../engine/types.js';
 import { ErrorCodes, FlowgramError, errorMessage } from '../errors.js';
 import { migrate } from './postgres-migrations.js';
+import { containsPattern, emptyCounts } from './list-filter.js';
 import { postgresSecretTable } from './postgres-secrets.js';
 import { resolveRetention, startPruneTimer } from './retention.js';
-import { toRecord, toSummary, type SummaryRow, type TaskRow } from './task-row.js';
-import type { StoreBatch, StoreListFilter, StoreRetention, TaskStore } from './types.js';
+import { SUMMARY_COLUMNS, toRecord, toSummary, type SummaryRow, type TaskRow } from './task-row.js';
+import type { StoreBatch, StoreCountFilter, StoreListFilter, StoreRetention, TaskCounts, TaskStore } from './types.js';
 
 export interface PostgresStoreOptions {
   /** A connection string: `postgres://user:password@host:5432/database`. */
@@ -117,11 +118,11 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
           replaced AS (SELECT seq FROM tasks WHERE id = ANY($3::text[])),
           old_events AS (DELETE FROM events WHERE task_seq IN (SELECT seq FROM replaced)),
           old_reports AS (DELETE FROM reports WHERE task_seq IN (SELECT seq FROM replaced))
-          INSERT INTO tasks (id, schema_hash, inputs, status, created_at, start_time, end_time, outputs, error, owner)
-          SELECT * FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::text[])
+          INSERT INTO tasks (id, schema_hash, inputs, status, created_at, start_time, end_time, outputs, error, owner, title)
+          SELECT * FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::text[], $13::text[])
           ON CONFLICT (id) DO UPDATE SET schema_hash = EXCLUDED.schema_hash, inputs = EXCLUDED.inputs, status = EXCLUDED.status,
             created_at = EXCLUDED.created_at, start_time = EXCLUDED.start_time, end_time = EXCLUDED.end_time,
-            outputs = EXCLUDED.outputs, error = EXCLUDED.error, owner = EXCLUDED.owner`,
+            outputs = EXCLUDED.outputs, error = EXCLUDED.error, owner = EXCLUDED.owner, title = EXCLUDED.title`,
         values: [
           [...schemas.keys()],
           [...schemas.values()],
@@ -135,6 +136,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
           batch.tasks.map((record) => toJSON(record.outputs)),
           batch.tasks.map((record) => toJSON(record.error)),
           batch.tasks.map((record) => record.owner ?? null),
+          batch.tasks.map((record) => record.title ?? null),
         ],
       });
     }
@@ -213,6 +215,13 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     async listTasks(filter) {
       return (await listSummaries(pool, filter)).map(toSummary);
     },
+    async countTasks(filter) {
+      const { where, params } = whereClause(filter);
+      const { rows } = await pool.query<{ status: keyof TaskCounts; count: string }>(`SELECT status, count(*) AS count FROM tasks ${where} GROUP BY status`, params);
+      const counts = emptyCounts();
+      for (const row of rows) counts[row.status] = Number(row.count);
+      return counts;
+    },
     async deleteTask(taskID) {
       return (await pool.query<{ count: number }>(DELETE_ONE, [taskID])).rows[0].count > 0;
     },
@@ -251,7 +260,8 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   };
 }
 
-async function listSummaries(pool: pg.Pool, filter: StoreListFilter): Promise<SummaryRow[]> {
+/** The WHERE clause of a listing or count (empty when nothing filters) and its parameters ($1…). */
+function whereClause(filter: StoreCountFilter & { status?: string }): { where: string; params: Array<string | number> } {
   const where: string[] = [];
   const params: Array<string | number> = [];
   if (filter.status) {
@@ -266,8 +276,17 @@ async function listSummaries(pool: pg.Pool, filter: StoreListFilter): Promise<Su
     params.push(filter.until);
     where.push(`start_time < $${params.length}`);
   }
+  if (filter.q) {
+    params.push(containsPattern(filter.q));
+    where.push(`(id ILIKE $${params.length} ESCAPE '\\' OR title ILIKE $${params.length} ESCAPE '\\')`);
+  }
+  return { where: where.length > 0 ? `WHERE ${where.join(' AND ')}` : '', params };
+}
+
+async function listSummaries(pool: pg.Pool, filter: StoreListFilter): Promise<SummaryRow[]> {
+  const { where, params } = whereClause(filter);
   params.push(filter.limit, filter.offset);
-  const sql = `SELECT id, status, start_time, end_time, error FROM tasks ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+  const sql = `SELECT ${SUMMARY_COLUMNS} FROM tasks ${where}
     ORDER BY seq DESC LIMIT $${params.length - 1} OFFSET $${params.length}`;
   return (await pool.query<SummaryRow>(sql, params)).rows;
 }

@@ -53,6 +53,10 @@ export const MIGRATIONS: readonly string[] = [
     updated_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 4: the workflow's title, which listings show and search.
+  `
+  ALTER TABLE tasks ADD COLUMN title TEXT;
+  `,
 ];
 
 /** Brings the database up to the latest version, each step in its own transaction. */

@@ -10,7 +10,7 @@ import { MIGRATIONS } from './sqlite-migrations.js';
 import { toRows } from './sqlite-rows.js';
 import { MAX_IN_FLIGHT, SqliteWriterThread } from './sqlite-writer-thread.js';
 import { createSqliteStore } from './sqlite.js';
-import { batch, expectClaimRules, record } from '../../test/helpers/store-contract.js';
+import { batch, expectClaimRules, expectListingRules, record } from '../../test/helpers/store-contract.js';
 import type { StoreRetention, TaskRecord, TaskStore } from './types.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'flowgram-sqlite-store-'));
@@ -63,6 +63,7 @@ describe.each([
     expect((await store.listTasks({ status: 'failed', limit: 1, offset: 0 }))[0]).toEqual({
       id: 't3',
       status: 'failed',
+      title: '',
       startTime: 300,
       endTime: 305,
       timeCost: 5,
@@ -88,6 +89,12 @@ describe.each([
     expect(await store.getTask('r')).toMatchObject({ inputs: { n: 2 }, createdAt: 5_000 });
     expect(await store.getEvents('r')).toEqual([]);
     expect(await store.listTasks({ limit: 10, offset: 0 })).toHaveLength(1);
+    await store.close();
+  });
+
+  it('lists and counts tasks by status, time range and search of ID or title', async () => {
+    const store = create();
+    await expectListingRules(store);
     await store.close();
   });
 

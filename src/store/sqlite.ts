@@ -8,8 +8,9 @@ import { toRows, type BatchRows } from './sqlite-rows.js';
 import { sqliteSecretReads, sqliteSecretWrites } from './sqlite-secrets.js';
 import { createSqliteWriter } from './sqlite-writer.js';
 import { SqliteWriterThread } from './sqlite-writer-thread.js';
-import { toRecord, toSummary, type SummaryRow, type TaskRow } from './task-row.js';
-import type { StoreListFilter, StoreRetention, TaskRecord, TaskStore } from './types.js';
+import { containsPattern, emptyCounts } from './list-filter.js';
+import { SUMMARY_COLUMNS, toRecord, toSummary, type SummaryRow, type TaskRow } from './task-row.js';
+import type { StoreCountFilter, StoreListFilter, StoreRetention, TaskCounts, TaskRecord, TaskStore } from './types.js';
 
 export const DEFAULT_DB_PATH = './.flowgram/flowgram.db';
 
@@ -60,6 +61,15 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): TaskStore {
     },
     listTasks(filter) {
       return listSummaries(db, filter).map(toSummary);
+    },
+    countTasks(filter) {
+      const { where, params } = whereClause(filter);
+      const rows = db
+        .prepare<Array<string | number>, { status: keyof TaskCounts; count: number }>(`SELECT status, count(*) AS count FROM tasks ${where} GROUP BY status`)
+        .all(...params);
+      const counts = emptyCounts();
+      for (const row of rows) counts[row.status] = row.count;
+      return counts;
     },
     deleteTask: (taskID) => writer.deleteTask(taskID),
     heartbeat: (owner, alive) => writer.heartbeat(owner, alive),
@@ -134,7 +144,8 @@ function threadWriter(path: string, busyTimeoutMs: number | undefined): StoreWri
   };
 }
 
-function listSummaries(db: Database.Database, filter: StoreListFilter): SummaryRow[] {
+/** The WHERE clause of a listing or count. */
+function whereClause(filter: StoreCountFilter & { status?: string }): { where: string; params: Array<string | number> } {
   // A row without an ID (a damaged page read back) is never a task.
   const where: string[] = ['id IS NOT NULL'];
   const params: Array<string | number> = [];
@@ -150,7 +161,17 @@ function listSummaries(db: Database.Database, filter: StoreListFilter): SummaryR
     where.push('start_time < ?');
     params.push(filter.until);
   }
-  const sql = `SELECT id, status, start_time, end_time, error FROM tasks WHERE ${where.join(' AND ')}
+  if (filter.q) {
+    // LIKE is case-insensitive for ASCII in SQLite.
+    where.push("(id LIKE ? ESCAPE '\\' OR title LIKE ? ESCAPE '\\')");
+    params.push(containsPattern(filter.q), containsPattern(filter.q));
+  }
+  return { where: `WHERE ${where.join(' AND ')}`, params };
+}
+
+function listSummaries(db: Database.Database, filter: StoreListFilter): SummaryRow[] {
+  const { where, params } = whereClause(filter);
+  const sql = `SELECT ${SUMMARY_COLUMNS} FROM tasks ${where}
     ORDER BY seq DESC LIMIT ? OFFSET ?`;
   return db.prepare<Array<string | number>, SummaryRow>(sql).all(...params, filter.limit, filter.offset);
 }

@@ -14,6 +14,7 @@ export interface TaskRow {
   schema_hash: string;
   schema: string;
   inputs: string;
+  title: string | null;
   status: WorkflowStatusName;
   created_at: Integer;
   start_time: Integer;
@@ -24,7 +25,10 @@ export interface TaskRow {
 }
 
 /** The columns a listing reads. */
-export type SummaryRow = Pick<TaskRow, 'id' | 'status' | 'start_time' | 'end_time' | 'error'>;
+export type SummaryRow = Pick<TaskRow, 'id' | 'title' | 'status' | 'start_time' | 'end_time' | 'error'>;
+
+/** The columns a listing reads, as SQL. */
+export const SUMMARY_COLUMNS = 'id, title, status, start_time, end_time, error';
 
 export function toRecord(row: TaskRow): TaskRecord {
   const record: TaskRecord = {
@@ -40,6 +44,7 @@ export function toRecord(row: TaskRow): TaskRecord {
   if (row.outputs !== null) record.outputs = JSON.parse(row.outputs) as TaskRecord['outputs'];
   if (row.error !== null) record.error = JSON.parse(row.error) as StoredTaskError;
   if (row.owner !== null) record.owner = row.owner;
+  if (row.title !== null) record.title = row.title;
   return record;
 }
 
@@ -49,6 +54,7 @@ export function toSummary(row: SummaryRow): TaskSummary {
   const summary: TaskSummary = {
     id: row.id,
     status: row.status,
+    title: row.title ?? '',
     startTime,
     timeCost: startTime === 0 ? 0 : (endTime ?? Date.now()) - startTime,
   };

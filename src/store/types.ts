@@ -24,6 +24,8 @@ export interface TaskRecord {
   /** The workflow schema as JSON text. */
   schema: string;
   inputs: WorkflowInputs;
+  /** The workflow's name for listings and search (`workflowTitle` of the schema); '' when unknown. */
+  title?: string;
   status: WorkflowStatusName;
   /** When the task was accepted (ms since epoch). */
   createdAt: number;
@@ -78,9 +80,17 @@ export interface StoreListFilter {
   since?: number;
   /** Tasks started before this time (ms since epoch). */
   until?: number;
+  /** Tasks whose ID or title contains this text (case-insensitive). */
+  q?: string;
   limit: number;
   offset: number;
 }
+
+/** What `countTasks` counts: the listing filter without status and paging. */
+export type StoreCountFilter = Omit<StoreListFilter, 'status' | 'limit' | 'offset'>;
+
+/** How many tasks have each status. */
+export type TaskCounts = Record<WorkflowStatusName, number>;
 
 /** How much history a store keeps; only ended tasks are ever pruned. */
 export interface StoreRetention {
@@ -127,6 +137,8 @@ export interface TaskStore {
   getReport(taskID: string): MaybePromise<IReport | undefined>;
   /** Tasks newest first (by acceptance), filtered and paged. */
   listTasks(filter: StoreListFilter): MaybePromise<TaskSummary[]>;
+  /** How many tasks match the filter, per status (listings show totals and page counts from it). */
+  countTasks(filter: StoreCountFilter): MaybePromise<TaskCounts>;
   /** Deletes a task, its journal and its report; false when unknown. */
   deleteTask(taskID: string): MaybePromise<boolean>;
   /**
