@@ -463,11 +463,11 @@ class NodeContext implements ExecutionContext {
       const { recorder } = this.execution.params;
       const nodeID = this.node.id;
       this.logger = {
-        log: (message) => recorder.message('log', message, nodeID),
-        info: (message) => recorder.message('info', message, nodeID),
-        debug: (message) => recorder.message('debug', message, nodeID),
-        warn: (message) => recorder.message('warning', message, nodeID),
-        error: (message) => recorder.message('error', message, nodeID),
+        log: (message) => recorder.message('log', message, nodeID, this.snapshot),
+        info: (message) => recorder.message('info', message, nodeID, this.snapshot),
+        debug: (message) => recorder.message('debug', message, nodeID, this.snapshot),
+        warn: (message) => recorder.message('warning', message, nodeID, this.snapshot),
+        error: (message) => recorder.message('error', message, nodeID, this.snapshot),
       };
     }
     return this.logger;

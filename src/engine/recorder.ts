@@ -49,6 +49,8 @@ interface MessageRecord {
   type: MessageLevel;
   message: string;
   nodeID?: string;
+  /** The node run that logged it (`<taskID>:<seq>`, a snapshot's ID): which loop iteration said what. */
+  snapshotID?: string;
   timestamp: number;
 }
 
@@ -293,7 +295,7 @@ export class TaskRecorder {
 
   nodeFailed(node: DocumentNode, snapshot: SnapshotRecord, message: string, status: 'failed' | 'canceled' = 'failed'): void {
     snapshot.error = message;
-    if (status === 'failed') this.message('error', message, node.id);
+    if (status === 'failed') this.message('error', message, node.id, snapshot);
     this.finishNode(node.id, status, undefined, message);
   }
 
@@ -426,13 +428,15 @@ export class TaskRecorder {
   private messageEvent(record: MessageRecord): TaskEvent {
     const event: TaskEvent = { type: 'message', taskID: this.taskID, level: record.type, message: record.message, time: record.timestamp };
     if (record.nodeID !== undefined) event.nodeID = record.nodeID;
+    if (record.snapshotID !== undefined) event.snapshotID = record.snapshotID;
     return event;
   }
 
-  message(level: MessageLevel, message: string, nodeID?: string): void {
+  message(level: MessageLevel, message: string, nodeID?: string, snapshot?: SnapshotRecord): void {
     const now = Date.now();
     const record: MessageRecord = { id: `${this.taskID}:m${++this.messageSeq}`, type: level, message, timestamp: now };
     if (nodeID !== undefined) record.nodeID = nodeID;
+    if (snapshot !== undefined) record.snapshotID = `${this.taskID}:${snapshot.seq}`;
     const seq = this.eventSeq++;
     if (this.heard) this.dispatch(this.messageEvent(record));
     if (this.messages.length < this.maxMessages) {
@@ -538,6 +542,7 @@ export class TaskRecorder {
     const add = (message: MessageRecord): void => {
       let out = `{"id":${JSON.stringify(message.id)},"type":"${message.type}","message":${JSON.stringify(message.message)},"timestamp":${numberJSON(message.timestamp)}`;
       if (message.nodeID !== undefined) out += `,"nodeID":${JSON.stringify(message.nodeID)}`;
+      if (message.snapshotID !== undefined) out += `,"snapshotID":${JSON.stringify(message.snapshotID)}`;
       levels[message.type] += `${levels[message.type] === '' ? '' : ','}${out}}`;
     };
     for (const message of this.messages) add(message);

@@ -172,7 +172,7 @@ export type TaskEvent =
       branch?: string;
       error?: string;
     }
-  | { type: 'message'; taskID: string; level: MessageLevel; message: string; nodeID?: string; time: number }
+  | { type: 'message'; taskID: string; level: MessageLevel; message: string; nodeID?: string; snapshotID?: string; time: number }
   /** A checkpoint: an iteration of a loop of the workflow's top level finished (see `IterationCheckpoint`). */
   | { type: 'loop_iteration'; taskID: string; nodeID: string; index: number; control: BlockControl; outputs: WorkflowOutputs; time: number }
   | {

@@ -149,6 +149,9 @@ export function createQueueTaskService(runtime: Runtime, options: QueueServiceOp
       if (!report) throw taskNotFound(taskID);
       return report;
     },
+    async schema(taskID) {
+      return parseSchemaInput((await record(taskID)).schema);
+    },
     async result(taskID, waitMs = 0) {
       let found = await record(taskID);
       if (!ENDED.has(found.status) && waitMs > 0) {

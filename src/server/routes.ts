@@ -6,8 +6,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeAny } from 'zod';
 import { z } from 'zod';
-import { renderRunViewer } from '../viewer/page.js';
-import { taskNotFound } from './errors.js';
 import { secretRoutes } from './secret-routes.js';
 import { streamTask } from './sse.js';
 import type { TaskService } from './task-service.js';
@@ -44,7 +42,7 @@ export interface RouteSpec {
   body?: ZodTypeAny;
   response: ZodTypeAny;
   /** Content type of a successful answer. */
-  produces?: 'application/json' | 'text/event-stream' | 'text/html';
+  produces?: 'application/json' | 'text/event-stream';
   /** Error statuses the route can answer with (all carry `{ code, message }`). */
   errors: number[];
   /** False for routes that answer without the bearer token. */
@@ -144,23 +142,14 @@ export const routes: RouteSpec[] = [
   },
   {
     method: 'GET',
-    paths: both('/task/view'),
-    operationId: 'TaskView',
-    summary: 'The run viewer: an HTML page with the graph, each node\'s status and timing, live',
+    paths: both('/task/schema'),
+    operationId: 'TaskSchema',
+    summary: 'The workflow schema a task ran (the console draws its graph and re-runs it from this)',
     tag: 'Task',
     query: TaskIDQuery,
-    response: z.string(),
-    produces: 'text/html',
+    response: z.record(z.string(), z.unknown()),
     errors: [400, 401, 404],
-    async handle(service, request, reply) {
-      const { taskID } = parseRequest(TaskIDQuery, request.query, 'query');
-      const schema = await service.runtime.getSchema(taskID);
-      if (schema === undefined) throw taskNotFound(taskID);
-      // The page calls the task routes under the same prefix it was served from (e.g. /flow/api).
-      const apiBase = request.url.split('?')[0].replace(/\/task\/view$/, '');
-      reply.type('text/html; charset=utf-8');
-      return renderRunViewer({ taskID, apiBase, schema });
-    },
+    handle: (service, request) => service.schema(parseRequest(TaskIDQuery, request.query, 'query').taskID),
   },
   {
     method: 'DELETE',

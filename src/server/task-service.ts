@@ -60,6 +60,8 @@ export interface TaskService {
   /** Resumes a failed or cancelled task under the same ID from its checkpoints (404 unknown, 409 running or succeeded). */
   resume(request: TaskResumeRequest): Promise<{ taskID: string }>;
   report(taskID: string): Promise<IReport>;
+  /** The workflow schema a task ran, as an object. */
+  schema(taskID: string): Promise<unknown>;
   /** The outputs once the task ended; with `waitMs`, waits that long for the end before refusing. */
   result(taskID: string, waitMs?: number): Promise<WorkflowOutputs>;
   cancel(taskID: string, reason?: string): Promise<{ success: boolean }>;
@@ -146,6 +148,11 @@ export function createTaskService(runtime: Runtime): TaskService {
       const report = await runtime.getReport(taskID);
       if (!report) throw taskNotFound(taskID);
       return report;
+    },
+    async schema(taskID) {
+      const schema = await runtime.getSchema(taskID);
+      if (schema === undefined) throw taskNotFound(taskID);
+      return schema;
     },
     async result(taskID, waitMs = 0) {
       const live = runtime.getTask(taskID);
