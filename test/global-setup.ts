@@ -1,6 +1,6 @@
 /**
  * Vitest global setup: builds dist/ once before the suite, because the CLI tests spawn
- * `node bin/flowgram.js`, which runs the build output. Skipped when dist/ is newer than every source
+ * `node bin/flowgram.js`, which runs the build output, and the console tests load dist/console. Skipped when dist/ is newer than every source
  * file. A type error elsewhere still emits JavaScript (tsc's default), so it is reported and the
  * suite goes on.
  */
@@ -32,8 +32,11 @@ export default function setup(): void {
   const root = fileURLToPath(new URL('..', import.meta.url));
   if (builtAt(root) > newestSource(join(root, 'src'))) return;
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  const build = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, encoding: 'utf8' });
-  if (build.status !== 0) {
-    process.stderr.write(`global-setup: tsc -p tsconfig.build.json reported problems (dist/ was still emitted):\n${build.stdout}${build.stderr}\n`);
+  // The server, CLI and SDK, then the web console's browser scripts (the console tests load them).
+  for (const project of ['tsconfig.build.json', 'tsconfig.console.json']) {
+    const build = spawnSync(process.execPath, [tsc, '-p', project], { cwd: root, encoding: 'utf8' });
+    if (build.status !== 0) {
+      process.stderr.write(`global-setup: tsc -p ${project} reported problems (dist/ was still emitted):\n${build.stdout}${build.stderr}\n`);
+    }
   }
 }

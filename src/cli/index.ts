@@ -44,6 +44,7 @@ function buildProgram(io: CommandIO, setCode: (code: ExitCode) => void): Command
     .option('--db <path>', 'where tasks and reports persist: a SQLite file, :memory:, or a postgres:// URL (env FLOWGRAM_DB; default ./.flowgram/flowgram.db)')
     .option('--lease-ms <ms>', 'servers sharing a --db: one silent this long is taken for dead and its running tasks are settled by another (env FLOWGRAM_LEASE_MS; default 30000)')
     .option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug, trace, silent (default info)')
+    .option('--no-console', 'do not serve the web console at /')
     .option('--queue <url>', 'scale out: enqueue tasks on this Redis (redis://host:port) for `flowgram worker` processes instead of running them here (env FLOWGRAM_QUEUE)')
     .option('--secrets-file <file>', 'secrets workflows reference as ["secrets", NAME]: a JSON object or dotenv file (env FLOWGRAM_SECRETS_FILE)')
     .addHelpText(

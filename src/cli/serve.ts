@@ -21,6 +21,8 @@ export interface ServeFlags {
   corsOrigin?: string[];
   allowedHosts?: string[];
   denyPrivateNetworks?: boolean;
+  /** False with --no-console. */
+  console?: boolean;
   maxRunning?: string;
   maxQueued?: string;
   bodyLimit?: string;
@@ -111,6 +113,7 @@ export async function serveCommand(flags: ServeFlags, io: CommandIO): Promise<Ex
     concurrency: { maxRunningTasks, maxQueuedTasks },
     bodyLimit: integer(flags.bodyLimit ?? env.FLOWGRAM_BODY_LIMIT, '--body-limit', 1),
     shutdownGraceMs: integer(flags.graceMs ?? env.FLOWGRAM_SHUTDOWN_GRACE_MS, '--grace-ms', 0),
+    console: flags.console !== false,
   });
   const closed = new Promise<void>((resolve) => server.app.addHook('onClose', (_app, done) => (resolve(), done())));
   let url: string;
@@ -124,7 +127,7 @@ export async function serveCommand(flags: ServeFlags, io: CommandIO): Promise<Ex
   }
   const mode = queueURL ? `; queue ${redactRedisURL(queueURL)}` : '';
   io.stderr.write(`flowgram server listening on ${url} (API ${url}/api, docs ${url}/docs; tasks in ${where}${mode})\n`);
-  io.stderr.write(`watch a run at ${url}/api/task/view?taskID=<taskID>\n`);
+  if (flags.console !== false) io.stderr.write(`console (run history, run viewer, start a run) at ${url}/\n`);
   if (!isLoopbackHostname(host) && !env.FLOWGRAM_API_TOKEN) {
     io.stderr.write(
       `warning: listening on ${host}, beyond loopback, without FLOWGRAM_API_TOKEN: anyone who can reach this address can run workflows (code included); set FLOWGRAM_API_TOKEN\n`,

@@ -42,6 +42,7 @@ function shell(prefix: string, version: string): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>FlowGram runtime console</title>
+<link rel="icon" href="data:,">
 <script type="application/json" id="console-config">{"apiBase":${base}}</script>
 <script type="module" src="${prefix}/console/main.js?v=${encodeURIComponent(version)}"></script>
 </head>

@@ -11,11 +11,13 @@ import { createRuntime, type ConcurrencyOptions, type Runtime, type RuntimeOptio
 import type { FlowgramMetrics } from '../metrics/metrics.js';
 import { bearerTokenHook } from './auth.js';
 import { badRequest, toHttpError } from './errors.js';
+import { isConsolePath, registerConsole } from './console-route.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { originAllowed, requestOriginHook, type AllowedHosts, type CorsOrigins } from './request-origin.js';
 import { routes } from './routes.js';
 import { createTaskService, type TaskService } from './task-service.js';
 import { trpcRoutes } from './trpc-route.js';
+import { packageVersion } from './version.js';
 
 
 export interface FlowgramPluginOptions {
@@ -42,6 +44,8 @@ export interface FlowgramPluginOptions {
   bodyLimit?: number;
   /** Serve /openapi.json and Swagger UI at /docs. Default true. */
   docs?: boolean;
+  /** Serve the web console at / (run history, run viewer, start a run). Default true. */
+  console?: boolean;
   /** How long a shutdown lets running tasks finish before cancelling them (ms). Default 10,000. */
   shutdownGraceMs?: number;
   /** Serve these Prometheus metrics at GET /metrics. */
@@ -106,7 +110,8 @@ export const flowgramPlugin: FastifyPluginAsync<FlowgramPluginOptions> = async (
 
   if (token) {
     const publicPaths = new Set(routes.filter((route) => route.protected === false).flatMap((route) => route.paths.map((path) => `${prefix}${path}`)));
-    app.addHook('onRequest', bearerTokenHook(token, (path) => publicPaths.has(path)));
+    const consoleIsPublic = options.console !== false;
+    app.addHook('onRequest', bearerTokenHook(token, (path) => publicPaths.has(path) || (consoleIsPublic && isConsolePath(path, prefix))));
   }
 
   // A shutdown of the host app lets this server's tasks finish (or cancels them) first.
@@ -129,6 +134,8 @@ export const flowgramPlugin: FastifyPluginAsync<FlowgramPluginOptions> = async (
   }
 
   await app.register(trpcRoutes, { prefix: '/trpc', service: tasks, bodyLimit });
+
+  if (options.console !== false) registerConsole(app, packageVersion);
 
   if (options.docs !== false) {
     const document = buildOpenApiDocument(routes, { prefix, bearerAuth: token !== undefined });

@@ -1,0 +1,296 @@
+/**
+ * The workflow graph as SVG: nodes where the editor put them (`meta.position`), laid out by depth only
+ * where a position is missing; loops drawn as containers holding their block; zoom, pan and fit.
+ */
+import { s } from './dom.js';
+import { titleText } from './format.js';
+import type { SchemaEdge, SchemaNode } from './types.js';
+
+const NODE_W = 200;
+const NODE_H = 56;
+const GAP_X = 80;
+const GAP_Y = 32;
+const PAD = 24;
+const HEADER = 44;
+
+interface Box {
+  node: SchemaNode;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  inner?: Level;
+}
+
+interface Level {
+  boxes: Box[];
+  edges: SchemaEdge[];
+  width: number;
+  height: number;
+}
+
+function position(node: SchemaNode): { x: number; y: number } | undefined {
+  const x = Number(node.meta?.position?.x);
+  const y = Number(node.meta?.position?.y);
+  return node.meta?.position && Number.isFinite(x) && Number.isFinite(y) ? { x, y } : undefined;
+}
+
+/** Longest path from a node without incoming edges; cycles are cut. */
+function depths(nodes: SchemaNode[], edges: SchemaEdge[]): Map<string, number> {
+  const depth = new Map(nodes.map((node) => [node.id, 0]));
+  for (let round = 0; round < nodes.length; round++) {
+    let changed = false;
+    for (const edge of edges) {
+      const from = depth.get(edge.sourceNodeID);
+      const to = depth.get(edge.targetNodeID);
+      if (from === undefined || to === undefined || to >= from + 1) continue;
+      depth.set(edge.targetNodeID, from + 1);
+      changed = true;
+    }
+    if (!changed) break;
+  }
+  return depth;
+}
+
+function overlapping(boxes: Box[]): boolean {
+  for (let i = 0; i < boxes.length; i++) {
+    for (let j = i + 1; j < boxes.length; j++) {
+      const a = boxes[i];
+      const b = boxes[j];
+      if (a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h) return true;
+    }
+  }
+  return false;
+}
+
+export function layoutLevel(nodes: SchemaNode[], edges: SchemaEdge[]): Level {
+  const boxes: Box[] = nodes.map((node) => {
+    if (!Array.isArray(node.blocks) || node.blocks.length === 0) return { node, x: 0, y: 0, w: NODE_W, h: NODE_H };
+    const inner = layoutLevel(node.blocks, Array.isArray(node.edges) ? node.edges : []);
+    return { node, x: 0, y: 0, w: Math.max(NODE_W, inner.width + 2 * PAD), h: HEADER + inner.height + PAD, inner };
+  });
+  for (const box of boxes) Object.assign(box, position(box.node) ?? {});
+  // Editor positions that would draw boxes on top of each other (e.g. all at 0,0) are not used.
+  const trusted = !overlapping(boxes.filter((box) => position(box.node)));
+  const placed = trusted ? boxes.filter((box) => position(box.node)) : [];
+  const missing = boxes.filter((box) => !placed.includes(box));
+  if (missing.length > 0) {
+    // Below whatever the editor placed, columns by depth.
+    const top = placed.length > 0 ? Math.max(...placed.map((box) => box.y + box.h)) + GAP_Y * 2 : 0;
+    const left = placed.length > 0 ? Math.min(...placed.map((box) => box.x)) : 0;
+    const depth = depths(nodes, edges);
+    const columnY = new Map<number, number>();
+    for (const box of missing) {
+      const column = depth.get(box.node.id) ?? 0;
+      const y = columnY.get(column) ?? top;
+      box.x = left + column * (NODE_W + GAP_X);
+      box.y = y;
+      columnY.set(column, y + box.h + GAP_Y);
+    }
+  }
+  const minX = Math.min(0, ...boxes.map((box) => box.x));
+  const minY = Math.min(0, ...boxes.map((box) => box.y));
+  for (const box of boxes) {
+    box.x -= minX;
+    box.y -= minY;
+  }
+  return {
+    boxes,
+    edges,
+    width: Math.max(NODE_W, ...boxes.map((box) => box.x + box.w)),
+    height: Math.max(NODE_H, ...boxes.map((box) => box.y + box.h)),
+  };
+}
+
+export interface NodeLook {
+  /** succeeded, failed, processing, pending, canceled or skipped. */
+  status: string;
+  /** One short line under the title: status and time. */
+  detail: string;
+}
+
+export interface GraphOptions {
+  look(nodeID: string): NodeLook;
+  edgeState(edge: SchemaEdge): 'taken' | 'untaken' | 'pending';
+  onSelect(nodeID: string): void;
+}
+
+interface DrawnNode {
+  group: SVGGElement;
+  detail: SVGTextElement;
+}
+
+/** Long titles are shortened inside the box; the full title is in the tooltip and the side panel. */
+function short(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+export class WorkflowGraph {
+  readonly element: HTMLElement;
+  private readonly svg: SVGSVGElement;
+  private readonly viewport: SVGGElement;
+  private readonly drawn = new Map<string, DrawnNode>();
+  private readonly edges: Array<{ edge: SchemaEdge; path: SVGPathElement }> = [];
+  private readonly level: Level;
+  private scale = 1;
+  private tx = 0;
+  private ty = 0;
+  private selected: string | undefined;
+
+  constructor(
+    nodes: SchemaNode[],
+    edges: SchemaEdge[],
+    private readonly options: GraphOptions,
+  ) {
+    this.level = layoutLevel(nodes, edges);
+    this.viewport = s('g', { class: 'viewport' });
+    this.drawLevel(this.level, this.viewport);
+    this.svg = s('svg', { class: 'graph', role: 'img', 'aria-label': 'Workflow graph' }, this.viewport);
+    this.element = document.createElement('div');
+    this.element.className = 'graph-box';
+    this.element.tabIndex = 0;
+    this.element.setAttribute('aria-label', 'Workflow graph: arrow keys pan, + and - zoom, 0 fits');
+    this.element.appendChild(this.svg);
+    this.listen();
+    this.update();
+  }
+
+  private drawLevel(level: Level, parent: SVGGElement): void {
+    const byID = new Map(level.boxes.map((box) => [box.node.id, box]));
+    for (const edge of level.edges) {
+      const from = byID.get(edge.sourceNodeID);
+      const to = byID.get(edge.targetNodeID);
+      if (!from || !to) continue;
+      const x1 = from.x + from.w;
+      const y1 = from.y + Math.min(from.h, NODE_H) / 2;
+      const x2 = to.x;
+      const y2 = to.y + Math.min(to.h, NODE_H) / 2;
+      const bend = Math.max(40, Math.abs(x2 - x1) / 2);
+      const path = s('path', { class: 'edge', d: `M${x1},${y1} C${x1 + bend},${y1} ${x2 - bend},${y2} ${x2},${y2}` });
+      parent.appendChild(path);
+      if (edge.sourcePortID !== undefined && edge.sourcePortID !== '') {
+        parent.appendChild(s('text', { class: 'port', x: x2 - 8, y: y2 - 6, 'text-anchor': 'end' }, short(String(edge.sourcePortID), 24)));
+      }
+      this.edges.push({ edge, path });
+    }
+    for (const box of level.boxes) {
+      const title = titleText(box.node.data?.title, box.node.id);
+      const detail = s('text', { class: 'detail', x: 12, y: 42 });
+      const group = s(
+        'g',
+        { class: 'node', transform: `translate(${box.x},${box.y})`, tabindex: 0, role: 'button', 'data-node-id': box.node.id, 'aria-label': `${title} (${box.node.type})` },
+        s('title', undefined, `${title} — ${box.node.type} ${box.node.id}`),
+        s('rect', { class: box.inner ? 'box container' : 'box', width: box.w, height: box.h, rx: 8 }),
+        s('rect', { class: 'bar', width: 6, height: Math.min(box.h, NODE_H), rx: 3 }),
+        s('text', { class: 'title', x: 12, y: 22 }, short(title, 26)),
+        detail,
+      );
+      group.addEventListener('click', (event) => {
+        event.stopPropagation();
+        this.options.onSelect(box.node.id);
+      });
+      group.addEventListener('keydown', (event) => {
+        if (event.key === 'Enter' || event.key === ' ') {
+          event.preventDefault();
+          event.stopPropagation();
+          this.options.onSelect(box.node.id);
+        }
+      });
+      parent.appendChild(group);
+      this.drawn.set(box.node.id, { group, detail });
+      if (box.inner) {
+        const inner = s('g', { transform: `translate(${box.x + PAD},${box.y + HEADER})` });
+        parent.appendChild(inner);
+        this.drawLevel(box.inner, inner);
+      }
+    }
+  }
+
+  /** Re-reads every node's status and every edge's state (live runs call it on each change). */
+  update(): void {
+    for (const [nodeID, drawn] of this.drawn) {
+      const look = this.options.look(nodeID);
+      drawn.group.setAttribute('class', `node status-${look.status}${nodeID === this.selected ? ' selected' : ''}`);
+      drawn.detail.textContent = look.detail;
+    }
+    for (const { edge, path } of this.edges) path.setAttribute('class', `edge ${this.options.edgeState(edge)}`);
+  }
+
+  select(nodeID: string | undefined): void {
+    this.selected = nodeID;
+    this.update();
+  }
+
+  private apply(): void {
+    this.viewport.setAttribute('transform', `translate(${this.tx},${this.ty}) scale(${this.scale})`);
+  }
+
+  zoom(factor: number, cx?: number, cy?: number): void {
+    const rect = this.svg.getBoundingClientRect();
+    const x = cx ?? rect.width / 2;
+    const y = cy ?? rect.height / 2;
+    const next = Math.min(3, Math.max(0.15, this.scale * factor));
+    this.tx = x - ((x - this.tx) * next) / this.scale;
+    this.ty = y - ((y - this.ty) * next) / this.scale;
+    this.scale = next;
+    this.apply();
+  }
+
+  fit(): void {
+    const rect = this.svg.getBoundingClientRect();
+    const width = rect.width || 800;
+    const height = rect.height || 400;
+    const margin = 24;
+    this.scale = Math.min(1.25, (width - 2 * margin) / this.level.width, (height - 2 * margin) / this.level.height);
+    this.tx = (width - this.level.width * this.scale) / 2;
+    this.ty = (height - this.level.height * this.scale) / 2;
+    this.apply();
+  }
+
+  private listen(): void {
+    this.svg.addEventListener(
+      'wheel',
+      (event) => {
+        event.preventDefault();
+        const rect = this.svg.getBoundingClientRect();
+        this.zoom(Math.exp(-event.deltaY * 0.0015), event.clientX - rect.left, event.clientY - rect.top);
+      },
+      { passive: false },
+    );
+    let drag: { x: number; y: number } | undefined;
+    this.svg.addEventListener('pointerdown', (event) => {
+      if ((event.target as Element).closest('.node')) return;
+      drag = { x: event.clientX - this.tx, y: event.clientY - this.ty };
+      this.svg.setPointerCapture(event.pointerId);
+    });
+    this.svg.addEventListener('pointermove', (event) => {
+      if (!drag) return;
+      this.tx = event.clientX - drag.x;
+      this.ty = event.clientY - drag.y;
+      this.apply();
+    });
+    const stop = (): void => {
+      drag = undefined;
+    };
+    this.svg.addEventListener('pointerup', stop);
+    this.svg.addEventListener('pointercancel', stop);
+    this.element.addEventListener('keydown', (event) => {
+      const step = 40;
+      const actions: Record<string, () => void> = {
+        '+': () => this.zoom(1.2),
+        '=': () => this.zoom(1.2),
+        '-': () => this.zoom(1 / 1.2),
+        '0': () => this.fit(),
+        ArrowLeft: () => (this.tx += step),
+        ArrowRight: () => (this.tx -= step),
+        ArrowUp: () => (this.ty += step),
+        ArrowDown: () => (this.ty -= step),
+      };
+      const action = actions[event.key];
+      if (!action || (event.target as Element).closest('.node')) return;
+      event.preventDefault();
+      action();
+      this.apply();
+    });
+  }
+}

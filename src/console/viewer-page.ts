@@ -1,0 +1,264 @@
+/**
+ * The run viewer: the graph of one task with each node's status, live while it runs; a node's inputs,
+ * outputs, branch, error and logs for each of its runs (every iteration of a loop); an error banner;
+ * cancel and download.
+ */
+import { downloadJSON } from './download.js';
+import { fill, h } from './dom.js';
+import { STATUS_LABELS, formatDateTime, formatDuration, titleText } from './format.js';
+import { WorkflowGraph } from './graph.js';
+import { badge, section, type PageContext } from './page.js';
+import { RunModel, indexNodes } from './run-model.js';
+import type { Message, Report, SchemaNode, WorkflowSchema } from './types.js';
+import { valueView } from './value-view.js';
+
+const TICK_MS = 500;
+const REFRESH_DEBOUNCE_MS = 150;
+
+export async function viewerPage(context: PageContext, taskID: string): Promise<void> {
+  const { api, root } = context;
+  fill(root, h('p', { class: 'muted' }, 'Loading run…'));
+  const [schema, first] = await Promise.all([
+    api.get<WorkflowSchema>('/task/schema', { taskID }),
+    api.get<Report>('/task/report', { taskID }),
+  ]);
+  const nodes = indexNodes(schema);
+  let model = new RunModel(schema, first);
+  let selected: string | undefined;
+  let iteration: Record<string, number> = {};
+  const leaving = new AbortController();
+  context.onLeave(() => leaving.abort());
+
+  const statusBadge = h('span');
+  const elapsed = h('span', { class: 'muted', 'data-testid': 'run-elapsed' });
+  const started = h('span', { class: 'muted' });
+  const banner = h('div', { class: 'banner-slot' });
+  const actions = h('div', { class: 'actions' });
+  const panel = h('aside', { class: 'panel', 'aria-live': 'polite', 'aria-label': 'Details' });
+
+  const graph = new WorkflowGraph(Array.isArray(schema.nodes) ? schema.nodes : [], Array.isArray(schema.edges) ? schema.edges : [], {
+    look(nodeID) {
+      const state = model.state(nodeID);
+      const runs = model.node(nodeID)?.snapshots.length ?? 0;
+      const time = model.elapsed(nodeID, Date.now());
+      const parts = [STATUS_LABELS[state] ?? state];
+      if (time !== undefined && state !== 'skipped' && state !== 'pending') parts.push(formatDuration(time));
+      if (runs > 1) parts.push(`${runs} runs`);
+      return { status: state, detail: parts.join(' · ') };
+    },
+    edgeState: (edge) => model.edgeState(edge),
+    onSelect: (nodeID) => select(nodeID),
+  });
+
+  const zoomIn = h('button', { type: 'button', title: 'Zoom in', 'aria-label': 'Zoom in' }, '+');
+  const zoomOut = h('button', { type: 'button', title: 'Zoom out', 'aria-label': 'Zoom out' }, '−');
+  const fit = h('button', { type: 'button' }, 'Fit');
+  zoomIn.addEventListener('click', () => graph.zoom(1.2));
+  zoomOut.addEventListener('click', () => graph.zoom(1 / 1.2));
+  fit.addEventListener('click', () => graph.fit());
+
+  fill(
+    root,
+    h(
+      'div',
+      { class: 'viewer' },
+      h(
+        'header',
+        { class: 'run-header' },
+        h('div', undefined, h('a', { href: '#/runs' }, '← Runs')),
+        h('h2', undefined, 'Run ', h('code', { class: 'task-id' }, taskID)),
+        h('div', { class: 'run-meta' }, statusBadge, started, elapsed),
+        actions,
+      ),
+      banner,
+      h('div', { class: 'viewer-body' }, h('div', { class: 'canvas' }, h('div', { class: 'zoom' }, zoomIn, zoomOut, fit), graph.element), panel),
+    ),
+  );
+  requestAnimationFrame(() => graph.fit());
+
+  function select(nodeID: string | undefined): void {
+    selected = nodeID;
+    graph.select(nodeID);
+    renderPanel();
+  }
+
+  function renderHeader(): void {
+    const status = model.report.workflowStatus;
+    fill(statusBadge, badge(status.status, STATUS_LABELS[status.status] ?? status.status));
+    started.textContent = status.startTime ? `started ${formatDateTime(status.startTime)}` : 'not started yet';
+    elapsed.textContent = status.startTime ? `${status.terminated ? 'took' : 'running for'} ${formatDuration(model.workflowElapsed(Date.now()))}` : '';
+  }
+
+  function renderActions(): void {
+    const download = h('button', { type: 'button' }, 'Download report');
+    download.addEventListener('click', () => downloadJSON(`flowgram-report-${taskID}.json`, model.report));
+    const rerun = h('a', { class: 'button', href: `#/new?from=${encodeURIComponent(taskID)}` }, 'Run again');
+    const children: HTMLElement[] = [download, rerun];
+    if (!model.terminated) {
+      const cancel = h('button', { type: 'button', class: 'danger' }, 'Cancel run');
+      cancel.addEventListener('click', () => {
+        cancel.setAttribute('disabled', '');
+        api.request('PUT', '/task/cancel', { body: { taskID, reason: 'cancelled from the console' } }).then(refresh, context.fail);
+      });
+      children.unshift(cancel);
+    }
+    fill(actions, ...children);
+  }
+
+  function renderBanner(): void {
+    const failure = model.failure();
+    if (!failure) {
+      fill(banner);
+      return;
+    }
+    const node = failure.nodeID === undefined ? undefined : nodes.get(failure.nodeID);
+    const name = node ? titleText(node.data?.title, node.id) : failure.nodeID;
+    const show = h('button', { type: 'button', class: 'link' }, 'Show node');
+    show.addEventListener('click', () => failure.nodeID !== undefined && select(failure.nodeID));
+    fill(
+      banner,
+      h(
+        'div',
+        { class: 'banner error', role: 'alert' },
+        h('strong', undefined, name ? `Failed at “${name}”` : 'The run failed'),
+        h('span', { class: 'banner-message' }, failure.message),
+        node ? show : null,
+      ),
+    );
+  }
+
+  function renderPanel(): void {
+    if (selected === undefined || !nodes.has(selected)) {
+      fill(panel, workflowDetails());
+      return;
+    }
+    fill(panel, nodeDetails(nodes.get(selected) as SchemaNode));
+  }
+
+  function workflowDetails(): HTMLElement {
+    const general = model.messages().filter((message) => message.nodeID === undefined);
+    return h(
+      'div',
+      undefined,
+      h('h2', undefined, 'Workflow'),
+      h('p', { class: 'muted' }, 'Select a node to see its inputs, outputs, logs and every run.'),
+      section('Inputs', valueView(model.report.inputs, 'Workflow inputs')),
+      section('Outputs', valueView(model.report.outputs, 'Workflow outputs')),
+      general.length > 0 ? section('Messages', logList(general)) : null,
+    );
+  }
+
+  function nodeDetails(node: SchemaNode): HTMLElement {
+    const nodeID = String(node.id);
+    const title = titleText(node.data?.title, nodeID);
+    const state = model.state(nodeID);
+    const report = model.node(nodeID);
+    const snapshots = report?.snapshots ?? [];
+    const close = h('button', { type: 'button', class: 'link' }, 'Close');
+    close.addEventListener('click', () => select(undefined));
+    const head = h(
+      'div',
+      { class: 'node-head' },
+      h('h2', { 'data-testid': 'node-title' }, title),
+      close,
+      h('p', { class: 'muted' }, `${node.type} · `, h('code', undefined, nodeID)),
+      h('p', undefined, badge(state, STATUS_LABELS[state] ?? state), ' ', h('span', { 'data-testid': 'node-elapsed' }, nodeTime(nodeID))),
+    );
+    if (snapshots.length === 0) {
+      return h('div', undefined, head, h('p', { class: 'muted' }, state === 'skipped' ? 'This node did not run: no path reached it.' : 'This node has not run yet.'));
+    }
+    const defaultIndex = Math.max(0, snapshots.findIndex((snapshot) => snapshot.error !== undefined));
+    const index = Math.min(iteration[nodeID] ?? (snapshots.some((snapshot) => snapshot.error !== undefined) ? defaultIndex : snapshots.length - 1), snapshots.length - 1);
+    const snapshot = snapshots[index];
+    const parts: Array<HTMLElement | null> = [head];
+    if (snapshots.length > 1) {
+      const picker = h('select', { id: 'iteration', 'data-testid': 'iteration' });
+      snapshots.forEach((_snapshot, i) => {
+        const option = h('option', { value: i }, `Run ${i + 1} of ${snapshots.length} — ${STATUS_LABELS[model.snapshotState(nodeID, i)]}`);
+        if (i === index) option.selected = true;
+        picker.appendChild(option);
+      });
+      picker.addEventListener('change', () => {
+        iteration = { ...iteration, [nodeID]: Number(picker.value) };
+        renderPanel();
+        (panel.querySelector('#iteration') as HTMLSelectElement | null)?.focus();
+      });
+      parts.push(h('p', { class: 'iteration' }, h('label', { for: 'iteration' }, 'Iteration '), picker));
+    }
+    const snapshotState = model.snapshotState(nodeID, index);
+    parts.push(h('p', undefined, 'This run: ', badge(snapshotState, STATUS_LABELS[snapshotState])));
+    if (snapshot.error !== undefined) parts.push(section('Error', h('pre', { class: 'value error-text', 'data-testid': 'node-error' }, snapshot.error)));
+    if (snapshot.branch !== undefined) parts.push(section('Branch', h('code', undefined, snapshot.branch)));
+    const attempts = snapshot.data?.attempts;
+    if (attempts !== undefined) parts.push(section('Attempts', valueView(attempts, 'Attempts')));
+    parts.push(section('Inputs', valueView(snapshot.inputs, 'Node inputs')));
+    parts.push(section('Outputs', valueView(snapshot.outputs, 'Node outputs')));
+    const logs = model.logs(nodeID, snapshot);
+    parts.push(section('Logs', logs.length > 0 ? logList(logs) : h('p', { class: 'muted' }, 'No output.')));
+    if (snapshot.data && Object.keys(snapshot.data).length > 0) parts.push(section('Data', valueView(snapshot.data, 'Node data')));
+    return h('div', undefined, ...parts);
+  }
+
+  function nodeTime(nodeID: string): string {
+    const report = model.node(nodeID);
+    if (!report) return '';
+    const time = formatDuration(model.elapsed(nodeID, Date.now()));
+    return report.terminated || report.endTime !== undefined ? `took ${time} · started ${formatDateTime(report.startTime)}` : `running for ${time}`;
+  }
+
+  function logList(messages: Message[]): HTMLElement {
+    return h(
+      'ol',
+      { class: 'logs', 'data-testid': 'logs' },
+      messages.map((message) =>
+        h(
+          'li',
+          { class: `log level-${message.type}` },
+          h('time', { datetime: new Date(message.timestamp).toISOString() }, new Date(message.timestamp).toLocaleTimeString()),
+          h('span', { class: 'level' }, message.type),
+          h('span', { class: 'log-text' }, message.message),
+        ),
+      ),
+    );
+  }
+
+  function renderAll(): void {
+    renderHeader();
+    renderActions();
+    renderBanner();
+    graph.update();
+    renderPanel();
+  }
+
+  let pending: number | undefined;
+  async function refresh(): Promise<void> {
+    const report = await api.get<Report>('/task/report', { taskID }, leaving.signal);
+    model = new RunModel(schema, report);
+    renderAll();
+  }
+  function scheduleRefresh(): void {
+    if (pending !== undefined) return;
+    pending = window.setTimeout(() => {
+      pending = undefined;
+      refresh().catch((error: unknown) => !leaving.signal.aborted && context.fail(error));
+    }, REFRESH_DEBOUNCE_MS);
+  }
+
+  renderAll();
+  if (!model.terminated) {
+    const ticker = window.setInterval(() => {
+      if (model.terminated) return;
+      renderHeader();
+      graph.update();
+      const time = panel.querySelector('[data-testid="node-elapsed"]');
+      if (time && selected !== undefined) time.textContent = nodeTime(selected);
+    }, TICK_MS);
+    context.onLeave(() => window.clearInterval(ticker));
+    api
+      .stream(taskID, scheduleRefresh, leaving.signal)
+      .then(() => refresh())
+      .catch((error: unknown) => {
+        if (!leaving.signal.aborted) context.fail(error);
+      });
+  }
+}

@@ -1,0 +1,325 @@
+/**
+ * The web console in a real browser: Debian's chromium driven by playwright-core against real servers on
+ * 127.0.0.1. One browser for the file; each test opens its own page, saves a screenshot under
+ * test/output/console/ and fails if the page logged a console error.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { blockEnd, blockStart, edge, input, loopNode, ref, type Schema } from './fixtures/workflow-builders.js';
+import { postJson, slowSchema, startTestServer, waitForEnd, type TestServer } from './helpers/server-harness.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const available = existsSync(CHROMIUM);
+if (!available) console.warn(`console.test: skipped, no chromium at ${CHROMIUM} (.ci/run installs the Debian package)`);
+
+const SHOTS = fileURLToPath(new URL('./output/console/', import.meta.url));
+
+const position = (x: number, y: number): { position: { x: number; y: number } } => ({ position: { x, y } });
+
+function codeNode(id: string, title: unknown, script: string, inputs: Record<string, unknown>, x: number): Schema['nodes'][number] {
+  return {
+    id,
+    type: 'code',
+    meta: position(x, 0),
+    data: {
+      title,
+      inputs: { type: 'object', properties: Object.fromEntries(Object.keys(inputs).map((key) => [key, {}])) },
+      inputsValues: inputs,
+      outputs: { type: 'object', properties: { result: {} } },
+      script: { language: 'javascript', content: script },
+    },
+  } as Schema['nodes'][number];
+}
+
+function endNode(x: number, from: string): Schema['nodes'][number] {
+  return {
+    id: 'end_0',
+    type: 'end',
+    meta: position(x, 0),
+    data: { title: 'End', inputs: { type: 'object', properties: { result: {} } }, inputsValues: { result: ref(from, 'result') } },
+  } as Schema['nodes'][number];
+}
+
+/** A form of every input type, a code node that logs and greets. */
+function greetingWorkflow(): Schema {
+  const start = {
+    id: 'start_0',
+    type: 'start',
+    meta: position(0, 0),
+    data: {
+      title: 'Start',
+      outputs: {
+        type: 'object',
+        required: ['name', 'count'],
+        properties: {
+          name: { type: 'string', description: 'who to greet' },
+          count: { type: 'integer', default: 2, minimum: 1 },
+          ratio: { type: 'number', default: 0.5 },
+          loud: { type: 'boolean', default: true },
+          when: { type: 'string', format: 'date-time' },
+          tags: { type: 'array', items: { type: 'string' }, default: ['a'] },
+          extra: { type: 'object', default: { k: 1 } },
+        },
+      },
+    },
+  };
+  const params = { name: ref('start_0', 'name'), count: ref('start_0', 'count'), loud: ref('start_0', 'loud') };
+  const script = `async function main({ params }) {\n  console.log('greeting ' + params.name + ' x' + params.count);\n  const text = 'Hello, ' + params.name;\n  return { result: params.loud ? text.toUpperCase() : text };\n}`;
+  return { title: 'Greeter', nodes: [start, codeNode('code_0', 'Greet', script, params, 300), endNode(600, 'code_0')], edges: [edge('start_0', 'code_0'), edge('code_0', 'end_0')] } as Schema;
+}
+
+/** A loop whose code node logs each item; the End node sits far off (the editor put it there). */
+function loopWorkflow(): Schema {
+  const start = { id: 'start_0', type: 'start', meta: position(0, 0), data: { title: 'Start', outputs: { type: 'object', properties: { numbers: { type: 'array', items: { type: 'number' }, default: [3, 8, 12] } } } } };
+  const inner = codeNode('square', 'Square', `async function main({ params }) {\n  console.log('squaring ' + params.n);\n  return { result: params.n * params.n };\n}`, { n: ref('loop_0_locals', 'item') }, 200);
+  const loop = loopNode('loop_0', {
+    loopFor: ref('start_0', 'numbers'),
+    blocks: [{ ...blockStart('block_start_0'), meta: position(0, 0) }, inner, { ...blockEnd('block_end_0'), meta: position(460, 0) }],
+    edges: [edge('block_start_0', 'square'), edge('square', 'block_end_0')],
+    loopOutputs: { result: ref('square', 'result') },
+    outputs: { result: { type: 'array', items: { type: 'number' } } },
+  });
+  loop.meta = position(300, 0);
+  (loop.data as { title: string }).title = 'Square each';
+  return { title: 'Squares', nodes: [start, loop, endNode(1400, 'loop_0')], edges: [edge('start_0', 'loop_0'), edge('loop_0', 'end_0')] } as Schema;
+}
+
+/** Fails in a code node; another node's title and a value are hostile markup. */
+function failingWorkflow(): Schema {
+  const start = { id: 'start_0', type: 'start', meta: position(0, 0), data: { title: 'Start', outputs: { type: 'object', properties: { html: { type: 'string', default: '<img src=x onerror="window.__pwned=1">' } } } } };
+  const echo = codeNode('shout', '<img src=x onerror="window.__pwned=1">', `async function main({ params }) {\n  return { result: params.html + 'x'.repeat(2000) };\n}`, { html: ref('start_0', 'html') }, 300);
+  const boom = codeNode('boom', 'Explode', `async function main({ params }) {\n  console.log('about to fail');\n  throw new Error('kaput <b>bold</b>');\n}`, { x: ref('shout', 'result') }, 600);
+  return { title: 'Breaks', nodes: [start, echo, boom, endNode(900, 'boom')], edges: [edge('start_0', 'shout'), edge('shout', 'boom'), edge('boom', 'end_0')] } as Schema;
+}
+
+describe.skipIf(!available)('web console (chromium)', () => {
+  let browser: Browser;
+  let server: TestServer;
+  let page: Page;
+  let errors: string[];
+  /** Console errors a test expects (e.g. the 401 of the token flow). */
+  let allowed: RegExp | undefined;
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    [browser, server] = await Promise.all([
+      chromium.launch({
+        executablePath: CHROMIUM,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      }),
+      startTestServer(),
+    ]);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  async function open(url: string, viewport = { width: 1280, height: 720 }): Promise<Page> {
+    const context = await browser.newContext({ viewport });
+    page = await context.newPage();
+    errors = [];
+    allowed = undefined;
+    page.on('console', (message: ConsoleMessage) => {
+      if (message.type() === 'error' && !(allowed && allowed.test(message.text()))) errors.push(message.text());
+    });
+    page.on('pageerror', (error) => errors.push(String(error)));
+    await page.goto(url);
+    return page;
+  }
+
+  afterEach(async (test) => {
+    if (!page) return;
+    await page.screenshot({ path: `${SHOTS}${test.task.name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.png`, fullPage: true });
+    await page.context().close();
+    expect(errors).toEqual([]);
+  });
+
+  async function runTask(schema: Schema, inputs: Record<string, unknown> = {}): Promise<string> {
+    const run = await postJson<{ taskID: string }>(`${server.url}/api/task/run`, { schema, inputs });
+    expect(run.status).toBe(200);
+    return run.body.taskID;
+  }
+
+  it('starts a run from the generated form, refusing bad inputs at their fields, and watches it succeed', async () => {
+    await open(`${server.url}/#/new`);
+    await page.fill('#workflow-json', JSON.stringify(greetingWorkflow()));
+    // Every type gets its control, defaults filled in.
+    expect(await page.inputValue('[data-field="count"]')).toBe('2');
+    expect(await page.isChecked('[data-field="loud"]')).toBe(true);
+    expect(await page.getAttribute('[data-field="when"]', 'type')).toBe('datetime-local');
+    expect(JSON.parse(await page.inputValue('[data-field="tags"]'))).toEqual(['a']);
+
+    await page.click('button[type=submit]');
+    await expect.poll(() => page.textContent('#input-0-error')).toContain('name is required');
+    await page.fill('[data-field="name"]', 'Ada');
+    await page.fill('[data-field="count"]', '1.5');
+    await page.click('button[type=submit]');
+    await expect.poll(() => page.textContent('#input-1-error')).toContain('count must be a whole number');
+    // The server's own validation (item types), shown at the field it names.
+    await page.fill('[data-field="count"]', '3');
+    await page.fill('[data-field="tags"]', '[1]');
+    await page.click('button[type=submit]');
+    await expect.poll(() => page.textContent('#input-5-error')).toContain('tags must be string');
+    await page.fill('[data-field="tags"]', '["a"]');
+    await page.fill('[data-field="when"]', '2026-01-02T03:04:05');
+    await page.click('button[type=submit]');
+    await page.waitForURL(/#\/task\//);
+    await page.waitForSelector('.run-meta .badge.status-succeeded', { timeout: 15_000 });
+    await page.click('[data-node-id="code_0"]');
+    await expect.poll(() => page.textContent('[data-testid="logs"]')).toContain('greeting Ada x3');
+    expect(await page.textContent('.panel')).toContain('HELLO, ADA');
+    const taskID = decodeURIComponent(page.url().split('#/task/')[1]);
+    const report = await (await fetch(`${server.url}/api/task/report?taskID=${taskID}`)).json();
+    expect(report.inputs).toMatchObject({ name: 'Ada', count: 3, ratio: 0.5, loud: true, tags: ['a'], extra: { k: 1 } });
+    expect(new Date(report.inputs.when).getTime()).toBe(new Date('2026-01-02T03:04:05').getTime());
+  });
+
+  it('shows every iteration of a node inside a loop, with its own inputs, outputs and logs', async () => {
+    const taskID = await runTask(loopWorkflow());
+    await waitForEnd(server.url, taskID);
+    await open(`${server.url}/#/task/${taskID}`);
+    await page.waitForSelector('.run-meta .badge.status-succeeded');
+    // The loop is a container holding its block; the far-off End node is still on screen after fit.
+    const end = await page.locator('[data-node-id="end_0"]').boundingBox();
+    expect(end && end.x + end.width).toBeLessThanOrEqual(1280);
+    await page.click('[data-node-id="square"]');
+    const picker = page.locator('[data-testid="iteration"]');
+    expect(await picker.locator('option').count()).toBe(3);
+    expect(await page.textContent('[data-testid="logs"]')).toContain('squaring 12');
+    await picker.selectOption('0');
+    await expect.poll(() => page.textContent('[data-testid="logs"]')).toContain('squaring 3');
+    expect(await page.textContent('[data-testid="logs"]')).not.toContain('squaring 12');
+    expect(await page.textContent('.panel')).toContain('9');
+    await picker.selectOption('1');
+    await expect.poll(() => page.textContent('.panel')).toContain('64');
+    expect(await page.locator('.edge.taken').count()).toBeGreaterThanOrEqual(4);
+  });
+
+  it('names the failing node and its message in a banner; every value is text, never markup', async () => {
+    const taskID = await runTask(failingWorkflow());
+    await waitForEnd(server.url, taskID);
+    await open(`${server.url}/api/task/view?taskID=${taskID}`); // the old viewer's URL redirects here
+    await page.waitForSelector('.banner.error');
+    expect(await page.textContent('.banner.error')).toContain('Failed at “Explode”');
+    expect(await page.textContent('.banner.error')).toContain('kaput <b>bold</b>');
+    await page.click('.banner.error button');
+    expect(await page.textContent('[data-testid="node-title"]')).toBe('Explode');
+    expect(await page.textContent('[data-testid="node-error"]')).toContain('kaput');
+    expect(await page.textContent('[data-testid="logs"]')).toContain('about to fail');
+    expect(await page.getAttribute('[data-node-id="boom"]', 'class')).toContain('status-failed');
+    expect(await page.getAttribute('[data-node-id="end_0"]', 'class')).toContain('status-skipped');
+
+    await page.click('[data-node-id="shout"]');
+    expect(await page.textContent('[data-testid="node-title"]')).toBe('<img src=x onerror="window.__pwned=1">');
+    // A long value starts collapsed and opens in full.
+    const more = page.getByRole('button', { name: /Show more/ }).last();
+    await more.click();
+    expect(await page.textContent('.panel')).toContain('x'.repeat(2000));
+    expect(await page.locator('main img, main b').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+  });
+
+  it('draws a workflow whose node title is a number, and says why it did not run', async () => {
+    const schema = failingWorkflow();
+    (schema.nodes[2].data as { title: unknown }).title = 42;
+    const taskID = await runTask(schema);
+    await waitForEnd(server.url, taskID);
+    await open(`${server.url}/#/task/${taskID}`);
+    await page.waitForSelector('.run-meta .badge.status-failed');
+    expect(await page.textContent('[data-node-id="boom"] text.title')).toBe('42');
+    expect(await page.textContent('.banner.error')).toContain('title');
+    await page.focus('[data-node-id="boom"]');
+    await page.keyboard.press('Enter');
+    expect(await page.textContent('[data-testid="node-title"]')).toBe('42');
+    for (const nodeID of ['start_0', 'shout', 'boom', 'end_0']) expect(await page.getAttribute(`[data-node-id="${nodeID}"]`, 'class')).toContain('status-skipped');
+  });
+
+  it('cancels a running task from the page, its clock ticking until then', async () => {
+    const taskID = await runTask({ ...slowSchema(60_000), title: 'Slow one' }, { name: 'slow' });
+    await open(`${server.url}/#/task/${taskID}`);
+    await page.waitForSelector('.run-meta .badge.status-processing');
+    await page.click('[data-node-id="delay_0"]');
+    const first = await page.textContent('[data-testid="node-elapsed"]');
+    await expect.poll(() => page.textContent('[data-testid="node-elapsed"]'), { timeout: 5_000 }).not.toBe(first);
+    await page.click('button.danger');
+    await page.waitForSelector('.run-meta .badge.status-canceled', { timeout: 10_000 });
+    expect(await page.locator('button.danger').count()).toBe(0);
+  });
+
+  it('filters the history by status, search and time, with totals per status, and follows new runs', async () => {
+    for (const title of ['Alpha report', 'Alpha report', 'Beta export']) await runTask({ ...greetingWorkflow(), title }, { name: 'x', count: 1 });
+    const failed = await runTask(failingWorkflow());
+    await waitForEnd(server.url, failed);
+    await open(`${server.url}/`);
+    await page.waitForSelector('.runs-table');
+    await page.fill('#runs-q', 'alpha');
+    await page.press('#runs-q', 'Enter');
+    await expect.poll(() => page.locator('.runs-table tbody tr').count()).toBe(2);
+    expect(await page.textContent('.runs-table')).toContain('Alpha report');
+    expect(await page.textContent('[data-testid="range"]')).toBe('1–2 of 2');
+
+    await page.fill('#runs-q', '');
+    await page.press('#runs-q', 'Enter');
+    await page.click('.chip[data-status="failed"]');
+    await expect.poll(() => page.url()).toContain('status=failed');
+    await page.waitForSelector(`tr[data-task-id="${failed}"]`);
+    const rows = await page.locator('.runs-table tbody tr .badge').allTextContents();
+    expect(new Set(rows)).toEqual(new Set(['failed']));
+    const failedTotal = Number(await page.textContent('.chip[data-status="failed"] strong'));
+    expect(await page.textContent('[data-testid="range"]')).toBe(`1–${Math.min(failedTotal, 20)} of ${failedTotal}`);
+
+    await page.selectOption('#runs-range', 'custom');
+    await page.fill('#runs-from', '2000-01-01T00:00');
+    await page.fill('#runs-to', '2000-01-02T00:00');
+    await page.click('form.filters button[type=submit]');
+    await page.waitForSelector('.empty');
+
+    // A run started elsewhere shows up while the page is open.
+    await open(`${server.url}/#/runs?q=Gamma`);
+    await page.waitForSelector('.empty');
+    await runTask({ ...greetingWorkflow(), title: 'Gamma' }, { name: 'x', count: 1 });
+    await page.waitForSelector('.runs-table', { timeout: 10_000 });
+    await page.click('.runs-table tbody tr a');
+    await page.waitForSelector('.run-meta .badge');
+  });
+
+  it('is readable on a phone-width screen', async () => {
+    const taskID = await runTask(loopWorkflow());
+    await waitForEnd(server.url, taskID);
+    await open(`${server.url}/#/task/${taskID}`, { width: 390, height: 844 });
+    await page.waitForSelector('.run-meta .badge.status-succeeded');
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    expect(width).toBeLessThanOrEqual(390);
+  });
+
+  describe('with FLOWGRAM_API_TOKEN', () => {
+    let guarded: TestServer;
+    beforeAll(async () => {
+      guarded = await startTestServer({ apiToken: 's3cret' });
+    });
+    afterAll(async () => {
+      await guarded?.close();
+    });
+
+    it('asks for the token once, keeps it for the tab and sends it as a header (the stream too)', async () => {
+      await open(`${guarded.url}/`);
+      allowed = /401/;
+      await page.waitForSelector('#token');
+      await page.fill('#token', 'wrong');
+      await page.press('#token', 'Enter');
+      await page.waitForSelector('.token [role=alert]');
+      await page.fill('#token', 's3cret');
+      await page.press('#token', 'Enter');
+      await page.waitForSelector('.runs-table, .empty');
+      expect(await page.evaluate(() => sessionStorage.getItem('flowgram.console.token'))).toBe('s3cret');
+
+      const run = await postJson<{ taskID: string }>(`${guarded.url}/api/task/run`, { schema: slowSchema(300), inputs: { name: 't' } }, 'POST', { authorization: 'Bearer s3cret' });
+      await page.goto(`${guarded.url}/#/task/${run.body.taskID}`);
+      await page.waitForSelector('.run-meta .badge.status-succeeded', { timeout: 10_000 });
+      expect(await page.locator('#token').count()).toBe(0);
+    });
+  });
+});
