@@ -7,8 +7,11 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { blockEnd, blockStart, edge, input, loopNode, ref, type Schema } from './fixtures/workflow-builders.js';
+import { blockEnd, blockStart, edge, loopNode, ref, type Schema as BareSchema } from './fixtures/workflow-builders.js';
 import { postJson, slowSchema, startTestServer, waitForEnd, type TestServer } from './helpers/server-harness.js';
+
+/** A workflow with the top-level title the history lists. */
+type Schema = BareSchema & { title?: string };
 
 const CHROMIUM = '/usr/bin/chromium';
 const available = existsSync(CHROMIUM);
@@ -151,6 +154,7 @@ describe.skipIf(!available)('web console (chromium)', () => {
     expect(await page.isChecked('[data-field="loud"]')).toBe(true);
     expect(await page.getAttribute('[data-field="when"]', 'type')).toBe('datetime-local');
     expect(JSON.parse(await page.inputValue('[data-field="tags"]'))).toEqual(['a']);
+    await page.screenshot({ path: `${SHOTS}start-form.png`, fullPage: true });
 
     await page.click('button[type=submit]');
     await expect.poll(() => page.textContent('#input-0-error')).toContain('name is required');
@@ -172,7 +176,7 @@ describe.skipIf(!available)('web console (chromium)', () => {
     await expect.poll(() => page.textContent('[data-testid="logs"]')).toContain('greeting Ada x3');
     expect(await page.textContent('.panel')).toContain('HELLO, ADA');
     const taskID = decodeURIComponent(page.url().split('#/task/')[1]);
-    const report = await (await fetch(`${server.url}/api/task/report?taskID=${taskID}`)).json();
+    const report = (await (await fetch(`${server.url}/api/task/report?taskID=${taskID}`)).json()) as { inputs: { when: string } };
     expect(report.inputs).toMatchObject({ name: 'Ada', count: 3, ratio: 0.5, loud: true, tags: ['a'], extra: { k: 1 } });
     expect(new Date(report.inputs.when).getTime()).toBe(new Date('2026-01-02T03:04:05').getTime());
   });
@@ -219,7 +223,7 @@ describe.skipIf(!available)('web console (chromium)', () => {
     await more.click();
     expect(await page.textContent('.panel')).toContain('x'.repeat(2000));
     expect(await page.locator('main img, main b').count()).toBe(0);
-    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await page.evaluate<unknown>('window.__pwned')).toBeUndefined();
   });
 
   it('draws a workflow whose node title is a number, and says why it did not run', async () => {
@@ -260,6 +264,7 @@ describe.skipIf(!available)('web console (chromium)', () => {
     await expect.poll(() => page.locator('.runs-table tbody tr').count()).toBe(2);
     expect(await page.textContent('.runs-table')).toContain('Alpha report');
     expect(await page.textContent('[data-testid="range"]')).toBe('1–2 of 2');
+    await page.screenshot({ path: `${SHOTS}runs-search.png`, fullPage: true });
 
     await page.fill('#runs-q', '');
     await page.press('#runs-q', 'Enter');
@@ -291,7 +296,7 @@ describe.skipIf(!available)('web console (chromium)', () => {
     await waitForEnd(server.url, taskID);
     await open(`${server.url}/#/task/${taskID}`, { width: 390, height: 844 });
     await page.waitForSelector('.run-meta .badge.status-succeeded');
-    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    const width = await page.evaluate<number>('document.documentElement.scrollWidth');
     expect(width).toBeLessThanOrEqual(390);
   });
 
@@ -314,7 +319,7 @@ describe.skipIf(!available)('web console (chromium)', () => {
       await page.fill('#token', 's3cret');
       await page.press('#token', 'Enter');
       await page.waitForSelector('.runs-table, .empty');
-      expect(await page.evaluate(() => sessionStorage.getItem('flowgram.console.token'))).toBe('s3cret');
+      expect(await page.evaluate<string | null>("sessionStorage.getItem('flowgram.console.token')")).toBe('s3cret');
 
       const run = await postJson<{ taskID: string }>(`${guarded.url}/api/task/run`, { schema: slowSchema(300), inputs: { name: 't' } }, 'POST', { authorization: 'Bearer s3cret' });
       await page.goto(`${guarded.url}/#/task/${run.body.taskID}`);
