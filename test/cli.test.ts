@@ -209,7 +209,7 @@ async function startServe(args: string[], env: Record<string, string> = {}): Pro
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
       const match = /listening on (http:\/\/\S+?) /.exec(stderr);
-      if (match && stderr.includes('watch a run at')) resolve(match[1]);
+      if (match && stderr.includes('console (run history')) resolve(match[1]);
     });
     child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
   });
