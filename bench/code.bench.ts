@@ -241,6 +241,9 @@ async function benchThroughput(): Promise<void> {
 }
 
 console.log(`load average: ${loadavg().map((value) => value.toFixed(2)).join(' ')} on ${availableParallelism()} CPUs`);
+// What the machine itself does to an idle event loop (other processes, scheduling): the floor of every "held" figure below.
+const idle = await heldEventLoop(() => new Promise((resolve) => setTimeout(resolve, 1_000)));
+console.log(`idle process for 1 s: event loop held at most ${fmt(idle.maxMs)} (p99 ${fmt(idle.p99Ms)})`);
 await benchChain();
 await benchLoop();
 await benchAbuse();

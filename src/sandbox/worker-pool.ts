@@ -74,7 +74,7 @@ interface Slot<Request, Result> {
   readonly worker: Worker;
   readonly channel: SharedChannel | undefined;
   job: Job<Request, Result> | undefined;
-  /** When it last finished a job; the longest-idle worker has had the most time to prepare. */
+  /** When it last finished a job (see idleSlot). */
   idleSince: number;
   ready: boolean;
   dead: boolean;
@@ -164,10 +164,17 @@ export class WorkerPool<Request, Result> {
     }
   }
 
+  /**
+   * Message workers: the longest idle, which has had the most time to prepare. Channel workers: the one
+   * that finished last, which is still awake (resetting or about to sleep on its slot) and picks the
+   * job up without being woken.
+   */
   private idleSlot(): Slot<Request, Result> | undefined {
+    const recent = this.options.channel !== undefined;
     let best: Slot<Request, Result> | undefined;
     for (const slot of this.slots) {
-      if (!slot.job && slot.ready && !slot.dead && (!best || slot.idleSince < best.idleSince)) best = slot;
+      if (slot.job || !slot.ready || slot.dead) continue;
+      if (!best || (recent ? slot.idleSince > best.idleSince : slot.idleSince < best.idleSince)) best = slot;
     }
     return best;
   }
