@@ -9,7 +9,8 @@
  * in its body (p50/p99, ours and upstream, and the ratio); the raw per-execution latency of our runner;
  * the pool's start-up cost (from sources and, when built, from dist/); throughput of 64 concurrent tasks
  * of 4 code nodes for 1, 2 and 4 workers; and how long the event loop was held (monitorEventLoopDelay)
- * during the chain and while the abuse set runs. Upstream's `main` is async because upstream fails
+ * during the chain and while the abuse set runs; and Python code nodes' warm per-node cost in the same
+ * chain and loop (no upstream counterpart). Upstream's `main` is async because upstream fails
  * every sync main. Upstream logs every request: the console is silenced while it runs.
  *
  * A sequential chain runs one script at a time: the host writes the job into the worker's slot and
@@ -20,6 +21,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { createRuntime, type Runtime } from '../src/index.js';
+import type { CodeExecutor } from '../src/nodes/code.js';
 import { DEFAULT_CODE_LIMITS } from '../src/sandbox/limits.js';
 import { createQuickJSRunner } from '../src/sandbox/quickjs-runner.js';
 import type { ScriptRunner } from '../src/sandbox/types.js';
@@ -175,6 +177,33 @@ async function benchAbuse(): Promise<void> {
   console.log(`  ${limited}/${result.length} ended in their limit; event loop held at most ${fmt(maxMs)} (p99 ${fmt(p99Ms)}; goal: under 10 ms)`);
 }
 
+/**
+ * Python code nodes through the same workflows (no upstream counterpart): what their isolation costs
+ * per node once warm, next to the JavaScript figures above.
+ */
+async function benchPython(): Promise<void> {
+  const script = 'def main(p):\n    return {"value": p["params"]["value"] * 2}';
+  const runtime = createRuntime({ limits: { code: { workers: 2 } } });
+  try {
+    await (runtime.executors.get('code') as CodeExecutor).warm(runtime.limits.code, ['python']);
+    const chain = codeChain(CHAIN_LENGTH, script, 'python');
+    const chainRun = async (): Promise<void> => {
+      await runtime.run(chain, { value: 1 });
+    };
+    const chainSamples = summary(await perNodeSamples(chainRun, CHAIN_LENGTH, 3, 20));
+    const loop = codeLoop(script, 'python');
+    const items = Array.from({ length: LOOP_ITEMS }, (_, i) => i);
+    const loopSamples = summary(await perNodeSamples(() => runtime.run(loop, { items }).then(() => undefined), LOOP_ITEMS, 1, 3));
+    console.log('\nPython code nodes (warm), time per code node:');
+    console.log(`  ${CHAIN_LENGTH}-node chain   p50 ${fmt(chainSamples.p50)}   p99 ${fmt(chainSamples.p99)}`);
+    console.log(`  ${LOOP_ITEMS}-item loop   p50 ${fmt(loopSamples.p50)}   p99 ${fmt(loopSamples.p99)}`);
+  } catch (error) {
+    console.log(`\nPython code nodes: not measured (${error instanceof Error ? error.message : String(error)})`);
+  } finally {
+    await runtime.close();
+  }
+}
+
 /** Time until a new pool of `workers` workers has every worker ready (ms). */
 async function startupTime(create: (workers: number) => ScriptRunner, workers: number): Promise<number> {
   const started = performance.now();
@@ -247,6 +276,7 @@ console.log(`idle process for 1 s: event loop held at most ${fmt(idle.maxMs)} (p
 await benchChain();
 await benchLoop();
 await benchAbuse();
+await benchPython();
 await benchRunner();
 await benchStartup();
 await benchThroughput();

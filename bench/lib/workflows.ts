@@ -77,7 +77,7 @@ export function smallWorkflow(): Schema {
 }
 
 /** A code node reading `value` (a ref) and returning `{ value }` from `script`. */
-function codeNode(id: string, value: ReturnType<typeof ref>, script: string): NodeSchema {
+function codeNode(id: string, value: ReturnType<typeof ref>, script: string, language: string): NodeSchema {
   return {
     id,
     type: 'code',
@@ -87,18 +87,18 @@ function codeNode(id: string, value: ReturnType<typeof ref>, script: string): No
       inputs: { type: 'object', properties: { value: { type: 'number' } } },
       inputsValues: { value },
       outputs: { type: 'object', properties: { value: { type: 'number' } } },
-      script: { language: 'javascript', content: script },
+      script: { language, content: script },
     },
   };
 }
 
 /** start → code_1 → … → code_N → end; each code node runs `script` on the previous node's value. */
-export function codeChain(length: number, script: string): Schema {
+export function codeChain(length: number, script: string, language = 'javascript'): Schema {
   const nodes = [startNode('start_0', { value: 'number' })];
   const edges = [];
   let previous = 'start_0';
   for (let i = 1; i <= length; i++) {
-    nodes.push(codeNode(`code_${i}`, ref(previous, 'value'), script));
+    nodes.push(codeNode(`code_${i}`, ref(previous, 'value'), script, language));
     edges.push(edge(previous, `code_${i}`));
     previous = `code_${i}`;
   }
@@ -108,10 +108,10 @@ export function codeChain(length: number, script: string): Schema {
 }
 
 /** start → loop over `items` (block-start → one code node running `script` on the item → block-end) → end. */
-export function codeLoop(script: string): Schema {
+export function codeLoop(script: string, language = 'javascript'): Schema {
   const loop = loopNode('loop_0', {
     loopFor: ref('start_0', 'items'),
-    blocks: [blockStart('block_start'), codeNode('code_1', ref('loop_0_locals', 'item'), script), blockEnd('block_end')],
+    blocks: [blockStart('block_start'), codeNode('code_1', ref('loop_0_locals', 'item'), script, language), blockEnd('block_end')],
     edges: [edge('block_start', 'code_1'), edge('code_1', 'block_end')],
     loopOutputs: { values: ref('code_1', 'value') },
     outputs: { values: { type: 'array', items: { type: 'number' } } },
