@@ -1,6 +1,6 @@
 import type { IReport } from '@flowgram.ai/runtime-interface';
 import { ErrorCodes, FlowgramError } from './errors.js';
-import { checkpointFromEvents, checkpointFromReport, checkpointWithout, type TaskCheckpoint } from './engine/checkpoint.js';
+import { checkpointFromEvents, checkpointFromReport, checkpointWithout, rerunCheckpoint, type TaskCheckpoint } from './engine/checkpoint.js';
 import { WorkflowExecution } from './engine/engine.js';
 import { TaskRecorder } from './engine/recorder.js';
 import { Task, type TaskSummary } from './engine/task.js';
@@ -74,6 +74,22 @@ export type TaskHistory = { events: readonly TaskEvent[] } | { report: IReport }
 /** The task a run continues: its ID, what it runs and with which inputs (a `TaskRecord` has these). */
 export type ContinuedTask = Pick<TaskRecord, 'id' | 'schema' | 'inputs' | 'startTime' | 'createdAt'>;
 
+export interface RerunOptions {
+  /** The node to run again, with everything downstream of it; the earlier outputs of every other node are reused. */
+  fromNodeID: string;
+  /** Run with these inputs instead of the task's (the start node runs again with them). */
+  inputs?: WorkflowInputs | string;
+  /** Run this schema (e.g. a changed prompt) instead of the task's; validated before anything runs. */
+  schema?: SchemaInput;
+}
+
+/** How a task continues from an earlier run's state. */
+interface Continuation {
+  checkpoint: TaskCheckpoint;
+  /** Set for a re-run: the task whose outputs it reuses. */
+  rerunOf?: string;
+}
+
 export interface ResumeOptions {
   /** Run with these inputs instead of the task's (the start node runs again with them). */
   inputs?: WorkflowInputs | string;
@@ -117,6 +133,13 @@ export interface Runtime {
    * Rejects with FLOWGRAM_ERR_TASK_NOT_FOUND, or FLOWGRAM_ERR_TASK_CONFLICT when it runs or succeeded.
    */
   resume(taskID: string, options?: ResumeOptions): Promise<Task>;
+  /**
+   * Starts a new task that reuses an ended task's outputs for every node not downstream of
+   * `fromNodeID`, and runs that node and what follows it; the new task records `rerunOf`. Rejects with
+   * FLOWGRAM_ERR_TASK_NOT_FOUND, FLOWGRAM_ERR_TASK_CONFLICT (still running), FLOWGRAM_ERR_BAD_REQUEST
+   * (no such node) or FLOWGRAM_ERR_SCHEMA_INVALID (the given schema or inputs, every problem listed).
+   */
+  rerun(taskID: string, options: RerunOptions): Promise<Task>;
   /**
    * Continues a task from the state its earlier run left (see `TaskHistory`): the one entry crash
    * recovery, `resume` and queue workers use. Throws when the schema or inputs are not valid.
@@ -354,7 +377,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     prune(task.endedAt);
   }
 
-  function start(schema: SchemaInput, rawInputs?: WorkflowInputs | string, startOptions: StartOptions = {}, checkpoint?: TaskCheckpoint): Task {
+  function start(schema: SchemaInput, rawInputs?: WorkflowInputs | string, startOptions: StartOptions = {}, from?: Continuation): Task {
     if (closed) throw new FlowgramError(ErrorCodes.SHUTTING_DOWN, 'runtime: closed, no new tasks are accepted');
     const inputs = parseInputsInput(rawInputs);
     const { compiled, errors } = check(schema, inputs);
@@ -363,6 +386,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     const taskID = startOptions.taskID ?? newTaskID();
     if (tasks.has(taskID)) throw new FlowgramError(ErrorCodes.BAD_REQUEST, `taskID: "${taskID}" is already in use`);
     const recorder = new TaskRecorder(taskID, inputs, limits.maxMessages ?? DEFAULT_MAX_MESSAGES, MAX_EVENTS_PER_TASK, checkpoints);
+    if (from?.rerunOf !== undefined) recorder.rerunOf = from.rerunOf;
     if (!document || errors.length > 0) {
       // An invalid workflow still becomes a (failed) task, as upstream does, so clients find its errors in the report.
       recorder.workflowStarted();
@@ -384,7 +408,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       limits,
       network,
       recorder,
-      checkpoint,
+      checkpoint: from?.checkpoint,
       onEnded: executionEnded,
       ...(references.length > 0 ? { secrets: { references, resolve: (names: readonly string[]) => secrets.resolve(names) } } : {}),
     });
@@ -410,7 +434,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         : checkpointFromReport(document, history.report);
     // New inputs: the start node outputs them, and whatever depends on it sees them.
     if (inputs !== task.inputs && document.start) checkpoint = checkpointWithout(checkpoint, new Set([document.start.id]));
-    return start(task.schema, inputs, { taskID: task.id }, checkpoint);
+    return start(task.schema, inputs, { taskID: task.id }, { checkpoint });
   }
 
   // Tasks of dead runtimes (the previous process, a crashed peer) are settled before any query is answered, then every lease.
@@ -428,7 +452,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     if (journal && task.ended) await journal.durable(task.id);
   }
 
-  async function resume(taskID: string, resumeOptions: ResumeOptions = {}): Promise<Task> {
+  /** An ended task, from memory or the store, with its final report (durable before it is reused). */
+  async function endedRun(taskID: string, action: string): Promise<{ task: ContinuedTask; status: WorkflowStatusName; report: IReport; live: Task | undefined }> {
     if (closed) throw new FlowgramError(ErrorCodes.SHUTTING_DOWN, 'runtime: closed, no new tasks are accepted');
     const live = tasks.get(taskID);
     let earlier: { task: ContinuedTask; status: WorkflowStatusName; report: IReport | undefined };
@@ -436,7 +461,6 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       const schema = typeof live.schema === 'string' ? live.schema : JSON.stringify(live.schema);
       const { startTime } = live.summary();
       earlier = { task: { id: taskID, schema, inputs: live.inputs, startTime, createdAt: startTime }, status: live.status, report: live.ended ? live.report() : undefined };
-      // Its final state must be written before the resumed run replaces it.
       await durable(live);
     } else {
       const persisted = await stored();
@@ -444,13 +468,37 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       if (!persisted || !record) throw new FlowgramError(ErrorCodes.TASK_NOT_FOUND, `taskID: no such task "${taskID}"`);
       earlier = { task: record, status: record.status, report: await persisted.getReport(taskID) };
     }
-    if (earlier.status === 'succeeded') throw new FlowgramError(ErrorCodes.TASK_CONFLICT, `taskID: task "${taskID}" succeeded; only a failed or cancelled task can be resumed`);
     if (!earlier.report || earlier.status === 'pending' || earlier.status === 'processing') {
-      throw new FlowgramError(ErrorCodes.TASK_CONFLICT, `taskID: task "${taskID}" is still ${earlier.status}; cancel it or wait for it to end before resuming`);
+      throw new FlowgramError(ErrorCodes.TASK_CONFLICT, `taskID: task "${taskID}" is still ${earlier.status}; cancel it or wait for it to end before ${action}`);
     }
+    return { ...earlier, report: earlier.report, live };
+  }
+
+  async function resume(taskID: string, resumeOptions: ResumeOptions = {}): Promise<Task> {
+    const earlier = await endedRun(taskID, 'resuming');
+    if (earlier.status === 'succeeded') throw new FlowgramError(ErrorCodes.TASK_CONFLICT, `taskID: task "${taskID}" succeeded; only a failed or cancelled task can be resumed`);
     const inputs = resumeOptions.inputs === undefined ? undefined : parseInputsInput(resumeOptions.inputs);
-    if (tasks.get(taskID) === live) tasks.delete(taskID);
+    // The resumed run replaces it under the same ID (its final state is written: see endedRun).
+    if (tasks.get(taskID) === earlier.live) tasks.delete(taskID);
     return continueTask(earlier.task, { report: earlier.report }, inputs);
+  }
+
+  async function rerun(taskID: string, rerunOptions: RerunOptions): Promise<Task> {
+    const fromNodeID = (rerunOptions as Partial<RerunOptions> | undefined)?.fromNodeID;
+    if (typeof fromNodeID !== 'string' || fromNodeID === '') throw new FlowgramError(ErrorCodes.BAD_REQUEST, 'fromNodeID: is required');
+    const earlier = await endedRun(taskID, 're-running it');
+    const schema = rerunOptions.schema ?? earlier.task.schema;
+    const inputs = rerunOptions.inputs === undefined ? earlier.task.inputs : parseInputsInput(rerunOptions.inputs);
+    const { compiled, errors } = check(schema, inputs);
+    const { document } = compiled;
+    if (!document || errors.length > 0) {
+      throw new FlowgramError(ErrorCodes.SCHEMA_INVALID, `schema: cannot re-run task "${taskID}": ${errors.join('; ')}`, { details: errors });
+    }
+    const from = document.nodes.get(fromNodeID);
+    if (!from) throw new FlowgramError(ErrorCodes.BAD_REQUEST, `fromNodeID: the workflow has no node "${fromNodeID}"`);
+    // New inputs: the start node outputs them.
+    const also = rerunOptions.inputs !== undefined && document.start ? [document.start] : [];
+    return start(schema, inputs, {}, { checkpoint: rerunCheckpoint(document, earlier.report, from, also), rerunOf: taskID });
   }
 
   return {
@@ -459,6 +507,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     secrets,
     start,
     resume,
+    rerun,
     continueTask,
     run(schema, inputs, runOptions) {
       try {

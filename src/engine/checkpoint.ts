@@ -1,5 +1,5 @@
 import type { IReport } from '@flowgram.ai/runtime-interface';
-import type { WorkflowDocument } from '../schema/document.js';
+import type { DocumentNode, WorkflowDocument } from '../schema/document.js';
 import type { WorkflowOutputs } from '../schema/types.js';
 import type { IterationCheckpoint, TaskEvent } from './types.js';
 
@@ -58,6 +58,50 @@ export function checkpointFromReport(document: WorkflowDocument, report: IReport
 
 function isTopLevel(document: WorkflowDocument, nodeID: string | undefined): boolean {
   return nodeID !== undefined && document.nodes.get(nodeID)?.graph === document.graph;
+}
+
+/** The node of the workflow's top level that holds this one: itself, or the loop (of loops) whose body it is in. */
+export function topLevelNode(document: WorkflowDocument, node: DocumentNode): DocumentNode {
+  let current = node;
+  while (current.graph !== document.graph && current.graph.ownerID !== undefined) {
+    const owner = document.nodes.get(current.graph.ownerID);
+    if (!owner) break;
+    current = owner;
+  }
+  return current;
+}
+
+/**
+ * The checkpoint of a re-run (a new task): the earlier run's outputs of every top-level node that is
+ * not `from` or downstream of it, and only their part of the report (as the new task's, started now).
+ * `from` inside a loop body re-runs that loop. `also` are further nodes to run again, alone (e.g. the start node).
+ */
+export function rerunCheckpoint(document: WorkflowDocument, report: IReport, from: DocumentNode, also: readonly DocumentNode[] = []): TaskCheckpoint {
+  const again = new Set<string>();
+  const stack = [topLevelNode(document, from)];
+  while (stack.length > 0) {
+    const node = stack.pop() as DocumentNode;
+    if (again.has(node.id)) continue;
+    again.add(node.id);
+    for (const edge of node.out) stack.push(edge.target);
+  }
+  for (const node of also) again.add(node.id);
+  const earlier = checkpointFromReport(document, report);
+  const kept = checkpointWithout(earlier, again);
+  const reports: IReport['reports'] = {};
+  for (const nodeID in report.reports) {
+    const node = document.nodes.get(nodeID);
+    if (node && kept.nodes.has(topLevelNode(document, node).id)) reports[nodeID] = report.reports[nodeID];
+  }
+  const now = Date.now();
+  const fresh = {
+    ...report,
+    outputs: {},
+    workflowStatus: { status: 'processing', terminated: false, startTime: now, timeCost: 0 },
+    reports,
+    messages: { log: [], info: [], debug: [], error: [], warning: [] },
+  } as unknown as IReport;
+  return { nodes: kept.nodes, iterations: kept.iterations, report: fresh };
 }
 
 /** The checkpoint with these nodes taken out: they run again (e.g. the start node, given new inputs). */

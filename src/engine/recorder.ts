@@ -103,6 +103,8 @@ export class TaskRecorder {
   /** Epoch ms the node times are relative to: when the workflow started. */
   private base = 0;
   outputs: WorkflowOutputs = {};
+  /** The task whose outputs this one reused (`runtime.rerun`): the report says so, after the upstream fields. */
+  rerunOf: string | undefined = undefined;
   /** Values that must never leave the task (e.g. API keys): masked in every event and report. */
   private readonly secrets: string[] = [];
   /** Built from `secrets` when first needed after a change: one pass over each string however many secrets. */
@@ -493,6 +495,7 @@ export class TaskRecorder {
       workflowStatus: exportStatus(this.workflow, now, 0),
       reports,
       messages: messages as unknown as IReport['messages'],
+      ...(this.rerunOf === undefined ? {} : { rerunOf: this.rerunOf }),
     } as IReport;
     return this.mask(report);
   }
@@ -519,7 +522,8 @@ export class TaskRecorder {
     }
     const json =
       `{"id":${JSON.stringify(this.taskID)}${property('inputs', this.inputs)}${property('outputs', this.outputs)}` +
-      `,"workflowStatus":{${statusJSON(exportStatus(this.workflow, now, 0))}},"reports":{${reports}},"messages":${this.messagesJSON(now)}}`;
+      `,"workflowStatus":{${statusJSON(exportStatus(this.workflow, now, 0))}},"reports":{${reports}},"messages":${this.messagesJSON(now)}` +
+      `${this.rerunOf === undefined ? '' : `,"rerunOf":${JSON.stringify(this.rerunOf)}`}}`;
     // The text is a tree of many concatenated pieces; structured cloning (to the SQLite writer thread)
     // reads such a tree far slower than a flat string. Converting to a number flattens it in place.
     void Number(json);

@@ -51,6 +51,8 @@ export interface TaskSummary {
   endTime?: number;
   timeCost: number;
   error?: string;
+  /** The task whose outputs this one reused (`runtime.rerun`). */
+  rerunOf?: string;
 }
 
 /**
@@ -88,6 +90,11 @@ export class Task {
 
   get inputs(): WorkflowInputs {
     return this.recorder.inputs;
+  }
+
+  /** The task whose outputs this one reused (`runtime.rerun`), if any. */
+  get rerunOf(): string | undefined {
+    return this.recorder.rerunOf;
   }
 
   /** The error that ended the task, if it failed or was cancelled. */
@@ -201,6 +208,7 @@ export class Task {
     if (endTime !== undefined) summary.endTime = endTime;
     const error = this.error;
     if (error && this.status !== 'succeeded') summary.error = error.message;
+    if (this.recorder.rerunOf !== undefined) summary.rerunOf = this.recorder.rerunOf;
     return summary;
   }
 }

@@ -125,6 +125,10 @@ export function createQueueTaskService(runtime: Runtime, options: QueueServiceOp
       return { taskID };
     },
     validate: (request) => local.validate(request),
+    rerun() {
+      // The worker would need the earlier report and the node to continue from in the job; not yet.
+      return Promise.reject(new FlowgramError(ErrorCodes.BAD_REQUEST, 'rerun: not available in queue mode yet; run the server without --queue'));
+    },
     async resume(request) {
       if (draining) throw new FlowgramError(ErrorCodes.SHUTTING_DOWN, 'server: shutting down, not accepting new tasks');
       const found = await record(request.taskID);

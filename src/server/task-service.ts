@@ -13,7 +13,7 @@ import type { WorkflowOutputs } from '../schema/types.js';
 import type { TaskCounts } from '../store/types.js';
 import { taskNotFound } from './errors.js';
 import { packageVersion } from './version.js';
-import type { TaskListQuery, TaskListResponse, TaskResumeRequest, TaskRunRequest } from './wire.js';
+import type { TaskListQuery, TaskListResponse, TaskRerunRequest, TaskResumeRequest, TaskRunRequest } from './wire.js';
 
 export interface ServerInfo {
   name: string;
@@ -59,6 +59,8 @@ export interface TaskService {
   validate(request: TaskRunRequest): ValidationReport;
   /** Resumes a failed or cancelled task under the same ID from its checkpoints (404 unknown, 409 running or succeeded). */
   resume(request: TaskResumeRequest): Promise<{ taskID: string }>;
+  /** Starts a new task reusing an ended task's outputs for every node not downstream of `fromNodeID`; answers its ID. */
+  rerun(request: TaskRerunRequest): Promise<{ taskID: string }>;
   report(taskID: string): Promise<IReport>;
   /** The workflow schema a task ran, as an object. */
   schema(taskID: string): Promise<unknown>;
@@ -140,6 +142,14 @@ export function createTaskService(runtime: Runtime): TaskService {
     async resume(request) {
       if (draining) throw new FlowgramError(ErrorCodes.SHUTTING_DOWN, 'server: shutting down, not accepting new tasks');
       const task = await runtime.resume(request.taskID, request.inputs === undefined ? {} : { inputs: request.inputs });
+      if (!task.ended) track(task);
+      await runtime.flush();
+      return { taskID: task.id };
+    },
+    async rerun(request) {
+      if (draining) throw new FlowgramError(ErrorCodes.SHUTTING_DOWN, 'server: shutting down, not accepting new tasks');
+      const { taskID, ...options } = request;
+      const task = await runtime.rerun(taskID, options);
       if (!task.ended) track(task);
       await runtime.flush();
       return { taskID: task.id };

@@ -40,6 +40,15 @@ export const TaskResumeRequest = z.object({ taskID: TaskIDSchema, inputs: Inputs
 export type TaskResumeRequest = z.infer<typeof TaskResumeRequest>;
 export const TaskResumeResponse = z.object({ taskID: z.string() });
 
+/** Re-run an ended task from a node as a new task; `schema` (changed) and `inputs` replace the task's. */
+export const TaskRerunRequest = z.object({
+  taskID: TaskIDSchema,
+  fromNodeID: z.string({ required_error: 'is required' }).min(1, 'must not be empty'),
+  inputs: InputsField,
+  schema: WorkflowSchemaField.optional(),
+});
+export type TaskRerunRequest = z.infer<typeof TaskRerunRequest>;
+
 export const TaskCancelRequest = z.object({ taskID: TaskIDSchema, reason: z.string().max(1_000).optional() });
 
 export const TaskListQuery = z.object({
@@ -64,6 +73,8 @@ export const TaskSummarySchema = z.object({
   endTime: z.number().optional(),
   timeCost: z.number(),
   error: z.string().optional(),
+  /** The task whose outputs this one reused (a re-run). */
+  rerunOf: z.string().optional(),
 });
 
 export const TaskCountsSchema = z.object({

@@ -128,5 +128,6 @@ function summarize(record: TaskRecord): TaskSummary {
   };
   if (endTime !== undefined) summary.endTime = endTime;
   if (record.error && record.status !== 'succeeded') summary.error = record.error.message;
+  if (record.rerunOf !== undefined) summary.rerunOf = record.rerunOf;
   return summary;
 }

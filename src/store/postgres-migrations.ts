@@ -56,6 +56,10 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE tasks ADD COLUMN title TEXT;
   `,
+  // 5: the task a re-run (`runtime.rerun`) reused the outputs of.
+  `
+  ALTER TABLE tasks ADD COLUMN rerun_of TEXT;
+  `,
 ];
 
 /** Any fixed number: every process of a fleet takes this lock, so only one of them migrates at a time. */

@@ -22,7 +22,7 @@ interface Statement {
   values: unknown[];
 }
 
-const TASK_COLUMNS = 't.id, t.schema_hash, s.body AS schema, t.inputs, t.status, t.created_at, t.start_time, t.end_time, t.outputs, t.error, t.owner';
+const TASK_COLUMNS = 't.id, t.schema_hash, s.body AS schema, t.inputs, t.status, t.created_at, t.start_time, t.end_time, t.outputs, t.error, t.owner, t.rerun_of';
 
 /** Now in ms by the database's clock: every host of a fleet judges heartbeats by the same clock. */
 const NOW_MS = '(extract(epoch FROM clock_timestamp()) * 1000)::bigint';
@@ -118,11 +118,12 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
           replaced AS (SELECT seq FROM tasks WHERE id = ANY($3::text[])),
           old_events AS (DELETE FROM events WHERE task_seq IN (SELECT seq FROM replaced)),
           old_reports AS (DELETE FROM reports WHERE task_seq IN (SELECT seq FROM replaced))
-          INSERT INTO tasks (id, schema_hash, inputs, status, created_at, start_time, end_time, outputs, error, owner, title)
-          SELECT * FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::text[], $13::text[])
+          INSERT INTO tasks (id, schema_hash, inputs, status, created_at, start_time, end_time, outputs, error, owner, title, rerun_of)
+          SELECT * FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])
           ON CONFLICT (id) DO UPDATE SET schema_hash = EXCLUDED.schema_hash, inputs = EXCLUDED.inputs, status = EXCLUDED.status,
             created_at = EXCLUDED.created_at, start_time = EXCLUDED.start_time, end_time = EXCLUDED.end_time,
-            outputs = EXCLUDED.outputs, error = EXCLUDED.error, owner = EXCLUDED.owner, title = EXCLUDED.title`,
+            outputs = EXCLUDED.outputs, error = EXCLUDED.error, owner = EXCLUDED.owner, title = EXCLUDED.title,
+            rerun_of = EXCLUDED.rerun_of`,
         values: [
           [...schemas.keys()],
           [...schemas.values()],
@@ -137,6 +138,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
           batch.tasks.map((record) => toJSON(record.error)),
           batch.tasks.map((record) => record.owner ?? null),
           batch.tasks.map((record) => record.title ?? null),
+          batch.tasks.map((record) => record.rerunOf ?? null),
         ],
       });
     }

@@ -57,6 +57,10 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE tasks ADD COLUMN title TEXT;
   `,
+  // 5: the task a re-run (`runtime.rerun`) reused the outputs of.
+  `
+  ALTER TABLE tasks ADD COLUMN rerun_of TEXT;
+  `,
 ];
 
 /** Brings the database up to the latest version, each step in its own transaction. */

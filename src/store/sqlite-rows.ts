@@ -11,7 +11,7 @@ export type Cell = string | number | null;
 export interface BatchRows {
   /** `hash, body` per schema the batch's tasks run, each once. */
   schemas: string[];
-  /** `TASK_WIDTH` cells per new task: id, schema hash, inputs, status, created, started, ended, outputs, error, owner, title. */
+  /** `TASK_WIDTH` cells per new task: id, schema hash, inputs, status, created, started, ended, outputs, error, owner, title, rerun of. */
   tasks: Cell[];
   /** `UPDATE_WIDTH` cells per status change: id, status, started, ended, outputs, error. */
   updates: Cell[];
@@ -21,7 +21,7 @@ export interface BatchRows {
   reports: string[];
 }
 
-export const TASK_WIDTH = 11;
+export const TASK_WIDTH = 12;
 export const UPDATE_WIDTH = 6;
 
 export function toRows(batch: StoreBatch): BatchRows {
@@ -45,6 +45,7 @@ export function toRows(batch: StoreBatch): BatchRows {
       toJSON(record.error),
       record.owner ?? null,
       record.title ?? null,
+      record.rerunOf ?? null,
     );
   }
   const updates: Cell[] = [];

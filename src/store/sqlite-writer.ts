@@ -24,8 +24,8 @@ const KNOWN_SCHEMAS_CACHE = 1_024;
 export function createSqliteWriter(db: Database.Database): SqliteWriter {
   const insertSchema = db.prepare('INSERT OR IGNORE INTO schemas (hash, body) VALUES (?, ?)');
   const insertTask = db.prepare(
-    `INSERT INTO tasks (id, schema_hash, inputs, status, created_at, start_time, end_time, outputs, error, owner, title)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO tasks (id, schema_hash, inputs, status, created_at, start_time, end_time, outputs, error, owner, title, rerun_of)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const updateTask = db.prepare('UPDATE tasks SET status = ?, start_time = ?, end_time = ?, outputs = ?, error = ? WHERE seq = ?');
   const insertEvent = db.prepare('INSERT INTO events (task_seq, body) VALUES (?, ?)');

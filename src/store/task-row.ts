@@ -22,13 +22,14 @@ export interface TaskRow {
   outputs: string | null;
   error: string | null;
   owner: string | null;
+  rerun_of: string | null;
 }
 
 /** The columns a listing reads. */
-export type SummaryRow = Pick<TaskRow, 'id' | 'title' | 'status' | 'start_time' | 'end_time' | 'error'>;
+export type SummaryRow = Pick<TaskRow, 'id' | 'title' | 'status' | 'start_time' | 'end_time' | 'error' | 'rerun_of'>;
 
 /** The columns a listing reads, as SQL. */
-export const SUMMARY_COLUMNS = 'id, title, status, start_time, end_time, error';
+export const SUMMARY_COLUMNS = 'id, title, status, start_time, end_time, error, rerun_of';
 
 export function toRecord(row: TaskRow): TaskRecord {
   const record: TaskRecord = {
@@ -45,6 +46,7 @@ export function toRecord(row: TaskRow): TaskRecord {
   if (row.error !== null) record.error = JSON.parse(row.error) as StoredTaskError;
   if (row.owner !== null) record.owner = row.owner;
   if (row.title !== null) record.title = row.title;
+  if (row.rerun_of) record.rerunOf = row.rerun_of;
   return record;
 }
 
@@ -60,5 +62,6 @@ export function toSummary(row: SummaryRow): TaskSummary {
   };
   if (endTime !== undefined) summary.endTime = endTime;
   if (row.error !== null && row.status !== 'succeeded') summary.error = (JSON.parse(row.error) as StoredTaskError).message;
+  if (row.rerun_of) summary.rerunOf = row.rerun_of;
   return summary;
 }

@@ -40,6 +40,8 @@ export interface TaskRecord {
    * recorded, or by a writer that recovers nothing (a queue worker): recovery treats those as abandoned.
    */
   owner?: string;
+  /** The task whose outputs this one reused (`runtime.rerun`). */
+  rerunOf?: string;
 }
 
 /** A status change of a task written in an earlier batch. */
