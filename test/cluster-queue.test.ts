@@ -3,6 +3,10 @@
  * a private Redis and PostgreSQL. Covers what the multi-process test does not: a cancel that arrives
  * before any worker took the task, invalid workflows, deletes, and a graceful worker shutdown.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../src/errors.js';
 import { createMetrics } from '../src/metrics/metrics.js';
@@ -10,6 +14,7 @@ import { createQueueTaskService, type QueueTaskService } from '../src/queue/queu
 import { startQueueWorker, type QueueWorker } from '../src/queue/worker.js';
 import { createRuntime, type Runtime } from '../src/runtime.js';
 import { createPostgresStore } from '../src/store/postgres.js';
+import { createSqliteStore } from '../src/store/sqlite.js';
 import { echoFlow, httpFlow } from './helpers/cluster-flows.js';
 import { startEchoServer, type EchoServer } from './helpers/echo-server.js';
 import { postgresBinDir, startPostgres, type PostgresInstance } from './helpers/postgres.js';
@@ -43,6 +48,24 @@ describe.skipIf(!available)('queue mode in one process', () => {
     await service?.close();
     await runtime?.close();
     await Promise.all([redis?.stop(), postgres?.stop(), echo?.close()]);
+  });
+
+  it('refuses a task with FLOWGRAM_ERR_STORE_UNAVAILABLE (503) when the store cannot write', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flowgram-queue-store-'));
+    const path = join(dir, 'locked.db');
+    const lockedRuntime = createRuntime();
+    const locked = createQueueTaskService(lockedRuntime, { url: redis.url, store: createSqliteStore({ path, busyTimeoutMs: 100 }), metrics: createMetrics() });
+    const locker = new Database(path);
+    try {
+      locker.exec('BEGIN IMMEDIATE'); // another process holds the write lock
+      await expect(locked.run({ schema: echoFlow, inputs: { n: 1 } })).rejects.toMatchObject({ code: ErrorCodes.STORE_UNAVAILABLE });
+      locker.exec('ROLLBACK');
+    } finally {
+      locker.close();
+      await locked.close();
+      await lockedRuntime.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('answers for a task waiting in the queue, and cancels it before any worker takes it', async () => {

@@ -5,7 +5,7 @@
  * once its task is durable in both.
  */
 import type { Queue } from 'bullmq';
-import { ErrorCodes, errorMessage } from '../errors.js';
+import { ErrorCodes, FlowgramError, errorMessage } from '../errors.js';
 import type { TaskRecord, TaskStore, TaskUpdate } from '../store/types.js';
 import type { TaskJob } from './job.js';
 
@@ -63,7 +63,9 @@ export class TaskAdmission {
     } catch (error) {
       // Rows that never reached the queue would stay `pending` forever: they end as failed.
       if (stored) await Promise.resolve(this.store.write({ tasks: [], updates: batch.map(({ record }) => notQueued(record, error)), events: [], reports: [] })).catch(() => undefined);
-      for (const entry of batch) entry.reject(error);
+      // A store that cannot write is the server being unavailable (503), not a bug in the request.
+      const refusal = stored ? error : new FlowgramError(ErrorCodes.STORE_UNAVAILABLE, `store: cannot write (${errorMessage(error)}); the task was not accepted`, { cause: error });
+      for (const entry of batch) entry.reject(refusal);
     }
   }
 }
