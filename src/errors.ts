@@ -60,6 +60,8 @@ export interface FlowgramErrorOptions {
   details?: string[];
   /** The node the error belongs to, when there is one. */
   nodeID?: string;
+  /** The limit that was exceeded (FLOWGRAM_ERR_LIMIT_EXCEEDED), e.g. `maxJsonDepth`. */
+  limit?: string;
   cause?: unknown;
 }
 
@@ -67,6 +69,7 @@ export class FlowgramError extends Error {
   readonly code: ErrorCode;
   readonly details?: string[];
   readonly nodeID?: string;
+  readonly limit?: string;
 
   constructor(code: ErrorCode, message: string, options: FlowgramErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -74,6 +77,7 @@ export class FlowgramError extends Error {
     this.code = code;
     if (options.details) this.details = options.details;
     if (options.nodeID) this.nodeID = options.nodeID;
+    if (options.limit) this.limit = options.limit;
   }
 
   toJSON(): { code: ErrorCode; message: string; details?: string[] } {

@@ -68,6 +68,8 @@ export { createPythonRunner, DEFAULT_PYTHON_MODULES } from './sandbox/python/ind
 export type { PythonRunner, PythonRunnerOptions, PythonRunnerStats } from './sandbox/python/index.js';
 export type { ScriptLog, ScriptRequest, ScriptResult, ScriptRunner } from './sandbox/types.js';
 export { ErrorCodes, FlowgramError, isFlowgramError } from './errors.js';
+export { DEFAULT_LIMITS } from './limits.js';
+export type { TaskLimits, TaskLimitName } from './limits.js';
 export type { ErrorCode } from './errors.js';
 export type { IReport, ValidationResult } from '@flowgram.ai/runtime-interface';
 export type { ValidationReport } from './schema/check-schema.js';

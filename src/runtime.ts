@@ -5,10 +5,13 @@ import { WorkflowExecution } from './engine/engine.js';
 import { TaskRecorder } from './engine/recorder.js';
 import { Task, type TaskSummary } from './engine/task.js';
 import type { NetworkPolicy, NodeExecutor, RuntimeLimits, TaskEvent, WorkflowStatusName } from './engine/types.js';
+import { measureJson } from './json-bounds.js';
+import { limitExceeded, resolveLimits, type TaskLimits } from './limits.js';
 import { defaultExecutors } from './nodes/index.js';
 import { buildDocument, type WorkflowDocument } from './schema/document.js';
 import { parseInputsInput, parseSchemaInput } from './schema/parse.js';
 import type { IJsonSchema, WorkflowInputs, WorkflowOutputs, WorkflowSchema } from './schema/types.js';
+import { checkDeclaration } from './schema/declaration.js';
 import { validateInputs } from './schema/validate-inputs.js';
 import { checkSchema, type ValidationReport } from './schema/check-schema.js';
 import type { SchemaIssue } from './schema/validate-schema.js';
@@ -170,7 +173,8 @@ export interface Runtime {
   /** Tasks running, waiting for a slot, and held in memory right now. */
   stats(): { running: number; queued: number; inMemory: number };
   readonly executors: ReadonlyMap<string, NodeExecutor>;
-  readonly limits: RuntimeLimits;
+  /** The limits in force: what `createRuntime` was given, every task limit filled in with its default. */
+  readonly limits: RuntimeLimits & Readonly<TaskLimits>;
   /** Where secret references resolve and literal keys are moved (names and dates may be listed, values never leave it). */
   readonly secrets: SecretStore;
   /**
@@ -203,8 +207,6 @@ interface CompiledSchema {
 
 const DEFAULT_RETENTION: Required<RetentionOptions> = { maxTasks: 1_000, maxAgeMs: 60 * 60 * 1000 };
 const MAX_CACHED_SCHEMA_STRINGS = 256;
-const MAX_EVENTS_PER_TASK = 10_000;
-const DEFAULT_MAX_MESSAGES = 1_000;
 
 /** The warning a task resumed after its process died gets in its report (one per takeover). */
 function resumedWarning(taskID: string): { id: string; type: 'warning'; message: string; timestamp: number } {
@@ -223,7 +225,7 @@ function isExecutor(value: unknown): value is NodeExecutor {
 
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const executors = new Map<string, NodeExecutor>();
-  const limits: RuntimeLimits = { ...options.limits };
+  const limits: RuntimeLimits & Readonly<TaskLimits> = { ...options.limits, ...resolveLimits(options.limits) };
   const network: NetworkPolicy = { ...options.network };
   const retention = { ...DEFAULT_RETENTION, ...options.retention };
   const tasks = new Map<string, Task>();
@@ -298,11 +300,20 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   for (const executor of defaultExecutors()) register(executor);
   for (const executor of options.executors ?? []) register(executor);
 
+  /** Refuses a schema too big or too deep for anything recursive to touch, before anything does. */
+  function bounded(schema: WorkflowSchema, textLength: number | undefined): WorkflowSchema {
+    const measured = measureJson(schema, limits.maxJsonDepth, textLength === undefined ? limits.maxSchemaBytes : Number.POSITIVE_INFINITY);
+    if (measured.exceeded === 'depth') throw limitExceeded('maxJsonDepth', `schema: nests deeper than ${limits.maxJsonDepth} levels`);
+    if (measured.exceeded === 'bytes') throw limitExceeded('maxSchemaBytes', `schema: larger than ${limits.maxSchemaBytes} characters of JSON`);
+    return schema;
+  }
+
   function compile(input: SchemaInput): CompiledSchema {
     if (typeof input === 'string') {
       const cached = compiledStrings.get(input);
       if (cached) return cached;
-      const compiled = compileSchema(parseSchemaInput(input));
+      if (input.length > limits.maxSchemaBytes) throw limitExceeded('maxSchemaBytes', `schema: larger than ${limits.maxSchemaBytes} characters`);
+      const compiled = compileSchema(bounded(parseSchemaInput(input), input.length));
       if (compiledStrings.size >= MAX_CACHED_SCHEMA_STRINGS) compiledStrings.delete(compiledStrings.keys().next().value as string);
       compiledStrings.set(input, compiled);
       return compiled;
@@ -310,7 +321,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     const schema = parseSchemaInput(input);
     const cached = compiledObjects.get(schema);
     if (cached) return cached;
-    const compiled = compileSchema(schema);
+    const compiled = compileSchema(bounded(schema, undefined));
     compiledObjects.set(schema, compiled);
     return compiled;
   }
@@ -319,13 +330,16 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     const moved = moveLiteralSecrets(input, (type) => executors.get(type)?.secretInputs, (value) => secrets.literalName(value));
     const schema = moved.schema as WorkflowSchema;
     const { issues, warnings } = checkSchema(schema, new Set(executors.keys()));
-    const start = Array.isArray(schema.nodes)
-      ? (schema.nodes as unknown[]).find((node) => (node as { type?: unknown } | null)?.type === 'start')
-      : undefined;
-    const outputs = (start as { data?: { outputs?: unknown } } | undefined)?.data?.outputs;
-    // A declaration with unknown types is reported once, by path; ajv would add its own lines for it.
-    const usable = outputs && typeof outputs === 'object' && !issues.some((issue) => issue.code === 'declaration_type');
-    const inputsSchema = usable ? (outputs as IJsonSchema) : undefined;
+    const nodes: unknown[] = Array.isArray(schema.nodes) ? schema.nodes : [];
+    const startIndex = nodes.findIndex((node) => (node as { type?: unknown } | null)?.type === 'start');
+    const outputs = (nodes[startIndex] as { data?: { outputs?: unknown } } | undefined)?.data?.outputs;
+    let inputsSchema: IJsonSchema | undefined;
+    if (outputs !== null && typeof outputs === 'object' && !Array.isArray(outputs)) {
+      const declarationIssues = checkDeclaration(outputs, `nodes[${startIndex}].data.outputs`, limits.maxDeclarationProperties);
+      issues.push(...declarationIssues);
+      // A declaration with odd shapes or unknown types is reported once, by path; ajv would add its own lines for it.
+      if (declarationIssues.length === 0 && !issues.some((issue) => issue.code === 'declaration_type')) inputsSchema = outputs as IJsonSchema;
+    }
     const document = issues.length === 0 ? buildDocument(schema) : undefined;
     return {
       document,
@@ -339,6 +353,9 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   }
 
   function check(input: SchemaInput, inputs: WorkflowInputs): { compiled: CompiledSchema; errors: string[] } {
+    if (measureJson(inputs, limits.maxJsonDepth, Number.POSITIVE_INFINITY).exceeded) {
+      throw limitExceeded('maxJsonDepth', `inputs: nest deeper than ${limits.maxJsonDepth} levels`);
+    }
     const compiled = compile(input);
     const errors = compiled.issues.map((issue) => issue.message);
     errors.push(...validateInputs(compiled.inputsSchema, inputs));
@@ -385,7 +402,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     const stored = prepared(schema, compiled);
     const taskID = startOptions.taskID ?? newTaskID();
     if (tasks.has(taskID)) throw new FlowgramError(ErrorCodes.BAD_REQUEST, `taskID: "${taskID}" is already in use`);
-    const recorder = new TaskRecorder(taskID, inputs, limits.maxMessages ?? DEFAULT_MAX_MESSAGES, MAX_EVENTS_PER_TASK, checkpoints);
+    const recorder = new TaskRecorder(taskID, inputs, limits, checkpoints);
     if (from?.rerunOf !== undefined) recorder.rerunOf = from.rerunOf;
     if (!document || errors.length > 0) {
       // An invalid workflow still becomes a (failed) task, as upstream does, so clients find its errors in the report.
@@ -398,7 +415,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       return task;
     }
     if (running >= maxRunning && waiting.length - waitingHead >= maxQueued) {
-      throw new FlowgramError(ErrorCodes.LIMIT_EXCEEDED, `maxQueuedTasks: ${maxQueued} tasks are already waiting to run`);
+      throw limitExceeded('maxQueuedTasks', `${maxQueued} tasks are already waiting to run`);
     }
     const execution = new WorkflowExecution({
       taskID,

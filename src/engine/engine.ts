@@ -1,4 +1,5 @@
 import { ErrorCodes, FlowgramError, errorMessage } from '../errors.js';
+import { limitExceeded, type TaskLimits } from '../limits.js';
 import { REDACTED } from '../redact.js';
 import type { BlockGraph, DocumentNode, WorkflowDocument } from '../schema/document.js';
 import { NodeTypes, type WorkflowInputs, type WorkflowOutputs } from '../schema/types.js';
@@ -6,6 +7,7 @@ import type { NodeCheckpoint, TaskCheckpoint } from './checkpoint.js';
 import type { TaskRecorder } from './recorder.js';
 import { SECRETS_SCOPE, secretNames, unknownSecretMessages, type SecretReference } from '../secrets/references.js';
 import { registerKnownSecrets } from './secrets.js';
+import { resumeLater, sliceOver } from './slices.js';
 import { VariableScope, resolveNodeInputs, storeGlobals, storeNodeOutputs } from './state.js';
 import type {
   BlockControl,
@@ -19,14 +21,15 @@ import type {
   ResolvedValue,
   RuntimeLimits,
 } from './types.js';
-import { copyRecord } from './value-types.js';
+import { copyRecordWithin, type CopyBudget } from './value-types.js';
 
 export interface ExecutionParams {
   readonly taskID: string;
   readonly document: WorkflowDocument;
   readonly inputs: WorkflowInputs;
   readonly executors: ReadonlyMap<string, NodeExecutor>;
-  readonly limits: RuntimeLimits;
+  /** The runtime's limits, every task limit resolved (see `resolveLimits`). */
+  readonly limits: RuntimeLimits & Readonly<TaskLimits>;
   readonly network: NetworkPolicy;
   readonly recorder: TaskRecorder;
   /** The secrets the workflow references (`["secrets", NAME]`, `{{secrets.NAME}}`), resolved before the first node runs. */
@@ -61,7 +64,8 @@ const TERMINATING_TYPES: ReadonlySet<string> = new Set([
   NodeTypes.Continue,
 ]);
 
-const DEFAULT_MAX_NODE_EXECUTIONS = 1_000_000;
+/** Nodes a task runs before it first checks the slice clock: a small workflow always ends inside `start()`. */
+const NODES_BEFORE_YIELDING = 64;
 const RESOLVED: Promise<void> = Promise.resolve();
 const NOOP = (): void => undefined;
 const NO_ITERATIONS: readonly IterationCheckpoint[] = [];
@@ -78,14 +82,22 @@ export class WorkflowExecution {
   readonly done: Promise<void>;
   error: WorkflowError | undefined;
   private settle!: () => void;
-  private executions = 0;
+  /** Node executions so far. */
+  executions = 0;
   private readonly maxExecutions: number;
+  /** When the task runs out of `taskTimeoutMs` (epoch ms); set by `start()`. */
+  deadline = Number.POSITIVE_INFINITY;
+  /** Set only once the task waits on something asynchronous: most tasks end within their first slice. */
+  private timeoutTimer: NodeJS.Timeout | undefined;
+  /** Bounds every copy the engine records (inputs, outputs), and counts its size. */
+  readonly budget: CopyBudget;
 
   constructor(readonly params: ExecutionParams) {
     this.done = new Promise((resolve) => {
       this.settle = resolve;
     });
-    this.maxExecutions = params.limits.maxNodeExecutions ?? DEFAULT_MAX_NODE_EXECUTIONS;
+    this.maxExecutions = params.limits.maxNodeExecutions;
+    this.budget = { maxBytes: params.limits.maxValueBytes, maxDepth: params.limits.maxJsonDepth, bytes: 0, exceeded: undefined };
   }
 
   get ended(): boolean {
@@ -109,8 +121,10 @@ export class WorkflowExecution {
     const { document, recorder, secrets, checkpoint } = this.params;
     if (checkpoint) recorder.restore(checkpoint.report, document);
     const startedAt = recorder.workflowStarted();
-    const scope = new VariableScope();
+    this.deadline = startedAt + this.params.limits.taskTimeoutMs;
+    const scope = new VariableScope(undefined, this.params.limits.maxValueBytes);
     if (!secrets || secrets.references.length === 0) return this.run(startedAt, scope);
+    this.armTimeout();
     // Only workflows that reference secrets wait for them; their values are masked before any node runs.
     secrets.resolve(secretNames(secrets.references)).then(
       (values) => {
@@ -160,8 +174,25 @@ export class WorkflowExecution {
     return ended;
   }
 
+  /** Fails the task for running past `taskTimeoutMs`, naming the nodes that were running. */
+  timeOut(): void {
+    const running = this.params.recorder.runningNodeIDs();
+    const during = running.length === 0 ? '' : ` (running: ${running.map((id) => `"${id}"`).join(', ')})`;
+    const error = limitExceeded('taskTimeoutMs', `the task ran longer than ${this.params.limits.taskTimeoutMs} ms${during}`, running[0]);
+    this.finish('failed', { code: error.code, message: error.message, ...(running[0] === undefined ? {} : { nodeID: running[0] }) });
+  }
+
+  /** Arms the `taskTimeoutMs` timer once the task waits on something asynchronous (a slice check sees the clock otherwise). */
+  armTimeout(): void {
+    if (this.timeoutTimer !== undefined || this.deadline === Number.POSITIVE_INFINITY || this.ended) return;
+    this.timeoutTimer = setTimeout(() => this.timeOut(), Math.max(0, this.deadline - Date.now()));
+    // The timer alone must not keep the process alive.
+    this.timeoutTimer.unref();
+  }
+
   finish(status: 'succeeded' | 'failed' | 'canceled', error?: WorkflowError): boolean {
     if (!this.params.recorder.workflowFinished(status, error)) return false;
+    if (this.timeoutTimer !== undefined) clearTimeout(this.timeoutTimer);
     this.error = error;
     // Stop whatever is still in flight (sibling branches, a spinning code node, an LLM stream).
     if (status !== 'succeeded') {
@@ -270,9 +301,28 @@ class GraphRun {
   private pump(): void {
     if (this.pumping) return;
     this.pumping = true;
+    const execution = this.execution;
+    // At least one node per call, so a run resumed after yielding always makes progress.
+    let launched = false;
     while (this.head < this.tail) {
-      if (this.execution.ended) break;
+      if (execution.ended) break;
+      if (launched && execution.executions > NODES_BEFORE_YIELDING) {
+        // The clock the last node's end left (no extra reading): past the task's deadline, or the slice's?
+        const now = this.clock ?? Date.now();
+        this.clock = now;
+        if (now >= execution.deadline) {
+          execution.timeOut();
+          break;
+        }
+        if (sliceOver(now)) {
+          this.pumping = false;
+          this.clock = undefined;
+          resumeLater(() => this.pump());
+          return;
+        }
+      }
       this.launch(this.queue[this.head++]);
+      launched = true;
     }
     this.pumping = false;
     if (this.execution.ended) {
@@ -295,14 +345,13 @@ class GraphRun {
     }
     this.clock = undefined;
     if (!this.execution.countExecution()) {
-      this.fail(node, snapshot, new FlowgramError(ErrorCodes.LIMIT_EXCEEDED, `maxNodeExecutions: the task ran more than ${this.execution.maxNodeExecutions} nodes`));
+      this.fail(node, snapshot, limitExceeded('maxNodeExecutions', `the task ran more than ${this.execution.maxNodeExecutions} nodes`, node.id));
       return;
     }
     let result: Promise<ExecutionResult> | ExecutionResult;
     try {
       const inputs = resolveNodeInputs(node, this.scope);
-      const recorded = copyRecord(inputs);
-      snapshot.inputs = recorded;
+      const recorded = this.recordInputs(node, snapshot, inputs);
       const executor = executors.get(node.type);
       if (!executor) {
         throw new FlowgramError(ErrorCodes.UNKNOWN_NODE_TYPE, `node "${node.id}" has unknown type "${node.type}" (no executor registered)`);
@@ -322,6 +371,7 @@ class GraphRun {
       return;
     }
     if (result instanceof Promise) {
+      this.execution.armTimeout();
       this.running++;
       result.then(
         (value) => {
@@ -358,10 +408,23 @@ class GraphRun {
         return;
       }
     }
+    const { recorder, limits } = this.execution.params;
+    let recorded: WorkflowOutputs;
+    try {
+      recorded = this.recordable(node, outputs, 'outputs');
+    } catch (error) {
+      this.fail(node, snapshot, error);
+      return;
+    }
+    const bytes = this.execution.budget.bytes;
+    if (recorder.keptBytes + bytes > limits.maxReportBytes) {
+      this.fail(node, snapshot, this.reportFull(node));
+      return;
+    }
     storeNodeOutputs(node, outputs, this.scope);
     if (node === this.execution.params.document.end) this.execution.setOutputs(outputs);
     if (result.control) this.control = result.control;
-    this.clock = this.execution.params.recorder.nodeSucceeded(node, snapshot, outputs, branch);
+    this.clock = recorder.nodeSucceeded(node, snapshot, recorded, bytes, branch);
     this.follow(node, terminating, branch);
   }
 
@@ -376,6 +439,31 @@ class GraphRun {
     for (const edge of node.out) {
       this.resolveEdge(edge.target, !terminating && (branch === undefined || edge.port === branch));
     }
+  }
+
+  /** Records a copy of a node's inputs in its snapshot; throws when a limit does not allow it. */
+  recordInputs(node: DocumentNode, snapshot: Snapshot, inputs: WorkflowInputs): WorkflowInputs {
+    const recorded = this.recordable(node, inputs, 'inputs');
+    const { recorder, limits } = this.execution.params;
+    if (!recorder.recordInputs(snapshot, recorded, this.execution.budget.bytes, limits.maxReportBytes)) throw this.reportFull(node);
+    return recorded;
+  }
+
+  /** A copy of a node's inputs or outputs for its snapshot, within `maxValueBytes` and `maxJsonDepth`. */
+  private recordable(node: DocumentNode, values: Record<string, unknown>, what: 'inputs' | 'outputs'): Record<string, unknown> {
+    const { budget } = this.execution;
+    const copy = copyRecordWithin(values, budget);
+    if (copy !== undefined) return copy;
+    const detail =
+      budget.exceeded === 'maxJsonDepth'
+        ? `the ${what} of node "${node.id}" nest deeper than ${budget.maxDepth} levels`
+        : `the ${what} of node "${node.id}" are larger than ${budget.maxBytes} characters of JSON`;
+    throw limitExceeded(budget.exceeded ?? 'maxValueBytes', detail, node.id);
+  }
+
+  private reportFull(node: DocumentNode): FlowgramError {
+    const max = this.execution.params.limits.maxReportBytes;
+    return limitExceeded('maxReportBytes', `the task's report would hold more than ${max} characters of inputs and outputs (at node "${node.id}")`, node.id);
   }
 
   private resolveEdge(target: DocumentNode, live: boolean): void {
@@ -480,7 +568,7 @@ class NodeContext implements ExecutionContext {
 
   recordInputs(inputs: WorkflowInputs): void {
     if (this.execution.ended) return;
-    this.snapshot.inputs = copyRecord(inputs);
+    this.run.recordInputs(this.node, this.snapshot, inputs);
   }
 
   get finishedIterations(): readonly IterationCheckpoint[] {

@@ -30,12 +30,28 @@ interface SnapshotRecord {
   previous: SnapshotRecord | undefined;
   /** A running loop's finished iterations (checkpoints), kept for replay until the loop finishes. */
   iterations: IterationRecord[] | undefined;
+  /** The node's run after this one (to drop a run from the middle of the chain). */
+  newer: SnapshotRecord | undefined;
+  /** Which run of its node this is: 1, 2, … */
+  run: number;
+  /** JSON characters of its recorded inputs and of its outputs (what `maxReportBytes` counts). */
+  inputBytes: number;
+  outputBytes: number;
+  /** On the latest run only: the oldest run of the node's last kept half (see `maxSnapshotsPerNode`). */
+  windowTail: SnapshotRecord | undefined;
 }
 
 interface IterationRecord extends IterationCheckpoint {
   /** Position of its loop_iteration event in the task's event sequence. */
   seq: number;
   time: number;
+}
+
+/** The limits a recorder keeps a task's history within. */
+export interface RecorderLimits {
+  readonly maxMessages: number;
+  readonly maxEvents: number;
+  readonly maxSnapshotsPerNode: number;
 }
 
 interface StatusRecord {
@@ -109,15 +125,27 @@ export class TaskRecorder {
   private readonly secrets: string[] = [];
   /** Built from `secrets` when first needed after a change: one pass over each string however many secrets. */
   private matcher: SecretMatcher | undefined;
+  /** JSON characters of the inputs and outputs the kept snapshots hold. */
+  keptBytes = 0;
+  /** Whether listeners were told that later events are not sent (`maxEvents`). */
+  private eventsCapped = false;
+  private readonly maxMessages: number;
+  private readonly maxEvents: number;
+  /** A node that runs more often keeps its first `firstKept` and last `lastKept` runs. */
+  private readonly firstKept: number;
+  private readonly lastKept: number;
 
   constructor(
     readonly taskID: string,
     readonly inputs: WorkflowInputs,
-    private readonly maxMessages: number,
-    private readonly maxEvents: number,
+    limits: RecorderLimits,
     /** Whether loop iterations are recorded as checkpoints (a runtime with a store); nodes always are. */
     private readonly checkpoints = false,
   ) {
+    this.maxMessages = limits.maxMessages;
+    this.maxEvents = limits.maxEvents;
+    this.lastKept = Math.max(1, Math.ceil(limits.maxSnapshotsPerNode / 2));
+    this.firstKept = Math.max(0, limits.maxSnapshotsPerNode - this.lastKept);
     // randomUUID() builds its text by concatenation: a tree of ~15 string pieces that a retained task
     // would keep. Converting to a number makes V8 flatten the string in place (the result is unused).
     void Number(taskID);
@@ -173,17 +201,27 @@ export class TaskRecorder {
     }
     this.messages.forEach((message, index) => numbered.push([this.messageSeqs[index], this.messageEvent(message)]));
     if (this.earlyProgress) numbered.push(...this.earlyProgress);
-    if (this.finishedSeq >= 0) numbered.push([this.finishedSeq, this.workflowFinishedEvent()]);
     numbered.sort((a, b) => a[0] - b[0]);
-    const events = numbered
-      .slice(0, this.maxEvents)
-      .map(([, event]) => this.mask(event));
+    const kept = numbered.slice(0, this.maxEvents);
+    // The end is always replayed, as it is always sent: a late listener must learn the task ended.
+    if (this.finishedSeq >= 0) kept.push([this.finishedSeq, this.workflowFinishedEvent()]);
+    const events = kept.map(([, event]) => this.mask(event));
     return { events, dropped: this.eventSeq - events.length };
   }
 
-  /** Whether anyone listens; events are only built when someone does (no closures, no objects otherwise). */
+  /**
+   * Whether to send the event just numbered: someone listens (events are only built when someone does)
+   * and the task has not sent `maxEvents` yet. The first event past the cap is replaced by one warning.
+   */
   private get heard(): boolean {
-    return this.listeners.length > 0;
+    if (this.listeners.length === 0) return false;
+    if (this.eventSeq <= this.maxEvents) return true;
+    if (!this.eventsCapped) {
+      this.eventsCapped = true;
+      const message = `maxEvents: the task sent ${this.maxEvents} events; later node events and messages are not sent (the report keeps them within its own limits)`;
+      this.dispatch({ type: 'message', taskID: this.taskID, level: 'warning', message, time: Date.now() });
+    }
+    return false;
   }
 
   private dispatch(event: TaskEvent): void {
@@ -228,7 +266,8 @@ export class TaskRecorder {
     }
     this.finishedError = error;
     this.finishedSeq = this.eventSeq++;
-    if (this.heard) this.dispatch(this.workflowFinishedEvent());
+    // Always sent, past `maxEvents` too: it is how listeners learn the task ended.
+    if (this.listeners.length > 0) this.dispatch(this.workflowFinishedEvent());
     return true;
   }
 
@@ -253,6 +292,7 @@ export class TaskRecorder {
   nodeStarted(node: DocumentNode, now = Date.now()): SnapshotRecord {
     const offset = this.since(now);
     this.processing++;
+    const previous = this.nodes.get(node.id);
     const snapshot: SnapshotRecord = {
       // Every field in the literal, so V8 keeps them all in the object (no property array per run).
       seq: ++this.snapshotSeq,
@@ -268,14 +308,68 @@ export class TaskRecorder {
       status: undefined,
       finishError: undefined,
       node,
-      previous: this.nodes.get(node.id),
+      previous,
+      newer: undefined,
+      run: previous === undefined ? 1 : previous.run + 1,
+      inputBytes: 0,
+      outputBytes: 0,
+      windowTail: undefined,
       iterations: undefined,
     };
+    if (previous !== undefined) this.keepHalves(previous, snapshot);
     // Replacing a key's value keeps its place, so the map stays in first-start order.
     this.nodes.set(node.id, snapshot);
     snapshot.startSeq = this.eventSeq++;
     if (this.heard) this.dispatch(this.startedEvent(node, now));
     return snapshot;
+  }
+
+  /**
+   * Keeps a node's first `firstKept` and last `lastKept` runs: once the latest ones outnumber
+   * `lastKept`, the oldest of them leaves the chain (its bytes leave the report's count).
+   */
+  private keepHalves(previous: SnapshotRecord, snapshot: SnapshotRecord): void {
+    previous.newer = snapshot;
+    const tail = previous.windowTail ?? snapshot;
+    // Only the latest run points at the window: a pointer left on an older run would keep dropped runs alive.
+    previous.windowTail = undefined;
+    if (snapshot.run <= this.firstKept) return;
+    if (snapshot.run - tail.run < this.lastKept) {
+      snapshot.windowTail = tail;
+      return;
+    }
+    const next = tail.newer as SnapshotRecord;
+    next.previous = tail.previous;
+    if (tail.previous !== undefined) tail.previous.newer = next;
+    tail.previous = undefined;
+    tail.newer = undefined;
+    this.keptBytes -= tail.inputBytes + tail.outputBytes;
+    snapshot.windowTail = next;
+  }
+
+  /** Nodes running right now (their latest run has not ended). */
+  runningNodeIDs(): string[] {
+    const running: string[] = [];
+    for (const [nodeID, latest] of this.nodes) if (latest.status === undefined) running.push(nodeID);
+    return running;
+  }
+
+  /** Runs of a node its report leaves out (between the kept first and last halves). */
+  private omittedRuns(latest: SnapshotRecord): number {
+    return Math.max(0, latest.run - this.firstKept - this.lastKept);
+  }
+
+  /**
+   * Records (or replaces) a run's inputs, already copied, `bytes` JSON characters; false, recording
+   * nothing, when the report would then hold more than `maxReportBytes`.
+   */
+  recordInputs(snapshot: SnapshotRecord, inputs: WorkflowInputs, bytes: number, maxReportBytes: number): boolean {
+    const kept = this.keptBytes - snapshot.inputBytes + bytes;
+    if (kept > maxReportBytes) return false;
+    snapshot.inputs = inputs;
+    snapshot.inputBytes = bytes;
+    this.keptBytes = kept;
+    return true;
   }
 
   nodeProgress(nodeID: string, snapshot: SnapshotRecord, data: Record<string, unknown>): void {
@@ -288,9 +382,11 @@ export class TaskRecorder {
     }
   }
 
-  /** Returns the time it recorded as the end. */
-  nodeSucceeded(node: DocumentNode, snapshot: SnapshotRecord, outputs: WorkflowOutputs, branch: string | undefined): number {
-    snapshot.outputs = copyRecord(outputs);
+  /** Returns the time it recorded as the end. `outputs` is the engine's copy (`bytes` JSON characters). */
+  nodeSucceeded(node: DocumentNode, snapshot: SnapshotRecord, outputs: WorkflowOutputs, bytes: number, branch: string | undefined): number {
+    snapshot.outputs = outputs;
+    snapshot.outputBytes = bytes;
+    this.keptBytes += bytes;
     if (branch !== undefined) snapshot.branch = branch;
     return this.finishNode(node.id, 'succeeded', snapshot.outputs, undefined, branch);
   }
@@ -359,6 +455,7 @@ export class TaskRecorder {
           ? (nodeReport.status as NodeEndStatus)
           : outputs === undefined ? 'canceled' : 'succeeded';
         const seq = Number(/:(\d+)$/.exec(String(old.id))?.[1] ?? ++this.snapshotSeq);
+        const previous = this.nodes.get(nodeID);
         if (seq > this.snapshotSeq) this.snapshotSeq = seq;
         const snapshot: SnapshotRecord = {
           seq,
@@ -374,9 +471,15 @@ export class TaskRecorder {
           status,
           finishError: undefined,
           node,
-          previous: this.nodes.get(nodeID),
+          previous,
+          newer: undefined,
+          run: previous === undefined ? 1 : previous.run + 1,
+          inputBytes: 0,
+          outputBytes: 0,
+          windowTail: undefined,
           iterations: undefined,
         };
+        if (previous !== undefined) previous.newer = snapshot;
         this.nodes.set(nodeID, snapshot);
       }
     }
@@ -477,17 +580,19 @@ export class TaskRecorder {
       const snapshots: Array<Record<string, unknown>> = [];
       for (let snapshot: SnapshotRecord | undefined = latest; snapshot; snapshot = snapshot.previous) snapshots.push(this.exportSnapshot(nodeID, snapshot));
       snapshots.reverse();
-      reports[nodeID] = {
+      const nodeReport: IReport['reports'][string] & { snapshotsOmitted?: number } = {
         id: nodeID,
         ...exportStatus(nodeStatus(latest), now, this.base),
         // Upstream's TS type says `outputs` is always there; its zod schema and its runtime leave it out on failure.
         snapshots: snapshots as unknown as IReport['reports'][string]['snapshots'],
       };
+      const omitted = this.omittedRuns(latest);
+      if (omitted > 0) nodeReport.snapshotsOmitted = omitted;
+      reports[nodeID] = nodeReport;
     }
     const messages: Record<MessageLevel, MessageRecord[]> = { log: [], info: [], debug: [], error: [], warning: [] };
     for (const message of this.messages) messages[message.type].push({ ...message });
-    const dropped = this.droppedRecord(now);
-    if (dropped) messages.warning.push(dropped);
+    for (const warning of this.limitWarnings(now)) messages.warning.push(warning);
     const report = {
       id: this.taskID,
       inputs: copyValue(this.inputs),
@@ -518,7 +623,8 @@ export class TaskRecorder {
         // Oldest first, as report() has them: each earlier run goes in front.
         snapshots = snapshots === '' ? this.snapshotJSON(id, snapshot) : `${this.snapshotJSON(id, snapshot)},${snapshots}`;
       }
-      reports += `${reports === '' ? '' : ','}${id}:{"id":${id},${statusJSON(exportStatus(nodeStatus(latest), now, this.base))},"snapshots":[${snapshots}]}`;
+      const omitted = this.omittedRuns(latest);
+      reports += `${reports === '' ? '' : ','}${id}:{"id":${id},${statusJSON(exportStatus(nodeStatus(latest), now, this.base))},"snapshots":[${snapshots}]${omitted > 0 ? `,"snapshotsOmitted":${omitted}` : ''}}`;
     }
     const json =
       `{"id":${JSON.stringify(this.taskID)}${property('inputs', this.inputs)}${property('outputs', this.outputs)}` +
@@ -540,8 +646,8 @@ export class TaskRecorder {
   }
 
   private messagesJSON(now: number): string {
-    const dropped = this.droppedRecord(now);
-    if (this.messages.length === 0 && !dropped) return NO_MESSAGES_JSON;
+    const warnings = this.limitWarnings(now);
+    if (this.messages.length === 0 && warnings.length === 0) return NO_MESSAGES_JSON;
     const levels: Record<MessageLevel, string> = { log: '', info: '', debug: '', error: '', warning: '' };
     const add = (message: MessageRecord): void => {
       let out = `{"id":${JSON.stringify(message.id)},"type":"${message.type}","message":${JSON.stringify(message.message)},"timestamp":${numberJSON(message.timestamp)}`;
@@ -550,19 +656,22 @@ export class TaskRecorder {
       levels[message.type] += `${levels[message.type] === '' ? '' : ','}${out}}`;
     };
     for (const message of this.messages) add(message);
-    if (dropped) add(dropped);
+    for (const warning of warnings) add(warning);
     return `{"log":[${levels.log}],"info":[${levels.info}],"debug":[${levels.debug}],"error":[${levels.error}],"warning":[${levels.warning}]}`;
   }
 
-  /** The warning that stands for the messages beyond `maxMessages`, if any were dropped. */
-  private droppedRecord(now: number): MessageRecord | undefined {
-    if (this.droppedMessages === 0) return undefined;
-    return {
-      id: `${this.taskID}:dropped`,
-      type: 'warning',
-      message: `${this.droppedMessages} more messages were dropped (limit ${this.maxMessages})`,
-      timestamp: now,
-    };
+  /** The warnings that stand for what the report's limits left out: messages beyond `maxMessages`, events beyond `maxEvents`. */
+  private limitWarnings(now: number): MessageRecord[] {
+    const warnings: MessageRecord[] = [];
+    if (this.droppedMessages > 0) {
+      const message = `${this.droppedMessages} more messages were dropped (limit ${this.maxMessages})`;
+      warnings.push({ id: `${this.taskID}:dropped`, type: 'warning', message, timestamp: now });
+    }
+    if (this.eventSeq > this.maxEvents) {
+      const message = `maxEvents: the task emitted ${this.eventSeq} events; listeners were sent the first ${this.maxEvents} (limit maxEvents)`;
+      warnings.push({ id: `${this.taskID}:events`, type: 'warning', message, timestamp: now });
+    }
+    return warnings;
   }
 }
 

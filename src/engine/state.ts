@@ -1,4 +1,6 @@
 import { ErrorCodes, FlowgramError } from '../errors.js';
+import { measureJson } from '../json-bounds.js';
+import { limitExceeded } from '../limits.js';
 import type { DocumentNode } from '../schema/document.js';
 import { splitTemplate, type TemplateParts } from '../schema/template.js';
 import type { IFlowValue, IJsonSchema, VariableType, WorkflowInputs, WorkflowOutputs } from '../schema/types.js';
@@ -22,10 +24,17 @@ export class VariableScope implements ValueResolver {
   private localsID: string | undefined;
   private locals: Readonly<Record<string, Variable>> | undefined;
 
-  constructor(private readonly parent?: VariableScope) {}
+  /**
+   * @param maxValueBytes the longest text a template may render (`maxValueBytes`); values in scope were
+   *   checked for depth when they were stored, so rendering them as JSON is safe.
+   */
+  constructor(
+    private readonly parent?: VariableScope,
+    private readonly maxValueBytes = Number.POSITIVE_INFINITY,
+  ) {}
 
   child(): VariableScope {
-    return new VariableScope(this);
+    return new VariableScope(this, this.maxValueBytes);
   }
 
   set(nodeID: string, key: string, variable: Variable): void {
@@ -77,13 +86,19 @@ export class VariableScope implements ValueResolver {
     return { value, type };
   }
 
+  /** Each piece's length is known before it is appended (and an object's before its JSON is built): the text never outgrows `maxValueBytes`. */
   renderTemplate(template: string): string {
     const parts = parseTemplate(template);
+    const max = this.maxValueBytes;
     let out = parts[0] as string;
     for (let i = 1; i < parts.length; i += 2) {
       const resolved = this.resolveRef(parts[i] as string[]);
-      if (resolved) out += renderValue(resolved.value);
-      out += parts[i + 1] as string;
+      const text = resolved ? renderValue(resolved.value, max - out.length) : '';
+      const tail = parts[i + 1] as string;
+      if (text === undefined || out.length + text.length + tail.length > max) {
+        throw limitExceeded('maxValueBytes', `the template would render more than ${max} characters (at {{${(parts[i] as string[]).join('.')}}})`);
+      }
+      out += text + tail;
     }
     return out;
   }
@@ -127,9 +142,14 @@ function parseTemplate(template: string): TemplateParts {
   return parts;
 }
 
-function renderValue(value: unknown): string {
+/** A value as template text; undefined when its JSON would be longer than `room`. */
+function renderValue(value: unknown, room: number): string | undefined {
   if (value === null || value === undefined) return '';
-  if (typeof value === 'object') return JSON.stringify(value);
+  if (typeof value === 'string') return value;
+  if (typeof value === 'object') {
+    if (measureJson(value, Number.POSITIVE_INFINITY, room).exceeded) return undefined;
+    return JSON.stringify(value);
+  }
   return String(value);
 }
 
@@ -151,7 +171,8 @@ export function resolveNodeInputs(node: DocumentNode, scope: VariableScope): Wor
       resolved = scope.resolve(values[key], declaredType);
     } catch (error) {
       if (error instanceof FlowgramError) {
-        throw new FlowgramError(error.code, `node "${node.id}" input "${key}": ${error.message}`, { nodeID: node.id });
+        const limit = error.limit === undefined ? {} : { limit: error.limit };
+        throw new FlowgramError(error.code, `node "${node.id}" input "${key}": ${error.message}`, { nodeID: node.id, ...limit });
       }
       throw error;
     }

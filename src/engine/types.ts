@@ -1,3 +1,4 @@
+import type { TaskLimits } from '../limits.js';
 import type { DocumentNode } from '../schema/document.js';
 import type { IFlowValue, VariableType, WorkflowInputs, WorkflowOutputs } from '../schema/types.js';
 
@@ -132,11 +133,8 @@ export interface LlmLimits {
   retryBaseDelayMs?: number;
 }
 
-export interface RuntimeLimits {
-  /** Node executions per task before it fails; guards against runaway loops. Default 1,000,000. */
-  maxNodeExecutions?: number;
-  /** Messages kept per task in its report (older ones are counted, not kept). Default 1,000. */
-  maxMessages?: number;
+/** The task limits (see `TaskLimits` for each one's default) and the limits of the code, HTTP and LLM nodes. */
+export interface RuntimeLimits extends Partial<TaskLimits> {
   code?: CodeLimits;
   http?: HttpLimits;
   llm?: LlmLimits;

@@ -76,3 +76,65 @@ export function copyRecord(value: Record<string, unknown>): Record<string, unkno
   for (const _key in value) return copyValue(value);
   return EMPTY_RECORD as Record<string, unknown>;
 }
+
+/** The bounds of `copyRecordWithin`, and what its last copy counted; one per task, reused for every copy. */
+export interface CopyBudget {
+  readonly maxBytes: number;
+  readonly maxDepth: number;
+  /** JSON characters the last copy counted. */
+  bytes: number;
+  /** The bound the last copy passed, if it passed one. */
+  exceeded: 'maxValueBytes' | 'maxJsonDepth' | undefined;
+}
+
+/**
+ * `copyRecord`, counting the copy's JSON size as it goes; undefined (with `budget.exceeded` set) as soon
+ * as it passes a bound, so nothing beyond a bound is ever copied and no recursion goes deeper than `maxDepth`.
+ */
+export function copyRecordWithin(value: Record<string, unknown>, budget: CopyBudget): Record<string, unknown> | undefined {
+  budget.bytes = 0;
+  budget.exceeded = undefined;
+  for (const _key in value) {
+    try {
+      return copyBounded(value, budget, 0);
+    } catch (error) {
+      if (error === budget) return undefined;
+      throw error;
+    }
+  }
+  budget.bytes = 2;
+  return EMPTY_RECORD as Record<string, unknown>;
+}
+
+/** Throws the budget itself when a bound is passed (caught by `copyRecordWithin`; no error object is built). */
+function copyBounded<T>(value: T, budget: CopyBudget, depth: number): T {
+  if (value === null || typeof value !== 'object') {
+    budget.bytes += typeof value === 'string' ? value.length + 2 : 6;
+    if (budget.bytes > budget.maxBytes) {
+      budget.exceeded = 'maxValueBytes';
+      throw budget;
+    }
+    return value;
+  }
+  if (depth >= budget.maxDepth) {
+    budget.exceeded = 'maxJsonDepth';
+    throw budget;
+  }
+  if (Array.isArray(value)) {
+    const out = new Array(value.length);
+    budget.bytes += value.length + 1;
+    for (let i = 0; i < value.length; i++) out[i] = copyBounded(value[i], budget, depth + 1);
+    return out as T;
+  }
+  if (value instanceof Date) return new Date(value.getTime()) as T;
+  const out: Record<string, unknown> = {};
+  budget.bytes += 2;
+  for (const key in value) {
+    if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
+    budget.bytes += key.length + 4;
+    const item = copyBounded((value as Record<string, unknown>)[key], budget, depth + 1);
+    if (key === '__proto__') Object.defineProperty(out, key, { value: item, enumerable: true, writable: true, configurable: true });
+    else out[key] = item;
+  }
+  return out as T;
+}

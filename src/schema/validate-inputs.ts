@@ -5,11 +5,20 @@ import type { IJsonSchema } from './types.js';
 // ajv-formats is CommonJS with `exports.default`; under NodeNext the callable sits on `.default`.
 const addFormats = ajvFormats.default as unknown as (ajv: Ajv) => Ajv;
 
-const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: false, useDefaults: false });
-addFormats(ajv);
+function newAjv(): Ajv {
+  const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: false, useDefaults: false });
+  addFormats(ajv);
+  return ajv;
+}
 
+/**
+ * Compiled validators by schema text, at most `MAX_CACHED_VALIDATORS` per generation. Ajv keeps what it
+ * compiled (its schema cache and code scope) for its whole life, whatever our cache forgets: so a full
+ * generation is dropped together with its Ajv, and memory stays bounded however many declarations arrive.
+ */
 const MAX_CACHED_VALIDATORS = 256;
-const validators = new Map<string, ValidateFunction>();
+let ajv = newAjv();
+let validators = new Map<string, ValidateFunction>();
 
 type JsonSchema = Record<string, unknown>;
 
@@ -68,8 +77,11 @@ function compileUncached(schema: IJsonSchema): ValidateFunction | Error {
   const cached = validators.get(key);
   if (cached) return cached;
   try {
+    if (validators.size >= MAX_CACHED_VALIDATORS) {
+      ajv = newAjv();
+      validators = new Map();
+    }
     const validator = ajv.compile(standard);
-    if (validators.size >= MAX_CACHED_VALIDATORS) validators.delete(validators.keys().next().value as string);
     validators.set(key, validator);
     return validator;
   } catch (error) {

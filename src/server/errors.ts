@@ -65,12 +65,16 @@ function fastifyMessage(error: FastifyLikeError): string {
   }
 }
 
+/** Limits a request hits because of load (it may be retried: 429); any other limit is about what the request holds (400). */
+const LOAD_LIMITS: ReadonlySet<string> = new Set(['maxQueuedTasks']);
+
 /** Turns anything thrown while handling a request into a status and a `{ code, message }` body. */
 export function toHttpError(error: unknown): HttpError {
   if (error instanceof FlowgramError) {
     const body: ErrorBody = { code: error.code, message: error.message };
     if (error.details) body.details = error.details;
-    return { status: httpStatusFor(error.code), body };
+    const contentLimit = error.code === ErrorCodes.LIMIT_EXCEEDED && error.limit !== undefined && !LOAD_LIMITS.has(error.limit);
+    return { status: contentLimit ? 400 : httpStatusFor(error.code), body };
   }
   const fastifyError = error as FastifyLikeError | null;
   const status = fastifyError?.statusCode;

@@ -12,6 +12,7 @@ import type { FlowgramMetrics } from '../metrics/metrics.js';
 import { bearerTokenHook } from './auth.js';
 import { badRequest, toHttpError } from './errors.js';
 import { isConsolePath, registerConsole } from './console-route.js';
+import { jsonDepthHook } from './json-depth.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { originAllowed, requestOriginHook, type AllowedHosts, type CorsOrigins } from './request-origin.js';
 import { routes } from './routes.js';
@@ -96,6 +97,8 @@ export const flowgramPlugin: FastifyPluginAsync<FlowgramPluginOptions> = async (
 
   // Only JSON bodies: a text/plain body is refused with 415 rather than misread.
   app.removeContentTypeParser('text/plain');
+  // Before anything recursive (validation, logging, the runtime) touches a body: its nesting is bounded.
+  app.addHook('preValidation', jsonDepthHook(tasks.runtime.limits.maxJsonDepth));
 
   app.addHook('onRequest', requestOriginHook({ cors: options.cors, allowedHosts: options.allowedHosts, tokenRequired: token !== undefined }));
   if (options.cors !== false) {
