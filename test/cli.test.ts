@@ -287,6 +287,23 @@ describe('flowgram serve', () => {
     expect(local.stderr()).not.toContain('warning');
   });
 
+  it('--limit name=value (and FLOWGRAM_LIMITS) sets task limits; a bad one exits 2 naming it', async () => {
+    const deep = JSON.stringify({ schema: readFileSync(join(root, 'examples/hello.json'), 'utf8'), inputs: { name: 'Ada', extra: [[[[[[1]]]]]] } });
+    for (const [args, env] of [[['--limit', 'maxJsonDepth=4'], {}], [[], { FLOWGRAM_LIMITS: 'maxJsonDepth=4,taskTimeoutMs=60000' }]] as const) {
+      const { child, url } = await startServe(['--db', ':memory:', ...args], env);
+      try {
+        const response = await fetch(`${url}/api/task/run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: deep });
+        expect(response.status).toBe(400);
+        expect(await response.json()).toMatchObject({ code: 'FLOWGRAM_ERR_LIMIT_EXCEEDED', message: expect.stringMatching(/maxJsonDepth/) });
+      } finally {
+        await stopServe(child);
+      }
+    }
+    const bad = flowgram(['serve', '--db', ':memory:', '--limit', 'maxBananas=3']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/unknown limit "maxBananas"/);
+  });
+
   it('--deny-private-networks (or FLOWGRAM_DENY_PRIVATE_NETWORKS=1) keeps HTTP nodes off private addresses, every IPv6 spelling included', async () => {
     const echo = await startEchoServer();
     const port = new URL(echo.origin).port;

@@ -47,6 +47,7 @@ function buildProgram(io: CommandIO, setCode: (code: ExitCode) => void): Command
     .option('--no-console', 'do not serve the web console at /')
     .option('--queue <url>', 'scale out: enqueue tasks on this Redis (redis://host:port) for `flowgram worker` processes instead of running them here (env FLOWGRAM_QUEUE)')
     .option('--secrets-file <file>', 'secrets workflows reference as ["secrets", NAME]: a JSON object or dotenv file (env FLOWGRAM_SECRETS_FILE)')
+    .option('--limit <name=value>', 'a task limit, e.g. taskTimeoutMs=600000 (repeatable; env FLOWGRAM_LIMITS=name=value,…; names and defaults in the README)', collect)
     .addHelpText(
       'after',
       '\nSet FLOWGRAM_API_TOKEN to require "Authorization: Bearer <token>" on every route but /api/info.\nSecrets: FLOWGRAM_SECRET_<NAME> variables, --secrets-file, and the --db (encrypted with FLOWGRAM_SECRET_KEY or <db>.key).',
@@ -65,6 +66,7 @@ function buildProgram(io: CommandIO, setCode: (code: ExitCode) => void): Command
     .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:<port>/metrics (0 for any free port)')
     .option('--deny-private-networks', 'HTTP and LLM nodes may not reach loopback, private, link-local or other special addresses (env FLOWGRAM_DENY_PRIVATE_NETWORKS=1)')
     .option('--secrets-file <file>', 'secrets workflows reference: a JSON object or dotenv file (env FLOWGRAM_SECRETS_FILE)')
+    .option('--limit <name=value>', 'a task limit, e.g. taskTimeoutMs=600000 (repeatable; env FLOWGRAM_LIMITS=name=value,…)', collect)
     .addHelpText(
       'after',
       '\nDelivery is at-least-once: a task whose worker dies is continued from its checkpoints by another worker (the\nnodes in flight run again), unless its workflow is marked "resumable": false: then it fails as interrupted.',

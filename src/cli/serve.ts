@@ -10,6 +10,7 @@ import { connectQueueService } from '../queue/queue-task-service.js';
 import { createServer, type ServerOptions } from '../server/index.js';
 import { isLoopbackHostname } from '../server/request-origin.js';
 import { ExitCode } from './exit-codes.js';
+import { limitsOption } from './limits-option.js';
 import { UsageError } from './load.js';
 import type { CommandIO } from './run.js';
 import { openSecrets } from './secrets-option.js';
@@ -32,6 +33,7 @@ export interface ServeFlags {
   leaseMs?: string;
   queue?: string;
   secretsFile?: string;
+  limit?: string[];
 }
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -74,6 +76,7 @@ export async function serveCommand(flags: ServeFlags, io: CommandIO): Promise<Ex
   const maxRunningTasks = integer(flags.maxRunning ?? env.FLOWGRAM_MAX_RUNNING, '--max-running', 1);
   const maxQueuedTasks = integer(flags.maxQueued ?? env.FLOWGRAM_MAX_QUEUED, '--max-queued', 0);
   const leaseMs = integer(flags.leaseMs ?? env.FLOWGRAM_LEASE_MS, '--lease-ms', 100);
+  const limits = limitsOption(flags.limit, env.FLOWGRAM_LIMITS);
   const level = flags.logLevel ?? env.FLOWGRAM_LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.has(level)) throw new UsageError(`--log-level: must be one of ${[...LOG_LEVELS].join(', ')}, got "${level}"`);
 
@@ -104,7 +107,7 @@ export async function serveCommand(flags: ServeFlags, io: CommandIO): Promise<Ex
     logger: { level },
     // In queue mode the workers run the tasks and the store is the queue service's; the server's
     // runtime only validates (given the store, it would settle the fleet's running tasks as its own).
-    runtimeOptions: taskService ? { secrets } : { store, secrets, recovery: { leaseMs }, network: { denyPrivateNetworks } },
+    runtimeOptions: taskService ? { secrets, limits } : { store, secrets, limits, recovery: { leaseMs }, network: { denyPrivateNetworks } },
     taskService,
     metrics,
     handleSignals: true,

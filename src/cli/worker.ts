@@ -11,6 +11,7 @@ import { createMetrics } from '../metrics/metrics.js';
 import { checkRedisURL, redactRedisURL } from '../queue/connection.js';
 import { startQueueWorker } from '../queue/worker.js';
 import { ExitCode } from './exit-codes.js';
+import { limitsOption } from './limits-option.js';
 import { UsageError } from './load.js';
 import type { CommandIO } from './run.js';
 import { openSecrets } from './secrets-option.js';
@@ -26,6 +27,7 @@ export interface WorkerFlags {
   metricsPort?: string;
   denyPrivateNetworks?: boolean;
   secretsFile?: string;
+  limit?: string[];
 }
 
 export async function workerCommand(flags: WorkerFlags, io: CommandIO): Promise<ExitCode> {
@@ -38,6 +40,7 @@ export async function workerCommand(flags: WorkerFlags, io: CommandIO): Promise<
     throw new UsageError(`--queue: ${errorMessage(error).replace(/^queue: /, '')}`);
   }
   const concurrency = integer(flags.concurrency ?? env.FLOWGRAM_CONCURRENCY, '--concurrency', 1, 10_000) ?? 8;
+  const limits = limitsOption(flags.limit, env.FLOWGRAM_LIMITS);
   const graceMs = integer(flags.graceMs ?? env.FLOWGRAM_SHUTDOWN_GRACE_MS, '--grace-ms', 0) ?? 10_000;
   const lockMs = integer(flags.lockMs, '--lock-ms', 500);
   const metricsPort = integer(flags.metricsPort, '--metrics-port', 0, 65_535);
@@ -55,7 +58,7 @@ export async function workerCommand(flags: WorkerFlags, io: CommandIO): Promise<
   }
   try {
     const denyPrivateNetworks = flags.denyPrivateNetworks === true || envFlag(env.FLOWGRAM_DENY_PRIVATE_NETWORKS);
-    worker = await startQueueWorker({ url, store, concurrency, lockMs, metrics, runtimeOptions: { secrets, network: { denyPrivateNetworks } } });
+    worker = await startQueueWorker({ url, store, concurrency, lockMs, metrics, runtimeOptions: { secrets, limits, network: { denyPrivateNetworks } } });
   } catch (error) {
     await store.close();
     throw new UsageError(`--queue: ${errorMessage(error).replace(/^queue: /, '')}`);
