@@ -15,7 +15,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createRuntime, createSqliteStore, ErrorCodes, type NodeExecutor } from '../src/index.js';
 import { testExecutors } from './fixtures/test-nodes.js';
 import { chain, endNode, input, ref, startNode, workflow } from './fixtures/workflow-builders.js';
-import { helloSchema, postJson, request, startTestServer, waitForEnd, type TestServer } from './helpers/server-harness.js';
+import { helloSchema, postJson, request, slowSchema, startTestServer, waitForEnd, type TestServer } from './helpers/server-harness.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'flowgram-store-failures-'));
@@ -127,10 +127,15 @@ describe('a store that cannot write at all', () => {
     expect(first.status).toBe(200);
     await waitForEnd(server.url, first.body.taskID);
 
+    const running = await run(server.url, slowSchema(300), { name: 'ends during the outage' });
+    expect(running.status).toBe(200);
+
     // Another process takes the write lock and keeps it: every write of the server fails.
     const locker = new Database(path);
     cleanups.push(() => void (locker.open && locker.close()));
     locker.exec('BEGIN IMMEDIATE');
+    await server.runtime.getTask(running.body.taskID)?.done;
+    await server.runtime.getResult(running.body.taskID); // its final write was attempted, and failed
     const refused = await run(server.url, helloSchema(), { name: 'would be lost' });
     expect(refused.status).toBe(503);
     expect(refused.body.code).toBe(ErrorCodes.STORE_UNAVAILABLE);
@@ -160,6 +165,9 @@ describe('a store that cannot write at all', () => {
     try {
       expect((await reopened.getTask(first.body.taskID))?.status).toBe('succeeded');
       expect((await reopened.getTask(accepted.body.taskID))?.outputs).toEqual({ greeting: 'Hello, kept!' });
+      // Accepted before the outage and ended during it: written once the store could write again.
+      expect(await reopened.getTask(running.body.taskID)).toMatchObject({ status: 'succeeded', outputs: { name: 'ends during the outage' } });
+      expect((await reopened.getReport(running.body.taskID))?.workflowStatus.status).toBe('succeeded');
     } finally {
       await reopened.close();
     }

@@ -79,6 +79,8 @@ export class TaskJournal {
   private readonly records = new WeakMap<Task, TaskRecord>();
   /** Set while the store cannot write at all; the next write (or heartbeat) that succeeds clears it. */
   private storeFailure: FlowgramError | undefined;
+  /** Tasks whose last write failed while the store could not write: written again whole once it can. */
+  private readonly unwritten = new Set<Task>();
   private readonly schemaObjects = new WeakMap<object, SchemaText>();
   private readonly schemaStrings = new Map<string, SchemaText>();
   private readonly flushIntervalMs: number;
@@ -147,6 +149,7 @@ export class TaskJournal {
 
   /** Writes everything pending; resolves when it is durable (or could not be written: see `failure`). Never rejects. */
   flush(): Promise<void> {
+    if (!this.storeFailure) this.writeUnwritten();
     this.write(...this.takeAll());
     return this.writing ?? Promise.resolve();
   }
@@ -230,6 +233,7 @@ export class TaskJournal {
     };
     const succeeded = (): void => {
       this.storeFailure = undefined;
+      this.writeUnwritten();
     };
     try {
       const result = this.store.heartbeat(owner, alive);
@@ -413,13 +417,35 @@ export class TaskJournal {
       const { record, report } = this.unstorable(task, error);
       const substituteError = await (attempt(this.store, { ...emptyBatch(), tasks: [record], reports: [report] }) ?? Promise.resolve(undefined));
       if (substituteError !== undefined) {
-        // Not even a one-row write: nothing more is tried for this batch; new tasks are refused until a write succeeds.
+        // Not even a one-row write: new tasks are refused until a write succeeds, then these are written again.
         this.failed(substituteError);
         warnWriteFailed(substituteError);
+        for (const unwritten of failures.keys()) this.unwritten.add(unwritten);
         return;
       }
     }
     this.storeFailure = undefined;
+  }
+
+  /** Writes again, whole and as they are now, the tasks an outage of the store left unwritten. */
+  private writeUnwritten(): void {
+    if (this.unwritten.size === 0) return;
+    const tasks = [...this.unwritten];
+    this.unwritten.clear();
+    const batch = emptyBatch();
+    for (const task of tasks) {
+      let part: StoreBatch;
+      try {
+        part = this.whole(task);
+      } catch (error) {
+        const { record, report } = this.unstorable(task, error);
+        part = { ...emptyBatch(), tasks: [record], reports: [report] };
+      }
+      batch.tasks.push(...part.tasks);
+      batch.events.push(...part.events);
+      batch.reports.push(...part.reports);
+    }
+    this.write(batch, tasks);
   }
 
   /** Writes the task whole; resolves with the error if it could not be (serialized or written). */
