@@ -1,7 +1,7 @@
 import type { IReport } from '@flowgram.ai/runtime-interface';
 import { ErrorCodes, FlowgramError } from './errors.js';
-import { checkpointFromEvents, checkpointFromReport, checkpointWithout, rerunCheckpoint, type TaskCheckpoint } from './engine/checkpoint.js';
-import { WorkflowExecution } from './engine/engine.js';
+import { checkpointFromEvents, checkpointFromReport, checkpointWithout, loopForCheckpoint, rerunCheckpoint, type TaskCheckpoint } from './engine/checkpoint.js';
+import { WorkflowExecution, type WorkflowError } from './engine/engine.js';
 import { TaskRecorder } from './engine/recorder.js';
 import { Task, type TaskSummary } from './engine/task.js';
 import type { NetworkPolicy, NodeExecutor, RuntimeLimits, TaskEvent, WorkflowStatusName } from './engine/types.js';
@@ -77,6 +77,18 @@ export type TaskHistory = { events: readonly TaskEvent[] } | { report: IReport }
 /** The task a run continues: its ID, what it runs and with which inputs (a `TaskRecord` has these). */
 export type ContinuedTask = Pick<TaskRecord, 'id' | 'schema' | 'inputs' | 'startTime' | 'createdAt'>;
 
+/** What `runNode` runs the node with: these inputs, or the ones it had in an earlier task. */
+export type RunNodeSource = { inputs: WorkflowInputs | string } | { taskID: string };
+
+/** One node's run (`runNode`): its outcome, outputs and a report of just it (and a loop's body). */
+export interface NodeRunResult {
+  taskID: string;
+  status: WorkflowStatusName;
+  outputs?: WorkflowOutputs;
+  error?: WorkflowError;
+  report: IReport;
+}
+
 export interface RerunOptions {
   /** The node to run again, with everything downstream of it; the earlier outputs of every other node are reused. */
   fromNodeID: string;
@@ -143,6 +155,12 @@ export interface Runtime {
    * (no such node) or FLOWGRAM_ERR_SCHEMA_INVALID (the given schema or inputs, every problem listed).
    */
   rerun(taskID: string, options: RerunOptions): Promise<Task>;
+  /**
+   * Runs one node of the workflow's top level and nothing else: with `inputs` (validated against its
+   * declared inputs; a loop takes `loopFor`, the array its body runs for) or as it ran in the ended
+   * task `taskID` (its refs resolve to that task's outputs). FLOWGRAM_ERR_BAD_REQUEST names an unknown node.
+   */
+  runNode(schema: SchemaInput, nodeID: string, source: RunNodeSource): Promise<NodeRunResult>;
   /**
    * Continues a task from the state its earlier run left (see `TaskHistory`): the one entry crash
    * recovery, `resume` and queue workers use. Throws when the schema or inputs are not valid.
@@ -352,13 +370,13 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     };
   }
 
-  function check(input: SchemaInput, inputs: WorkflowInputs): { compiled: CompiledSchema; errors: string[] } {
+  function check(input: SchemaInput, inputs: WorkflowInputs, checkInputs = true): { compiled: CompiledSchema; errors: string[] } {
     if (measureJson(inputs, limits.maxJsonDepth, Number.POSITIVE_INFINITY).exceeded) {
       throw limitExceeded('maxJsonDepth', `inputs: nest deeper than ${limits.maxJsonDepth} levels`);
     }
     const compiled = compile(input);
     const errors = compiled.issues.map((issue) => issue.message);
-    errors.push(...validateInputs(compiled.inputsSchema, inputs));
+    if (checkInputs) errors.push(...validateInputs(compiled.inputsSchema, inputs));
     return { compiled, errors };
   }
 
@@ -397,7 +415,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   function start(schema: SchemaInput, rawInputs?: WorkflowInputs | string, startOptions: StartOptions = {}, from?: Continuation): Task {
     if (closed) throw new FlowgramError(ErrorCodes.SHUTTING_DOWN, 'runtime: closed, no new tasks are accepted');
     const inputs = parseInputsInput(rawInputs);
-    const { compiled, errors } = check(schema, inputs);
+    // runNode gives the node its inputs: the workflow's own inputs are not needed.
+    const { compiled, errors } = check(schema, inputs, from?.checkpoint.only === undefined);
     const { document, references } = compiled;
     const stored = prepared(schema, compiled);
     const taskID = startOptions.taskID ?? newTaskID();
@@ -518,6 +537,44 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     return start(schema, inputs, {}, { checkpoint: rerunCheckpoint(document, earlier.report, from, also), rerunOf: taskID });
   }
 
+  async function runNode(schema: SchemaInput, nodeID: string, source: RunNodeSource): Promise<NodeRunResult> {
+    const { document, issues } = compile(schema);
+    if (!document || issues.length > 0) {
+      const errors = issues.map((issue) => issue.message);
+      throw new FlowgramError(ErrorCodes.SCHEMA_INVALID, `schema: ${errors.join('; ')}`, { details: errors });
+    }
+    const node = document.nodes.get(nodeID);
+    if (!node) throw new FlowgramError(ErrorCodes.BAD_REQUEST, `nodeID: the workflow has no node "${nodeID}"`);
+    if (node.graph !== document.graph) {
+      throw new FlowgramError(ErrorCodes.BAD_REQUEST, `nodeID: node "${nodeID}" is inside a loop; run its loop ("${node.graph.ownerID ?? ''}") instead`);
+    }
+    let nodes: TaskCheckpoint['nodes'];
+    let inputs: WorkflowInputs | undefined;
+    let taskInputs: WorkflowInputs = {};
+    if ('taskID' in source) {
+      const earlier = await endedRun(source.taskID, 'running one of its nodes');
+      if (!earlier.report.reports[nodeID]) throw new FlowgramError(ErrorCodes.BAD_REQUEST, `nodeID: node "${nodeID}" did not run in task "${source.taskID}"`);
+      nodes = checkpointFromReport(document, earlier.report).nodes;
+      taskInputs = earlier.task.inputs;
+    } else {
+      const { loopFor, ...declared } = parseInputsInput(source.inputs);
+      const errors = validateInputs(node.inputs, declared);
+      if (errors.length > 0) throw new FlowgramError(ErrorCodes.INPUTS_INVALID, `inputs of node "${nodeID}": ${errors.join('; ')}`, { details: errors });
+      inputs = declared;
+      taskInputs = declared; // what a start node outputs
+      nodes = loopForCheckpoint(node, loopFor);
+    }
+    const report = { id: '', inputs: {}, outputs: {}, workflowStatus: { status: 'processing', terminated: false, startTime: Date.now(), timeCost: 0 }, reports: {}, messages: { log: [], info: [], debug: [], error: [], warning: [] } } as unknown as IReport;
+    const task = start(schema, taskInputs, {}, { checkpoint: { nodes, iterations: new Map(), report, only: inputs === undefined ? { nodeID } : { nodeID, inputs } } });
+    await task.done;
+    const result: NodeRunResult = { taskID: task.id, status: task.status, report: task.report() };
+    const snapshots = result.report.reports[nodeID]?.snapshots as Array<{ outputs?: WorkflowOutputs }> | undefined;
+    const outputs = snapshots?.[snapshots.length - 1]?.outputs;
+    if (outputs !== undefined) result.outputs = outputs;
+    if (task.error && task.status !== 'succeeded') result.error = task.error;
+    return result;
+  }
+
   return {
     executors,
     limits,
@@ -525,6 +582,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     start,
     resume,
     rerun,
+    runNode,
     continueTask,
     run(schema, inputs, runOptions) {
       try {

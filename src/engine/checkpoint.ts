@@ -1,6 +1,6 @@
 import type { IReport } from '@flowgram.ai/runtime-interface';
 import type { DocumentNode, WorkflowDocument } from '../schema/document.js';
-import type { WorkflowOutputs } from '../schema/types.js';
+import type { WorkflowInputs, WorkflowOutputs } from '../schema/types.js';
 import type { IterationCheckpoint, TaskEvent } from './types.js';
 
 /** A node of the workflow's top level that succeeded: what the scheduler needs to go on after it. */
@@ -21,6 +21,11 @@ export interface TaskCheckpoint {
   readonly iterations: ReadonlyMap<string, readonly IterationCheckpoint[]>;
   /** The earlier run's report: its snapshots and messages stay in the task's report. */
   readonly report: IReport;
+  /**
+   * Run this one top-level node and nothing else (`runNode`): every other node only passes its
+   * checkpointed outputs on (if any), and nothing after it runs. `inputs` replace what its refs resolve to.
+   */
+  readonly only?: { readonly nodeID: string; readonly inputs?: WorkflowInputs };
 }
 
 /** The checkpoint of a task whose process died, from its journal (node_finished and loop_iteration events). */
@@ -109,4 +114,14 @@ export function checkpointWithout(checkpoint: TaskCheckpoint, nodeIDs: ReadonlyS
   const nodes = new Map([...checkpoint.nodes].filter(([nodeID]) => !nodeIDs.has(nodeID)));
   const iterations = new Map([...checkpoint.iterations].filter(([nodeID]) => !nodeIDs.has(nodeID)));
   return { nodes, iterations, report: checkpoint.report };
+}
+
+/** `runNode` of a loop with `inputs.loopFor`: the value its `loopFor` ref reads, as the referenced node's output. */
+export function loopForCheckpoint(node: DocumentNode, loopFor: unknown): Map<string, NodeCheckpoint> {
+  const nodes = new Map<string, NodeCheckpoint>();
+  const ref = (node.data as { loopFor?: { type?: string; content?: unknown } }).loopFor;
+  if (loopFor === undefined || ref?.type !== 'ref' || !Array.isArray(ref.content) || ref.content.length !== 2) return nodes;
+  const [source, key] = ref.content as [string, string];
+  nodes.set(source, { outputs: { [key]: loopFor }, branch: undefined });
+  return nodes;
 }

@@ -335,7 +335,9 @@ class GraphRun {
   private launch(node: DocumentNode): void {
     if (this.checkpoint) {
       const done = this.checkpoint.nodes.get(node.id);
-      if (done) return this.skipDone(node, done);
+      const only = this.checkpoint.only;
+      if (only && only.nodeID !== node.id) return this.passOn(node, done);
+      if (done && !only) return this.skipDone(node, done);
     }
     const { recorder, executors } = this.execution.params;
     const snapshot = recorder.nodeStarted(node, this.clock ?? Date.now());
@@ -350,7 +352,7 @@ class GraphRun {
     }
     let result: Promise<ExecutionResult> | ExecutionResult;
     try {
-      const inputs = resolveNodeInputs(node, this.scope);
+      const inputs = this.checkpoint?.only?.inputs ?? resolveNodeInputs(node, this.scope);
       const recorded = this.recordInputs(node, snapshot, inputs);
       const executor = executors.get(node.type);
       if (!executor) {
@@ -425,6 +427,7 @@ class GraphRun {
     if (node === this.execution.params.document.end) this.execution.setOutputs(outputs);
     if (result.control) this.control = result.control;
     this.clock = recorder.nodeSucceeded(node, snapshot, recorded, bytes, branch);
+    if (this.checkpoint?.only) return; // runNode: nothing after the node runs
     this.follow(node, terminating, branch);
   }
 
@@ -433,6 +436,12 @@ class GraphRun {
     storeNodeOutputs(node, done.outputs, this.scope);
     if (node === this.execution.params.document.end) this.execution.setOutputs(done.outputs);
     this.follow(node, TERMINATING_TYPES.has(node.type), done.branch);
+  }
+
+  /** runNode: a node other than the one to run lets the scheduler through on every edge, with its earlier outputs if any. */
+  private passOn(node: DocumentNode, done: NodeCheckpoint | undefined): void {
+    if (done) storeNodeOutputs(node, done.outputs, this.scope);
+    this.follow(node, false, undefined);
   }
 
   private follow(node: DocumentNode, terminating: boolean, branch: string | undefined): void {

@@ -125,6 +125,8 @@ export function createQueueTaskService(runtime: Runtime, options: QueueServiceOp
       return { taskID };
     },
     validate: (request) => local.validate(request),
+    // Runs here, on the API server's runtime (one node, in-process; nothing is queued).
+    runNode: (request) => local.runNode(request),
     rerun() {
       // The worker would need the earlier report and the node to continue from in the job; not yet.
       return Promise.reject(new FlowgramError(ErrorCodes.BAD_REQUEST, 'rerun: not available in queue mode yet; run the server without --queue'));

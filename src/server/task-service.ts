@@ -13,7 +13,8 @@ import type { WorkflowOutputs } from '../schema/types.js';
 import type { TaskCounts } from '../store/types.js';
 import { taskNotFound } from './errors.js';
 import { packageVersion } from './version.js';
-import type { TaskListQuery, TaskListResponse, TaskRerunRequest, TaskResumeRequest, TaskRunRequest } from './wire.js';
+import type { NodeRunResult } from '../runtime.js';
+import type { TaskListQuery, TaskListResponse, TaskRerunRequest, TaskResumeRequest, TaskRunNodeRequest, TaskRunRequest } from './wire.js';
 
 export interface ServerInfo {
   name: string;
@@ -61,6 +62,8 @@ export interface TaskService {
   resume(request: TaskResumeRequest): Promise<{ taskID: string }>;
   /** Starts a new task reusing an ended task's outputs for every node not downstream of `fromNodeID`; answers its ID. */
   rerun(request: TaskRerunRequest): Promise<{ taskID: string }>;
+  /** Runs one node of a workflow and answers its outcome and a report of just it. */
+  runNode(request: TaskRunNodeRequest): Promise<NodeRunResult>;
   report(taskID: string): Promise<IReport>;
   /** The workflow schema a task ran, as an object. */
   schema(taskID: string): Promise<unknown>;
@@ -145,6 +148,11 @@ export function createTaskService(runtime: Runtime): TaskService {
       if (!task.ended) track(task);
       await runtime.flush();
       return { taskID: task.id };
+    },
+    runNode(request) {
+      if (draining) return Promise.reject(new FlowgramError(ErrorCodes.SHUTTING_DOWN, 'server: shutting down, not accepting new tasks'));
+      if (request.taskID !== undefined && request.inputs !== undefined) return Promise.reject(new FlowgramError(ErrorCodes.BAD_REQUEST, 'body: give inputs or taskID, not both'));
+      return runtime.runNode(request.schema, request.nodeID, request.taskID === undefined ? { inputs: request.inputs ?? {} } : { taskID: request.taskID });
     },
     async rerun(request) {
       if (draining) throw new FlowgramError(ErrorCodes.SHUTTING_DOWN, 'server: shutting down, not accepting new tasks');

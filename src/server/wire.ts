@@ -49,6 +49,22 @@ export const TaskRerunRequest = z.object({
 });
 export type TaskRerunRequest = z.infer<typeof TaskRerunRequest>;
 
+/** Run one node: with `inputs` (a loop also takes `loopFor`), or as it ran in the ended task `taskID`. */
+export const TaskRunNodeRequest = z.object({
+  schema: WorkflowSchemaField,
+  nodeID: z.string({ required_error: 'is required' }).min(1, 'must not be empty'),
+  inputs: InputsField,
+  taskID: TaskIDSchema.optional(),
+});
+export type TaskRunNodeRequest = z.infer<typeof TaskRunNodeRequest>;
+export const TaskRunNodeResponse = z.object({
+  taskID: z.string(),
+  status: TaskStatusSchema,
+  outputs: z.record(z.string(), z.unknown()).optional(),
+  error: z.object({ code: z.string(), message: z.string(), nodeID: z.string().optional() }).optional(),
+  report: FlowGramAPIs[FlowGramAPIName.TaskReport].schema.output,
+});
+
 export const TaskCancelRequest = z.object({ taskID: TaskIDSchema, reason: z.string().max(1_000).optional() });
 
 export const TaskListQuery = z.object({
