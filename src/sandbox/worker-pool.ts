@@ -22,6 +22,8 @@ export type WorkerReplyMessage<Result> =
 
 /** How often a job may be handed back by workers that could not run it before it fails. */
 const MAX_REQUEUES = 2;
+/** How long overlapping jobs keep synchronous waits off. */
+const CONCURRENCY_MEMORY_MS = 50;
 
 export interface WorkerPoolOptions<Request = unknown, Result = unknown> {
   /** Most workers alive at once. */
@@ -98,6 +100,8 @@ export class WorkerPool<Request, Result> {
   private stretchStart = -1;
   /** Jobs answered synchronously whose callers have not had a microtask turn yet. */
   private undelivered = 0;
+  /** Until when jobs are seen overlapping (several callers at once): none waits synchronously meanwhile. */
+  private concurrentUntil = 0;
 
   constructor(private readonly options: WorkerPoolOptions<Request, Result>) {}
 
@@ -212,14 +216,17 @@ export class WorkerPool<Request, Result> {
   }
 
   /**
-   * Only a job that is alone may wait synchronously: none other in flight, and none answered
-   * synchronously whose caller has not run yet (callers are queued behind each other, e.g. many
-   * tasks at once: they are better served by the workers in parallel). And only within the stretch.
+   * Only a job that is alone may wait synchronously: none other in flight, none answered synchronously
+   * whose caller has not run yet, and none of either for a while (several callers at once, e.g. many
+   * tasks, are better served by the workers in parallel while the host runs the engine). And only
+   * within the stretch, so the event loop turns every few ms.
    */
   private maySyncWait(slot: Slot<Request, Result>): boolean {
-    if (this.undelivered > 0) return false;
-    for (const other of this.slots) if (other !== slot && other.job) return false;
     const now = performance.now();
+    let alone = this.undelivered === 0;
+    for (const other of this.slots) if (other !== slot && other.job) alone = false;
+    if (!alone) this.concurrentUntil = now + CONCURRENCY_MEMORY_MS;
+    if (now < this.concurrentUntil) return false;
     if (this.stretchStart < 0) {
       this.stretchStart = now;
       setImmediate(() => {
