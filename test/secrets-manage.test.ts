@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +9,7 @@ import { createServer, createSqliteStore, ErrorCodes, openSecretStore } from '..
 
 import { startEchoServer, type EchoServer } from './helpers/echo-server.js';
 import { startOpenAIServer, type OpenAIServer } from './helpers/openai-server.js';
-import { constant, ref, secretFlow } from './helpers/secret-flows.js';
+import { constant, ref, secretFlow, template } from './helpers/secret-flows.js';
 import { exerciseTask, filesContaining, serve } from './helpers/secret-serve.js';
 
 const BIN = fileURLToPath(new URL('../bin/flowgram.js', import.meta.url));
@@ -124,5 +124,31 @@ describe('flowgram secrets', () => {
     expect(again.code).toBe(1);
     expect(again.stderr.trim().split('\n')).toHaveLength(1);
     expect(filesContaining(dir, value)).toEqual([]);
+  });
+});
+
+describe('flowgram run and validate', () => {
+  it('resolve --secrets-file and FLOWGRAM_SECRET_<NAME>, print outputs and progress masked, and name an unknown secret with its path', async () => {
+    const value = `sk-${randomBytes(16).toString('hex')}`;
+    const secretsFile = join(dir, 'run-secrets.json');
+    writeFileSync(secretsFile, JSON.stringify({ FROM_FILE: value }));
+    const flow = join(dir, 'flow.json');
+    writeFileSync(
+      flow,
+      JSON.stringify(secretFlow(llm.baseURL, `${echo.origin}/echo`, { apiKey: ref('secrets', 'FROM_FILE'), authorization: template('Bearer {{secrets.FROM_ENV}}'), param: ref('secrets', 'FROM_FILE') })),
+    );
+    const child = spawn(process.execPath, [BIN, 'run', flow, '--secrets-file', secretsFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FLOWGRAM_SECRET_FROM_ENV: value } });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    expect(await new Promise((resolve) => child.once('exit', resolve))).toBe(0);
+    expect(output).toContain('"code": "[redacted]"');
+    expect(output).not.toContain(value);
+    expect(llm.requests.at(-1)?.headers.authorization).toBe(`Bearer ${value}`);
+    expect(echo.requests.at(-1)?.headers.authorization).toBe(`Bearer ${value}`);
+
+    const invalid = await cli(['validate', flow, '--secrets-file', secretsFile]);
+    expect(invalid.code).toBe(1);
+    expect(invalid.stdout).toContain('✖ nodes[2].data.headersValues.Authorization: unknown secret "FROM_ENV"');
   });
 });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRuntime, ErrorCodes, type Runtime } from '../src/index.js';
+import { createMemoryStore, createRuntime, ErrorCodes, type Runtime } from '../src/index.js';
 import { SecretStore } from '../src/secrets/store.js';
 import { startEchoServer, type EchoServer } from './helpers/echo-server.js';
 import { startOpenAIServer, type OpenAIServer } from './helpers/openai-server.js';
@@ -88,6 +88,30 @@ describe('literal keys typed into forms', () => {
     await again.wait();
     expect(JSON.stringify(await runtime.getSchema(again.id))).toBe(stored);
     expect((await runtime.secrets.list()).filter((entry) => entry.name.startsWith('literal_'))).toHaveLength(2);
+    await runtime.close();
+  });
+
+  it('the same key typed into another field is referenced too, so the stored schema holds it nowhere', async () => {
+    const runtime = runtimeWith({});
+    const task = runtime.start(secretFlow(llm.baseURL, `${echo.origin}/echo`, { apiKey: constant(secret), authorization: constant('Bearer x-other'), param: constant(secret) }));
+    const outputs = await task.wait();
+    expect(outputs.code).toBe('[redacted]');
+    expect(JSON.stringify(await runtime.getSchema(task.id))).not.toContain(secret);
+    expect(llm.requests.at(-1)?.headers.authorization).toBe(`Bearer ${secret}`);
+    await runtime.close();
+  });
+});
+
+describe('task inputs fed into secret inputs', () => {
+  it('are masked in the stored task, its report and its result', async () => {
+    const store = createMemoryStore();
+    const runtime = createRuntime({ store, secrets: new SecretStore({ env: false }) });
+    const task = runtime.start(secretFlow(llm.baseURL, `${echo.origin}/echo`, { apiKey: ref('start_0', 'key'), authorization: constant('Bearer x-other'), param: ref('start_0', 'key') }), { key: secret });
+    await task.wait();
+    await runtime.flush();
+    expect(llm.requests.at(-1)?.headers.authorization).toBe(`Bearer ${secret}`);
+    expect((await store.getTask(task.id))?.inputs).toEqual({ key: '[redacted]' });
+    expect(JSON.stringify([await store.getReport(task.id), await runtime.getResult(task.id)])).not.toContain(secret);
     await runtime.close();
   });
 });

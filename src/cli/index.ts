@@ -6,11 +6,11 @@ import { Command, CommanderError, Option } from 'commander';
 import { errorMessage } from '../errors.js';
 import { packageVersion } from '../server/version.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
-import type { InputsFlags } from './load.js';
 import type { ResumeFlags } from './resume.js';
 import type { CommandIO, RunFlags } from './run.js';
 import type { SecretsFlags } from './secrets.js';
 import type { ServeFlags } from './serve.js';
+import type { ValidateFlags } from './validate.js';
 import type { WorkerFlags } from './worker.js';
 
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -80,6 +80,7 @@ function buildProgram(io: CommandIO, setCode: (code: ExitCode) => void): Command
     .addOption(new Option('--inputs <json>', 'task inputs as a JSON object').conflicts('inputsFile'))
     .option('--inputs-file <file>', 'task inputs from a JSON file')
     .option('--report <file>', 'write the full task report (IReport) to this file')
+    .option('--secrets-file <file>', 'secrets the workflow references: a JSON object or dotenv file (env FLOWGRAM_SECRETS_FILE); FLOWGRAM_SECRET_<NAME> variables too')
     .option('--no-progress', 'do not show per-node progress')
     .addHelpText('after', '\nExit codes: 0 succeeded, 1 the workflow failed or was cancelled, 2 bad usage or an invalid file.')
     .action(async (file: string, flags: RunFlags) => setCode(await (await import('./run.js')).runCommand(file, flags, io)));
@@ -101,8 +102,9 @@ function buildProgram(io: CommandIO, setCode: (code: ExitCode) => void): Command
     .argument('<workflow.json>', 'the workflow schema')
     .addOption(new Option('--inputs <json>', 'task inputs as a JSON object').conflicts('inputsFile'))
     .option('--inputs-file <file>', 'task inputs from a JSON file')
+    .option('--secrets-file <file>', 'secrets the workflow references: a JSON object or dotenv file (env FLOWGRAM_SECRETS_FILE); FLOWGRAM_SECRET_<NAME> variables too')
     .addHelpText('after', '\nExit codes: 0 valid, 1 problems found, 2 bad usage or an unreadable file.')
-    .action(async (file: string, flags: InputsFlags) => setCode(await (await import('./validate.js')).validateCommand(file, flags, io)));
+    .action(async (file: string, flags: ValidateFlags) => setCode(await (await import('./validate.js')).validateCommand(file, flags, io)));
 
   const secrets = program
     .command('secrets')

@@ -6,10 +6,12 @@ import { writeFile } from 'node:fs/promises';
 import { createRuntime } from '../runtime.js';
 import { errorMessage } from '../errors.js';
 import { ExitCode } from './exit-codes.js';
-import { UsageError, loadInputs, loadWorkflow, type InputsFlags } from './load.js';
+import { UsageError, loadInputs, loadWorkflow } from './load.js';
 import { createProgress, type ProgressOutput } from './progress.js';
+import { fileAndEnvSecrets } from './secrets-option.js';
+import type { ValidateFlags } from './validate.js';
 
-export interface RunFlags extends InputsFlags {
+export interface RunFlags extends ValidateFlags {
   report?: string;
   /** Show progress on stderr. Default true (`--no-progress` turns it off). */
   progress?: boolean;
@@ -31,7 +33,7 @@ export function summarizeProblems(errors: readonly string[]): string {
 export async function runCommand(file: string, flags: RunFlags, io: CommandIO): Promise<ExitCode> {
   const schema = await loadWorkflow(file);
   const inputs = await loadInputs(flags);
-  const runtime = createRuntime();
+  const runtime = createRuntime({ secrets: fileAndEnvSecrets(flags.secretsFile) });
   try {
     const validation = runtime.validate(schema, inputs);
     if (!validation.valid) throw new UsageError(`${file}: ${summarizeProblems(validation.errors ?? ['invalid workflow'])}`);

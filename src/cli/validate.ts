@@ -6,11 +6,17 @@ import { createRuntime } from '../runtime.js';
 import { ExitCode } from './exit-codes.js';
 import { loadInputs, loadWorkflow, type InputsFlags } from './load.js';
 import type { CommandIO } from './run.js';
+import { fileAndEnvSecrets } from './secrets-option.js';
 
-export async function validateCommand(file: string, flags: InputsFlags, io: CommandIO): Promise<ExitCode> {
+export interface ValidateFlags extends InputsFlags {
+  /** Secrets the workflow may reference (with FLOWGRAM_SECRET_<NAME> variables). */
+  secretsFile?: string;
+}
+
+export async function validateCommand(file: string, flags: ValidateFlags, io: CommandIO): Promise<ExitCode> {
   const schema = await loadWorkflow(file);
   const inputs = await loadInputs(flags);
-  const runtime = createRuntime();
+  const runtime = createRuntime({ secrets: fileAndEnvSecrets(flags.secretsFile) });
   try {
     const result = runtime.validate(schema, inputs);
     const warnings = result.warnings ?? [];

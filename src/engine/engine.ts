@@ -98,6 +98,8 @@ export class WorkflowExecution {
     });
     this.maxExecutions = params.limits.maxNodeExecutions;
     this.budget = { maxBytes: params.limits.maxValueBytes, maxDepth: params.limits.maxJsonDepth, bytes: 0, exceeded: undefined };
+    // At acceptance, not at start: the stored task (its inputs) must already be masked.
+    registerKnownSecrets(params.document, params.executors, params.inputs, params.recorder);
   }
 
   get ended(): boolean {
@@ -149,9 +151,8 @@ export class WorkflowExecution {
   }
 
   private run(startedAt: number, scope: VariableScope): void {
-    const { document, recorder, checkpoint } = this.params;
+    const { document, checkpoint } = this.params;
     storeGlobals(document.globalVariable, scope);
-    registerKnownSecrets(document, this.params.executors, this.params.inputs, scope, recorder);
     const run = new GraphRun(this, document.graph, scope, undefined, checkpoint);
     run.clock = startedAt;
     // Nobody can have subscribed yet: progress emitted in here is kept for the first subscriber.

@@ -1,7 +1,7 @@
 import type { DocumentNode, WorkflowDocument } from '../schema/document.js';
 import type { WorkflowInputs } from '../schema/types.js';
 import type { TaskRecorder } from './recorder.js';
-import type { VariableScope } from './state.js';
+import { VariableScope, storeGlobals } from './state.js';
 import type { NodeExecutor } from './types.js';
 
 interface SecretSource {
@@ -28,20 +28,21 @@ function secretSources(document: WorkflowDocument, executors: ReadonlyMap<string
 }
 
 /**
- * Registers, before anything runs, the secrets that are knowable up front: constants, globals and task
- * inputs fed into secret inputs (e.g. an LLM `apiKey` taken from the start node). Otherwise the start
- * node's events would carry the key before the LLM node could mask it. Secrets computed by other nodes
- * are registered when their node runs.
+ * Registers, when the task is accepted, the secrets that are knowable up front: constants, globals and
+ * task inputs fed into secret inputs (e.g. an LLM `apiKey` taken from the start node). Otherwise the
+ * stored task and the start node's events would carry the key before the LLM node could mask it.
+ * Secrets computed by other nodes are registered when their node runs.
  */
 export function registerKnownSecrets(
   document: WorkflowDocument,
   executors: ReadonlyMap<string, NodeExecutor>,
   inputs: WorkflowInputs,
-  scope: VariableScope,
   recorder: TaskRecorder,
 ): void {
   const sources = secretSources(document, executors);
   if (sources.length === 0) return;
+  const scope = new VariableScope();
+  storeGlobals(document.globalVariable, scope);
   // Task inputs are masked wherever they appear, starting with the report's own `inputs`.
   const startID = document.start?.id;
   for (const { node, key } of sources) {

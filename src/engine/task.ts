@@ -97,6 +97,11 @@ export class Task {
     return this.recorder.rerunOf;
   }
 
+  /** The inputs as stores keep them: values known to be secrets (e.g. a key fed into an LLM `apiKey`) masked. */
+  get storedInputs(): WorkflowInputs {
+    return this.recorder.mask(this.recorder.inputs);
+  }
+
   /** The error that ended the task, if it failed or was cancelled. */
   get error(): WorkflowError | undefined {
     if (this.validationErrors) {

@@ -28,12 +28,49 @@ export function moveLiteralSecrets(
   const literals: LiteralSecret[] = [];
   const nodes = (schema as { nodes?: unknown }).nodes;
   if (!Array.isArray(nodes)) return { schema, literals };
-  const moved = moveInNodes(nodes, secretInputs, (value) => {
-    const name = nameFor(value);
-    literals.push({ name, value });
+  const names = new Map<string, string>();
+  let moved = moveInNodes(nodes, secretInputs, (value) => {
+    let name = names.get(value);
+    if (name === undefined) {
+      name = nameFor(value);
+      names.set(value, name);
+      literals.push({ name, value });
+    }
     return { type: 'ref', content: [SECRETS_SCOPE, name] };
   });
-  return moved === nodes ? { schema, literals } : { schema: { ...schema, nodes: moved }, literals };
+  if (moved === nodes) return { schema, literals };
+  // The same key typed elsewhere (e.g. a code node's parameter) is referenced too, so it is stored nowhere.
+  moved = referEqualConstants(moved, names, 0) as unknown[];
+  return { schema: { ...schema, nodes: moved }, literals };
+}
+
+const MAX_DEPTH = 64;
+
+/** A copy of a value with every constant equal to a moved literal replaced by its reference; the same value when none is. */
+function referEqualConstants(value: unknown, names: ReadonlyMap<string, string>, depth: number): unknown {
+  if (value === null || typeof value !== 'object' || depth > MAX_DEPTH) return value;
+  if (Array.isArray(value)) {
+    let out = value;
+    value.forEach((item, index) => {
+      const moved = referEqualConstants(item, names, depth + 1);
+      if (moved === item) return;
+      if (out === value) out = [...value];
+      out[index] = moved;
+    });
+    return out;
+  }
+  const record = value as Record<string, unknown>;
+  const literal = literalText(record);
+  const name = literal === undefined ? undefined : names.get(literal);
+  if (name !== undefined) return { type: 'ref', content: [SECRETS_SCOPE, name] };
+  let out = record;
+  for (const key of Object.keys(record)) {
+    const moved = referEqualConstants(record[key], names, depth + 1);
+    if (moved === record[key]) continue;
+    if (out === record) out = { ...record };
+    Object.defineProperty(out, key, { value: moved, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
 }
 
 type Reference = { type: 'ref'; content: string[] };

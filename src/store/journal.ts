@@ -110,7 +110,7 @@ export class TaskJournal {
   /** Records a task the runtime has just accepted, and follows it until it ends. */
   accept(task: Task, schema: string | object): void {
     const { hash, text } = this.schemaText(schema);
-    const record: TaskRecord = { id: task.id, schemaHash: hash, schema: text, inputs: task.inputs, title: workflowTitle(task.schema), status: task.status, createdAt: Date.now(), startTime: 0, owner: this.owner };
+    const record: TaskRecord = { id: task.id, schemaHash: hash, schema: text, inputs: task.storedInputs, title: workflowTitle(task.schema), status: task.status, createdAt: Date.now(), startTime: 0, owner: this.owner };
     if (task.rerunOf !== undefined) record.rerunOf = task.rerunOf;
     this.records.set(task, record);
     const entry: PendingTask = { task, accepted: { ...record }, changed: true, events: [] };
