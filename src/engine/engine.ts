@@ -151,7 +151,7 @@ export class WorkflowExecution {
   }
 
   private run(startedAt: number, scope: VariableScope): void {
-    const { document, checkpoint } = this.params;
+    const { document, recorder, checkpoint } = this.params;
     storeGlobals(document.globalVariable, scope);
     const run = new GraphRun(this, document.graph, scope, undefined, checkpoint);
     run.clock = startedAt;

@@ -5,6 +5,7 @@
  * their declared types. Refs to keys a node does not declare still work, so they are only warnings.
  */
 import { isTypeCompatible, parseConstant, typeOfValue } from '../engine/value-types.js';
+import { SECRETS_SCOPE } from '../secrets/references.js';
 import type { SchemaIssue } from './validate-schema.js';
 import { splitTemplate } from './template.js';
 import { NodeTypes, type VariableType } from './types.js';
@@ -159,6 +160,8 @@ class RefChecker {
       if (!this.globals?.has(key)) this.warn('ref_undeclared_key', path, `ref "${shown}": the workflow declares no global variable "${key}"`);
       return;
     }
+    // Secret names are checked against the secret store when the task is validated or starts (src/secrets).
+    if (nodeID === SECRETS_SCOPE && !this.byID.has(nodeID)) return;
     if (nodeID.endsWith(LOCALS_SUFFIX) && !this.byID.has(nodeID)) {
       const loopID = nodeID.slice(0, -LOCALS_SUFFIX.length);
       const loop = this.byID.get(loopID);
