@@ -121,6 +121,11 @@ describe.skipIf(!available)('web console (chromium)', () => {
   });
 
   async function open(url: string, viewport = { width: 1280, height: 720 }): Promise<Page> {
+    if (page && !page.isClosed()) {
+      // A test that opens a second page: the first one must not have logged errors either.
+      expect(errors).toEqual([]);
+      await page.context().close();
+    }
     const context = await browser.newContext({ viewport });
     page = await context.newPage();
     errors = [];
@@ -134,7 +139,7 @@ describe.skipIf(!available)('web console (chromium)', () => {
   }
 
   afterEach(async (test) => {
-    if (!page) return;
+    if (!page || page.isClosed()) return;
     await page.screenshot({ path: `${SHOTS}${test.task.name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.png`, fullPage: true });
     await page.context().close();
     expect(errors).toEqual([]);
@@ -241,7 +246,7 @@ describe.skipIf(!available)('web console (chromium)', () => {
     for (const nodeID of ['start_0', 'shout', 'boom', 'end_0']) expect(await page.getAttribute(`[data-node-id="${nodeID}"]`, 'class')).toContain('status-skipped');
   });
 
-  it('cancels a running task from the page, its clock ticking until then', async () => {
+  it('cancels a running task from the page, its clock ticking until then, and resumes it', async () => {
     const taskID = await runTask({ ...slowSchema(60_000), title: 'Slow one' }, { name: 'slow' });
     await open(`${server.url}/#/task/${taskID}`);
     await page.waitForSelector('.run-meta .badge.status-processing');
@@ -251,6 +256,12 @@ describe.skipIf(!available)('web console (chromium)', () => {
     await page.click('button.danger');
     await page.waitForSelector('.run-meta .badge.status-canceled', { timeout: 10_000 });
     expect(await page.locator('button.danger').count()).toBe(0);
+    // Resumed under the same ID, followed live again, and cancelled again.
+    await page.click('[data-action="resume"]');
+    await page.waitForSelector('.run-meta .badge.status-processing', { timeout: 10_000 });
+    expect(page.url()).toContain(taskID);
+    await page.click('button.danger');
+    await page.waitForSelector('.run-meta .badge.status-canceled', { timeout: 10_000 });
   });
 
   it('filters the history by status, search and time, with totals per status, and follows new runs', async () => {
@@ -281,6 +292,12 @@ describe.skipIf(!available)('web console (chromium)', () => {
     await page.fill('#runs-to', '2000-01-02T00:00');
     await page.click('form.filters button[type=submit]');
     await page.waitForSelector('.empty');
+
+    // A running task's row follows its event stream: it turns succeeded before the next 5 s poll.
+    const slow = await runTask({ ...slowSchema(1_500), title: 'Streamed' }, { name: 's' });
+    await open(`${server.url}/#/runs?q=Streamed`);
+    await page.waitForSelector(`tr[data-task-id="${slow}"] .badge.status-processing`);
+    await page.waitForSelector(`tr[data-task-id="${slow}"] .badge.status-succeeded`, { timeout: 4_000 });
 
     // A run started elsewhere shows up while the page is open.
     await open(`${server.url}/#/runs?q=Gamma`);

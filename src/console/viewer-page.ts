@@ -94,6 +94,19 @@ export async function viewerPage(context: PageContext, taskID: string): Promise<
     download.addEventListener('click', () => downloadJSON(`flowgram-report-${taskID}.json`, model.report));
     const rerun = h('a', { class: 'button', href: `#/new?from=${encodeURIComponent(taskID)}` }, 'Run again');
     const children: HTMLElement[] = [download, rerun];
+    const status = model.report.workflowStatus.status;
+    if (status === 'failed' || status === 'canceled') {
+      const resume = h('button', { type: 'button', 'data-action': 'resume', title: 'Continue from its checkpoints, under the same task ID' }, 'Resume');
+      resume.addEventListener('click', () => {
+        resume.setAttribute('disabled', '');
+        api
+          .request('POST', '/task/resume', { body: { taskID } })
+          .then(refresh)
+          .then(follow)
+          .catch(context.fail);
+      });
+      children.unshift(resume);
+    }
     if (!model.terminated) {
       const cancel = h('button', { type: 'button', class: 'danger' }, 'Cancel run');
       cancel.addEventListener('click', () => {
@@ -244,8 +257,11 @@ export async function viewerPage(context: PageContext, taskID: string): Promise<
     }, REFRESH_DEBOUNCE_MS);
   }
 
-  renderAll();
-  if (!model.terminated) {
+  /** While the run goes on: clocks tick, and its event stream triggers refreshes. */
+  let following = false;
+  function follow(): void {
+    if (model.terminated || following) return;
+    following = true;
     const ticker = window.setInterval(() => {
       if (model.terminated) return;
       renderHeader();
@@ -259,6 +275,13 @@ export async function viewerPage(context: PageContext, taskID: string): Promise<
       .then(() => refresh())
       .catch((error: unknown) => {
         if (!leaving.signal.aborted) context.fail(error);
+      })
+      .finally(() => {
+        window.clearInterval(ticker);
+        following = false;
       });
   }
+
+  renderAll();
+  follow();
 }
