@@ -244,6 +244,11 @@ describe.skipIf(!available)('web console (chromium)', () => {
     await page.keyboard.press('Enter');
     expect(await page.textContent('[data-testid="node-title"]')).toBe('42');
     for (const nodeID of ['start_0', 'shout', 'boom', 'end_0']) expect(await page.getAttribute(`[data-node-id="${nodeID}"]`, 'class')).toContain('status-skipped');
+    // A refused action says why, above the graph, and leaves the page as it was.
+    allowed = /status of 4\d\d/;
+    await page.click('[data-action="resume"]');
+    await page.waitForSelector('.banner-slot:has-text("Not done")');
+    expect(await page.locator('.graph-box').count()).toBe(1);
   });
 
   it('cancels a running task from the page, its clock ticking until then, and resumes it', async () => {

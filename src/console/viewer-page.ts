@@ -7,7 +7,8 @@ import { downloadJSON } from './download.js';
 import { fill, h } from './dom.js';
 import { STATUS_LABELS, formatDateTime, formatDuration, titleText } from './format.js';
 import { WorkflowGraph } from './graph.js';
-import { badge, section, type PageContext } from './page.js';
+import { ApiError } from './api.js';
+import { badge, errorText, section, type PageContext } from './page.js';
 import { RunModel, indexNodes } from './run-model.js';
 import type { Message, Report, SchemaNode, WorkflowSchema } from './types.js';
 import { valueView } from './value-view.js';
@@ -33,6 +34,7 @@ export async function viewerPage(context: PageContext, taskID: string): Promise<
   const elapsed = h('span', { class: 'muted', 'data-testid': 'run-elapsed' });
   const started = h('span', { class: 'muted' });
   const banner = h('div', { class: 'banner-slot' });
+  const actionError = h('div', { class: 'banner-slot' });
   const actions = h('div', { class: 'actions' });
   const panel = h('aside', { class: 'panel', 'aria-live': 'polite', 'aria-label': 'Details' });
 
@@ -70,6 +72,7 @@ export async function viewerPage(context: PageContext, taskID: string): Promise<
         h('div', { class: 'run-meta' }, statusBadge, started, elapsed),
         actions,
       ),
+      actionError,
       banner,
       h('div', { class: 'viewer-body' }, h('div', { class: 'canvas' }, h('div', { class: 'zoom' }, zoomIn, zoomOut, fit), graph.element), panel),
     ),
@@ -103,7 +106,7 @@ export async function viewerPage(context: PageContext, taskID: string): Promise<
           .request('POST', '/task/resume', { body: { taskID } })
           .then(refresh)
           .then(follow)
-          .catch(context.fail);
+          .catch(actionFailed);
       });
       children.unshift(resume);
     }
@@ -111,11 +114,18 @@ export async function viewerPage(context: PageContext, taskID: string): Promise<
       const cancel = h('button', { type: 'button', class: 'danger' }, 'Cancel run');
       cancel.addEventListener('click', () => {
         cancel.setAttribute('disabled', '');
-        api.request('PUT', '/task/cancel', { body: { taskID, reason: 'cancelled from the console' } }).then(refresh, context.fail);
+        api.request('PUT', '/task/cancel', { body: { taskID, reason: 'cancelled from the console' } }).then(refresh, actionFailed);
       });
       children.unshift(cancel);
     }
     fill(actions, ...children);
+  }
+
+  /** A refused action (e.g. resuming what cannot be resumed) is shown above the graph; a 401 asks for the token. */
+  function actionFailed(error: unknown): void {
+    if (error instanceof ApiError && error.status === 401) return context.fail(error);
+    renderActions();
+    fill(actionError, h('div', { class: 'banner error', role: 'alert' }, h('strong', undefined, 'Not done'), h('span', { class: 'banner-message' }, errorText(error))));
   }
 
   function renderBanner(): void {
