@@ -142,15 +142,3 @@ export class SchemaForm {
     this.fields.find((field) => field.control.hasAttribute('aria-invalid'))?.control.focus();
   }
 }
-
-/** `inputs.limit: must be number` (the server's validation) as `{ limit: 'must be number' }`, others under ''. */
-export function fieldErrors(messages: readonly string[]): { fields: Record<string, string>; other: string[] } {
-  const fields: Record<string, string> = {};
-  const other: string[] = [];
-  for (const message of messages) {
-    const match = /^inputs\.([^.:\s]+)[^:]*:\s*(.*)$/.exec(message);
-    if (match && fields[match[1]] === undefined) fields[match[1]] = match[2];
-    else other.push(message);
-  }
-  return { fields, other };
-}

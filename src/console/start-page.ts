@@ -6,7 +6,8 @@ import { fill, h } from './dom.js';
 import { formatDateTime } from './format.js';
 import type { PageContext } from './page.js';
 import { errorText } from './page.js';
-import { SchemaForm, fieldErrors } from './schema-form.js';
+import { SchemaForm } from './schema-form.js';
+import { fieldErrors } from './validation-errors.js';
 import type { JsonSchema, Report, SchemaNode, TaskListing, WorkflowSchema } from './types.js';
 
 function startNode(schema: WorkflowSchema): SchemaNode | undefined {

@@ -1,0 +1,109 @@
+/**
+ * The console's DOM-free logic, in Node: graph layout, what the viewer derives from a report (node and
+ * iteration states, taken edges, the failing node), and how server validation messages find their fields.
+ */
+import { describe, expect, it } from 'vitest';
+import { NODE_W, layoutLevel } from '../src/console/layout.js';
+import { RunModel } from '../src/console/run-model.js';
+import type { NodeReport, Report, SchemaNode, WorkflowSchema } from '../src/console/types.js';
+import { fieldErrors } from '../src/console/validation-errors.js';
+
+const node = (id: string, x?: number, y?: number): SchemaNode => ({ id, type: 'echo', ...(x === undefined ? {} : { meta: { position: { x, y } } }), data: { title: id } });
+
+function nodeReport(id: string, status: NodeReport['status'], snapshots: NodeReport['snapshots']): NodeReport {
+  return { id, status, terminated: status !== 'processing', startTime: 1_000, endTime: status === 'processing' ? undefined : 1_010, timeCost: 10, snapshots };
+}
+
+function report(status: Report['workflowStatus']['status'], reports: NodeReport[], errors: Report['messages']['error'] = []): Report {
+  return {
+    id: 't',
+    inputs: {},
+    outputs: {},
+    workflowStatus: { status, terminated: status !== 'processing', startTime: 1_000, timeCost: 20 },
+    reports: Object.fromEntries(reports.map((entry) => [entry.id, entry])),
+    messages: { log: [], info: [], debug: [], warning: [], error: errors },
+  };
+}
+
+describe('console layout', () => {
+  it('keeps the editor positions, shifted to start at 0', () => {
+    const level = layoutLevel([node('a', -100, 50), node('b', 300, 50)], []);
+    expect(level.boxes.map((box) => [box.x, box.y])).toEqual([[0, 0], [400, 0]]);
+    expect(level.width).toBe(400 + NODE_W);
+  });
+
+  it('lays out by depth where positions are missing or would overlap', () => {
+    const edges = [{ sourceNodeID: 'a', targetNodeID: 'b' }, { sourceNodeID: 'b', targetNodeID: 'c' }];
+    const stacked = layoutLevel([node('a', 0, 0), node('b', 0, 0), node('c', 0, 0)], edges);
+    const xs = stacked.boxes.map((box) => box.x);
+    expect(new Set(xs).size).toBe(3);
+    expect(xs[0]).toBeLessThan(xs[1]);
+    expect(xs[1]).toBeLessThan(xs[2]);
+    const mixed = layoutLevel([node('a', 0, 0), node('b')], edges.slice(0, 1));
+    expect(mixed.boxes[1].y).toBeGreaterThan(mixed.boxes[0].y + mixed.boxes[0].h);
+  });
+
+  it('makes a loop a container that holds its laid-out block', () => {
+    const loop: SchemaNode = { ...node('loop', 0, 0), blocks: [node('i1', 0, 0), node('i2', 400, 0)], edges: [] };
+    const [box] = layoutLevel([loop], []).boxes;
+    expect(box.inner?.boxes).toHaveLength(2);
+    expect(box.w).toBeGreaterThan(400 + NODE_W);
+  });
+});
+
+describe('console run model', () => {
+  const schema: WorkflowSchema = {
+    nodes: [node('start'), node('cond'), node('yes'), node('no')],
+    edges: [
+      { sourceNodeID: 'start', targetNodeID: 'cond' },
+      { sourceNodeID: 'cond', targetNodeID: 'yes', sourcePortID: 'if_yes' },
+      { sourceNodeID: 'cond', targetNodeID: 'no', sourcePortID: 'else' },
+    ],
+  };
+
+  it('marks the branch taken, the other untaken, and a node that never ran as skipped once the run ended', () => {
+    const model = new RunModel(schema, report('succeeded', [
+      nodeReport('start', 'succeeded', [{ id: 't:1', nodeID: 'start', outputs: {} }]),
+      nodeReport('cond', 'succeeded', [{ id: 't:2', nodeID: 'cond', outputs: {}, branch: 'if_yes' }]),
+      nodeReport('yes', 'succeeded', [{ id: 't:3', nodeID: 'yes', outputs: {} }]),
+    ]));
+    expect(schema.edges?.map((edge) => model.edgeState(edge))).toEqual(['taken', 'taken', 'untaken']);
+    expect(model.state('no')).toBe('skipped');
+    const running = new RunModel(schema, report('processing', [nodeReport('start', 'processing', [{ id: 't:1', nodeID: 'start' }])]));
+    expect(running.state('no')).toBe('pending');
+    expect(running.edgeState(schema.edges![0])).toBe('pending');
+  });
+
+  it('gives each iteration its own state and logs, and names the node whose error came first', () => {
+    const runs = [
+      { id: 't:2', nodeID: 'yes', inputs: { n: 1 }, outputs: { r: 1 } },
+      { id: 't:3', nodeID: 'yes', inputs: { n: 2 }, error: 'bad 2' },
+    ];
+    const errors = [
+      { id: 'm2', type: 'error' as const, message: 'loop failed', nodeID: 'cond', timestamp: 1_005 },
+      { id: 'm1', type: 'error' as const, message: 'bad 2', nodeID: 'yes', snapshotID: 't:3', timestamp: 1_004 },
+    ];
+    const model = new RunModel(schema, {
+      ...report('failed', [nodeReport('yes', 'failed', runs), nodeReport('cond', 'failed', [{ id: 't:1', nodeID: 'cond', error: 'loop failed' }])], errors),
+      messages: { log: [{ id: 'm0', type: 'log', message: 'one', nodeID: 'yes', snapshotID: 't:2', timestamp: 1_001 }], info: [], debug: [], warning: [], error: errors },
+    });
+    expect([model.snapshotState('yes', 0), model.snapshotState('yes', 1)]).toEqual(['succeeded', 'failed']);
+    expect(model.logs('yes', runs[0]).map((message) => message.message)).toEqual(['one']);
+    expect(model.logs('yes', runs[1]).map((message) => message.message)).toEqual(['bad 2']);
+    expect(model.failure()).toEqual({ nodeID: 'yes', message: 'bad 2' });
+  });
+
+  it('is not fooled by a node ID that is an Object.prototype key', () => {
+    const model = new RunModel({ nodes: [node('constructor')], edges: [] }, report('succeeded', []));
+    expect(model.state('constructor')).toBe('skipped');
+  });
+});
+
+describe('console validation errors', () => {
+  it('sorts the server messages to their input fields', () => {
+    expect(fieldErrors(['inputs.limit: must be number', 'inputs.tags.0: must be string', 'nodes[1].data: broken', 'inputs: must be an object'])).toEqual({
+      fields: { limit: 'must be number', tags: 'must be string' },
+      other: ['nodes[1].data: broken', 'inputs: must be an object'],
+    });
+  });
+});
