@@ -184,6 +184,13 @@ describe.skipIf(!available)('web console (chromium)', () => {
     const report = (await (await fetch(`${server.url}/api/task/report?taskID=${taskID}`)).json()) as { inputs: { when: string } };
     expect(report.inputs).toMatchObject({ name: 'Ada', count: 3, ratio: 0.5, loud: true, tags: ['a'], extra: { k: 1 } });
     expect(new Date(report.inputs.when).getTime()).toBe(new Date('2026-01-02T03:04:05').getTime());
+
+    // Re-run from the code node: a new task, linked to this one.
+    await page.click('[data-node-id="code_0"]');
+    await page.click('[data-action="rerun"]');
+    await page.waitForURL((url) => url.hash.startsWith('#/task/') && !url.hash.includes(taskID));
+    await page.waitForSelector('.run-meta .badge.status-succeeded', { timeout: 15_000 });
+    expect(await page.textContent('[data-testid="rerun-of"]')).toBe(taskID);
   });
 
   it('shows every iteration of a node inside a loop, with its own inputs, outputs and logs', async () => {

@@ -53,6 +53,8 @@ export interface Message {
 
 export interface Report {
   id: string;
+  /** The task this one re-ran from a node. */
+  rerunOf?: string;
   inputs: unknown;
   outputs: unknown;
   workflowStatus: StatusInfo;

@@ -33,6 +33,7 @@ export async function viewerPage(context: PageContext, taskID: string): Promise<
   const statusBadge = h('span');
   const elapsed = h('span', { class: 'muted', 'data-testid': 'run-elapsed' });
   const started = h('span', { class: 'muted' });
+  const origin = h('span', { class: 'muted' });
   const banner = h('div', { class: 'banner-slot' });
   const actionError = h('div', { class: 'banner-slot' });
   const actions = h('div', { class: 'actions' });
@@ -69,7 +70,7 @@ export async function viewerPage(context: PageContext, taskID: string): Promise<
         { class: 'run-header' },
         h('div', undefined, h('a', { href: '#/runs' }, '← Runs')),
         h('h2', undefined, 'Run ', h('code', { class: 'task-id' }, taskID)),
-        h('div', { class: 'run-meta' }, statusBadge, started, elapsed),
+        h('div', { class: 'run-meta' }, statusBadge, started, elapsed, origin),
         actions,
       ),
       actionError,
@@ -90,6 +91,8 @@ export async function viewerPage(context: PageContext, taskID: string): Promise<
     fill(statusBadge, badge(status.status, STATUS_LABELS[status.status] ?? status.status));
     started.textContent = status.startTime ? `started ${formatDateTime(status.startTime)}` : 'not started yet';
     elapsed.textContent = status.startTime ? `${status.terminated ? 'took' : 'running for'} ${formatDuration(model.workflowElapsed(Date.now()))}` : '';
+    const rerunOf = model.report.rerunOf;
+    fill(origin, rerunOf ? ['re-run of ', h('a', { href: `#/task/${encodeURIComponent(rerunOf)}`, 'data-testid': 'rerun-of' }, rerunOf)] : null);
   }
 
   function renderActions(): void {
@@ -179,6 +182,16 @@ export async function viewerPage(context: PageContext, taskID: string): Promise<
     const snapshots = report?.snapshots ?? [];
     const close = h('button', { type: 'button', class: 'link' }, 'Close');
     close.addEventListener('click', () => select(undefined));
+    const rerun = h('button', { type: 'button', 'data-action': 'rerun', title: 'A new run that reuses the outputs of every node before this one' }, 'Re-run from this node');
+    rerun.addEventListener('click', () => {
+      rerun.setAttribute('disabled', '');
+      api
+        .request<{ taskID: string }>('POST', '/task/rerun', { body: { taskID, fromNodeID: nodeID } })
+        .then((started) => {
+          location.hash = `#/task/${encodeURIComponent(started.taskID)}`;
+        })
+        .catch(actionFailed);
+    });
     const head = h(
       'div',
       { class: 'node-head' },
@@ -186,6 +199,7 @@ export async function viewerPage(context: PageContext, taskID: string): Promise<
       close,
       h('p', { class: 'muted' }, `${node.type} · `, h('code', undefined, nodeID)),
       h('p', undefined, badge(state, STATUS_LABELS[state] ?? state), ' ', h('span', { 'data-testid': 'node-elapsed' }, nodeTime(nodeID))),
+      model.terminated && nodes.get(nodeID) && isTopLevel(nodeID) ? h('p', undefined, rerun) : null,
     );
     if (snapshots.length === 0) {
       return h('div', undefined, head, h('p', { class: 'muted' }, state === 'skipped' ? 'This node did not run: no path reached it.' : 'This node has not run yet.'));
@@ -220,6 +234,10 @@ export async function viewerPage(context: PageContext, taskID: string): Promise<
     parts.push(section('Logs', logs.length > 0 ? logList(logs) : h('p', { class: 'muted' }, 'No output.')));
     if (snapshot.data && Object.keys(snapshot.data).length > 0) parts.push(section('Data', valueView(snapshot.data, 'Node data')));
     return h('div', undefined, ...parts);
+  }
+
+  function isTopLevel(nodeID: string): boolean {
+    return Array.isArray(schema.nodes) && schema.nodes.some((candidate) => String(candidate.id) === nodeID);
   }
 
   function nodeTime(nodeID: string): string {
