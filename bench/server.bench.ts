@@ -9,6 +9,10 @@
  * not share an event loop. Each autocannon connection loops: POST /api/task/run, then
  * GET /api/task/result?taskID=…&wait=5000 (the long-poll makes a not-yet-ended task wait rather than
  * answer 409, so every round trip ends with the outputs).
+ *
+ * Then the event loop under attack (issue #13): p50/p99 of GET /api/info, one request at a time, while
+ * the server runs 1000 × 1000 nested loops of synchronous nodes (each replaced as soon as it ends), next to
+ * the same figures on the idle server. `--info-only` runs just this part.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
@@ -17,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import { createRuntime, createServer } from '../src/index.js';
+import { nestedLoop } from '../test/fixtures/workflow-builders.js';
 import { smallWorkflow } from './lib/workflows.js';
 
 const CONNECTIONS = 50;
@@ -138,8 +143,65 @@ async function serverRate(url: string, seconds: number): Promise<{ rate: number;
   };
 }
 
+interface InfoLatency {
+  p50: number;
+  p99: number;
+  max: number;
+  count: number;
+  /** Nested-loop tasks that ended during the measurement. */
+  tasks: number;
+}
+
+/** GET /api/info latency, one request at a time, for `seconds`, while `busy` nested-loop tasks keep the engine busy. */
+async function infoLatency(url: string, seconds: number, busy: number): Promise<InfoLatency> {
+  const body = JSON.stringify({ schema: JSON.stringify(nestedLoop()), inputs: { items: Array.from({ length: 1_000 }, (_, i) => i) } });
+  const deadline = performance.now() + seconds * 1000;
+  let tasks = 0;
+  const drivers = Array.from({ length: busy }, async () => {
+    while (performance.now() < deadline) {
+      const run = await fetch(`${url}/api/task/run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const { taskID } = (await run.json()) as { taskID: string };
+      await (await fetch(`${url}/api/task/result?taskID=${taskID}&wait=60000`)).text();
+      tasks++;
+    }
+  });
+  // Let the first tasks get going before measuring.
+  if (busy > 0) await new Promise((resolve) => setTimeout(resolve, 200));
+  const latencies: number[] = [];
+  while (performance.now() < deadline) {
+    const sent = performance.now();
+    await (await fetch(`${url}/api/info`)).text();
+    latencies.push(performance.now() - sent);
+  }
+  await Promise.all(drivers);
+  latencies.sort((a, b) => a - b);
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1] ?? Number.NaN, count: latencies.length, tasks };
+}
+
+async function eventLoopUnderAttack(seconds: number): Promise<void> {
+  const { child, url } = await startChild('--serve');
+  try {
+    const idle = await infoLatency(url, Math.min(seconds, 5), 0);
+    const format = (figures: InfoLatency): string =>
+      `p50 ${figures.p50.toFixed(2)} ms, p99 ${figures.p99.toFixed(2)} ms, max ${figures.max.toFixed(1)} ms (${figures.count} requests)`;
+    console.log(`GET /api/info idle                         ${format(idle)}`);
+    for (const busy of [1, 4]) {
+      const loaded = await infoLatency(url, seconds, busy);
+      console.log(`GET /api/info, ${busy} nested loop(s) running     ${format(loaded)}; ${loaded.tasks} tasks of 1,000,000 nodes ended`);
+      console.log(`  goal p99 < 50 ms: ${loaded.p99 < 50 ? 'met' : 'NOT met'}`);
+    }
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
 async function main(): Promise<void> {
   const seconds = secondsArg();
+  if (process.argv.includes('--info-only')) {
+    console.log(`machine: ${cpus().length} CPUs, load average ${loadavg().map((value) => value.toFixed(1)).join(' ')}`);
+    await eventLoopUnderAttack(seconds);
+    return;
+  }
   console.log(`server benchmark: small workflow (start → 3 conditions → end), ${CONNECTIONS} connections, ${seconds} s per measurement`);
   // Client, server and SDK share the machine: its load says how far the numbers can be trusted.
   console.log(`machine: ${cpus().length} CPUs, load average ${loadavg().map((value) => value.toFixed(1)).join(' ')}`);
@@ -173,6 +235,7 @@ async function main(): Promise<void> {
   } finally {
     child.kill('SIGTERM');
   }
+  await eventLoopUnderAttack(seconds);
 }
 
 if (process.argv.includes('--serve-empty')) await serveEmpty();
