@@ -177,7 +177,7 @@ export interface Runtime {
   getTask(taskID: string): Task | undefined;
   /** The report of any known task (in memory or, with a store, persisted); undefined when unknown. */
   getReport(taskID: string): Promise<IReport | undefined>;
-  /** The workflow schema a known task ran (parsed); undefined when unknown. */
+  /** The workflow schema a known task ran (parsed, for showing: its secrets masked); undefined when unknown. */
   getSchema(taskID: string): Promise<unknown>;
   /** Status and outputs of any known task; undefined when unknown. Outputs are `{}` unless it succeeded. */
   getResult(taskID: string): Promise<TaskResult | undefined>;
@@ -609,7 +609,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     getTask: (taskID) => tasks.get(taskID),
     async getSchema(taskID) {
       const task = tasks.get(taskID);
-      if (task) return typeof task.schema === 'string' ? parseSchemaInput(task.schema) : task.schema;
+      // For showing only: a secret's value typed anywhere in it (e.g. inside a script) is masked.
+      if (task) return task.masked(typeof task.schema === 'string' ? parseSchemaInput(task.schema) : task.schema);
       const record = await (await stored())?.getTask(taskID);
       return record ? parseSchemaInput(record.schema) : undefined;
     },

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMemoryStore, createRuntime, ErrorCodes, type Runtime } from '../src/index.js';
+import { createMemoryStore, createRuntime, createServer, ErrorCodes, type Runtime } from '../src/index.js';
 import { SecretStore } from '../src/secrets/store.js';
 import { startEchoServer, type EchoServer } from './helpers/echo-server.js';
 import { startOpenAIServer, type OpenAIServer } from './helpers/openai-server.js';
@@ -113,5 +113,29 @@ describe('task inputs fed into secret inputs', () => {
     expect((await store.getTask(task.id))?.inputs).toEqual({ key: '[redacted]' });
     expect(JSON.stringify([await store.getReport(task.id), await runtime.getResult(task.id)])).not.toContain(secret);
     await runtime.close();
+  });
+});
+
+describe('the run viewer', () => {
+  it('shows the schema (GET /api/task/schema, what the viewer draws) with a secret\'s value masked wherever it is, e.g. typed into a script', async () => {
+    const runtime = runtimeWith({ OPENAI_KEY: secret });
+    const flow = secretFlow(llm.baseURL, `${echo.origin}/echo`, { apiKey: ref('secrets', 'OPENAI_KEY'), authorization: constant('Bearer x-other'), param: constant('plain') }) as {
+      nodes: Array<{ data: { script?: { content: string } } }>;
+    };
+    const script = flow.nodes[3].data.script as { content: string };
+    script.content = `// ${secret}\n${script.content}`;
+    const server = await createServer({ runtime, apiToken: null });
+    const base = await server.listen({ port: 0 });
+    try {
+      const task = runtime.start(flow);
+      await task.wait();
+      const shown = await (await fetch(`${base}/api/task/schema?taskID=${task.id}`)).text();
+      expect(shown).toContain('// [redacted]');
+      expect(shown).not.toContain(secret);
+      expect(JSON.stringify(flow)).toContain(secret); // what the task runs is unchanged
+    } finally {
+      await server.close();
+      await runtime.close();
+    }
   });
 });

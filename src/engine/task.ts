@@ -97,6 +97,11 @@ export class Task {
     return this.recorder.rerunOf;
   }
 
+  /** A copy of a value with this task's secrets masked, for showing it (e.g. its schema in the viewer). */
+  masked<T>(value: T): T {
+    return this.recorder.mask(value);
+  }
+
   /** The inputs as stores keep them: values known to be secrets (e.g. a key fed into an LLM `apiKey`) masked. */
   get storedInputs(): WorkflowInputs {
     return this.recorder.mask(this.recorder.inputs);

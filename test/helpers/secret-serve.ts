@@ -83,6 +83,7 @@ export async function exerciseTask(
   const outputs = JSON.parse(await get(`/api/task/result?taskID=${taskID}&wait=20000`)) as Record<string, unknown>;
   const report = JSON.parse(await get(`/api/task/report?taskID=${taskID}`)) as { workflowStatus: { status: string } };
   await get(`/api/task/view?taskID=${taskID}`, 'text/html');
+  await get(`/api/task/schema?taskID=${taskID}`);
   await get('/api/tasks');
   await get('/metrics', 'text/plain');
   const validation = await fetch(`${base}/api/task/validate`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ schema, inputs: {} }) });
