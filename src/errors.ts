@@ -15,12 +15,16 @@ export const ErrorCodes = {
   UNSUPPORTED_VALUE: 'FLOWGRAM_ERR_UNSUPPORTED_VALUE',
   /** A node's executor threw; the workflow failed. */
   NODE_FAILED: 'FLOWGRAM_ERR_NODE_FAILED',
-  /** The task was cancelled before it finished. */
+  /** The task was cancelled before it finished (also: its result was asked for). */
   TASK_CANCELLED: 'FLOWGRAM_ERR_TASK_CANCELLED',
+  /** The result of a task that failed was asked for; the message names the failing node and why. */
+  TASK_FAILED: 'FLOWGRAM_ERR_TASK_FAILED',
   /** The runtime stopped (crash, kill) while the task was running; found and failed on restart. */
   TASK_INTERRUPTED: 'FLOWGRAM_ERR_TASK_INTERRUPTED',
   /** `task.wait({ timeoutMs })` gave up; the task keeps running. */
   WAIT_TIMEOUT: 'FLOWGRAM_ERR_WAIT_TIMEOUT',
+  /** No route answers that method and path. */
+  NOT_FOUND: 'FLOWGRAM_ERR_NOT_FOUND',
   /** No task with that ID is known (never existed, or pruned). */
   TASK_NOT_FOUND: 'FLOWGRAM_ERR_TASK_NOT_FOUND',
   /** The result was asked for before the task ended. */

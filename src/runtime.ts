@@ -135,6 +135,8 @@ export interface ListTasksFilter {
 export interface TaskResult {
   status: WorkflowStatusName;
   outputs: WorkflowOutputs;
+  /** Why it did not succeed, once it failed or was cancelled. */
+  error?: { code: string; message: string; nodeID?: string };
 }
 
 export interface Runtime {
@@ -624,10 +626,12 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       const task = tasks.get(taskID);
       if (!task) {
         const record = await (await stored())?.getTask(taskID);
-        return record && { status: record.status, outputs: record.outputs ?? {} };
+        if (!record) return undefined;
+        return record.error ? { status: record.status, outputs: record.outputs ?? {}, error: record.error } : { status: record.status, outputs: record.outputs ?? {} };
       }
       await durable(task);
-      return { status: task.status, outputs: task.result() ?? {} };
+      const error = task.status === 'succeeded' ? undefined : task.error;
+      return error ? { status: task.status, outputs: task.result() ?? {}, error } : { status: task.status, outputs: task.result() ?? {} };
     },
     async deleteTask(taskID) {
       const task = tasks.get(taskID);

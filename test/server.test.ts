@@ -106,6 +106,19 @@ describe('server info', () => {
   });
 });
 
+describe('a cancelled task', () => {
+  it('answers 409 TASK_CANCELLED for its result (also after ?wait=), and the report messages record the reason', async () => {
+    const taskID = await runTask(`${url}/api`, slowSchema(5_000), { name: 'c' });
+    await postJson(`${url}/api/task/cancel`, { taskID, reason: 'changed my mind' }, 'PUT');
+    const result = await request<ErrorBody>(`${url}/api/task/result?taskID=${taskID}&wait=5000`);
+    expect(result.status).toBe(409);
+    expect(result.body.code).toBe(ErrorCodes.TASK_CANCELLED);
+    expect(result.body.message).toContain('changed my mind');
+    const report = await request<{ messages: { warning: Array<{ message: string }> } }>(`${url}/api/task/report?taskID=${taskID}`);
+    expect(report.body.messages.warning.map((message) => message.message)).toContain('task cancelled: changed my mind');
+  });
+});
+
 describe('task result before the end', () => {
   it('answers 409 TASK_NOT_FINISHED while the task runs (the editor reads any {code} answer as "no result")', async () => {
     const taskID = await runTask(`${url}/api`, slowSchema(300), { name: 'a' });
@@ -122,10 +135,15 @@ describe('task result before the end', () => {
     expect(result.body).toEqual({ name: 'waited' });
   });
 
-  it('a failed task answers its (empty) outputs once ended, and the report carries the error', async () => {
+  it('a failed task answers 409 TASK_FAILED naming the failing node and why, and the report carries the error', async () => {
     const taskID = await runTask(`${url}/api`, failingSchema());
     await waitForEnd(url, taskID);
-    expect((await request(`${url}/api/task/result?taskID=${taskID}`)).body).toEqual({});
+    const result = await request<ErrorBody & { nodeID?: string }>(`${url}/api/task/result?taskID=${taskID}`);
+    expect(result.status).toBe(409);
+    expect(result.body.code).toBe(ErrorCodes.TASK_FAILED);
+    expect(result.body.nodeID).toBeTruthy();
+    expect(result.body.message).toContain(`node "${result.body.nodeID}"`);
+    expect(result.body.message).toContain('boom');
     const report = await request<{ workflowStatus: { status: string }; messages: { error: Array<{ message: string }> } }>(
       `${url}/api/task/report?taskID=${taskID}`,
     );
@@ -189,7 +207,7 @@ describe('errors: {code, message} with the right status, naming the bad field', 
     ['validate without schema', () => postJson(`${url}/api/task/validate`, {}), 400, ErrorCodes.BAD_REQUEST, /^schema: /],
     ['tasks with a bad status', () => request(`${url}/api/tasks?status=done`), 400, ErrorCodes.BAD_REQUEST, /^status: /],
     ['delete of an unknown task', () => request(`${url}/api/task?taskID=nope`, { method: 'DELETE' }), 404, ErrorCodes.TASK_NOT_FOUND, /^taskID: /],
-    ['an unknown route', () => request(`${url}/api/nope`), 404, ErrorCodes.BAD_REQUEST, /^route: /],
+    ['an unknown route', () => request(`${url}/api/nope`), 404, ErrorCodes.NOT_FOUND, /^route: /],
   ];
 
   it.each(cases)('%s', async (_name, send, status, code, message) => {

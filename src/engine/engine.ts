@@ -171,8 +171,10 @@ export class WorkflowExecution {
 
   /** Ends the task as canceled; false when it had already ended. */
   cancel(reason: string): boolean {
-    const ended = this.finish('canceled', { code: ErrorCodes.TASK_CANCELLED, message: reason });
-    return ended;
+    if (this.ended) return false;
+    // The reason is in the report's messages too, before the workflow_finished event that ends the stream.
+    this.params.recorder.message('warning', `task cancelled: ${reason}`);
+    return this.finish('canceled', { code: ErrorCodes.TASK_CANCELLED, message: reason });
   }
 
   /** Fails the task for running past `taskTimeoutMs`, naming the nodes that were running. */

@@ -14,7 +14,7 @@ import type { FlowgramMetrics } from '../metrics/metrics.js';
 import type { Runtime } from '../runtime.js';
 import { parseInputsInput, parseSchemaInput } from '../schema/parse.js';
 import { workflowTitle } from '../schema/workflow-title.js';
-import { taskNotFound } from '../server/errors.js';
+import { noResult, taskNotFound } from '../server/errors.js';
 import { createTaskService, listing, type HealthStatus, type TaskService } from '../server/task-service.js';
 import type { TaskRecord, TaskStore } from '../store/types.js';
 import { TaskAdmission } from './admission.js';
@@ -167,12 +167,16 @@ export function createQueueTaskService(runtime: Runtime, options: QueueServiceOp
         view.close();
         // workflow_finished is published once the outcome is in the store: it is the outcome.
         const finished = view.events().find((event) => event.type === 'workflow_finished');
-        if (finished?.type === 'workflow_finished') return finished.outputs;
+        if (finished?.type === 'workflow_finished') {
+          if (finished.status !== 'succeeded') throw noResult(taskID, finished.status, finished.error);
+          return finished.outputs;
+        }
         found = await record(taskID);
       }
       if (!ENDED.has(found.status)) {
         throw new FlowgramError(ErrorCodes.TASK_NOT_FINISHED, `taskID: task "${taskID}" has not finished (status ${found.status})`);
       }
+      if (found.status !== 'succeeded') throw noResult(taskID, found.status, found.error);
       return found.outputs ?? {};
     },
     async cancel(taskID, reason) {

@@ -9,6 +9,8 @@ export interface ErrorBody {
   code: ErrorCode;
   message: string;
   details?: string[];
+  /** The node the error belongs to (e.g. the one a failed task failed at). */
+  nodeID?: string;
 }
 
 export interface HttpError {
@@ -27,10 +29,14 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.FORBIDDEN]: 403,
   [ErrorCodes.NETWORK_POLICY]: 403,
   [ErrorCodes.TASK_NOT_FOUND]: 404,
+  [ErrorCodes.NOT_FOUND]: 404,
   [ErrorCodes.SECRET_UNKNOWN]: 404,
   // The editor's client treats any `{ code }` body as "no result yet", as upstream's empty answer.
   [ErrorCodes.TASK_NOT_FINISHED]: 409,
   [ErrorCodes.TASK_CONFLICT]: 409,
+  // There is no result: the task ended without one (the body says why).
+  [ErrorCodes.TASK_FAILED]: 409,
+  [ErrorCodes.TASK_CANCELLED]: 409,
   [ErrorCodes.LIMIT_EXCEEDED]: 429,
   [ErrorCodes.SHUTTING_DOWN]: 503,
   [ErrorCodes.STORE_UNAVAILABLE]: 503,
@@ -73,6 +79,7 @@ export function toHttpError(error: unknown): HttpError {
   if (error instanceof FlowgramError) {
     const body: ErrorBody = { code: error.code, message: error.message };
     if (error.details) body.details = error.details;
+    if (error.nodeID) body.nodeID = error.nodeID;
     const contentLimit = error.code === ErrorCodes.LIMIT_EXCEEDED && error.limit !== undefined && !LOAD_LIMITS.has(error.limit);
     return { status: contentLimit ? 400 : httpStatusFor(error.code), body };
   }
@@ -88,6 +95,17 @@ export function toHttpError(error: unknown): HttpError {
 /** Shorthand for the request errors the routes raise themselves. */
 export function badRequest(message: string): FlowgramError {
   return new FlowgramError(ErrorCodes.BAD_REQUEST, message);
+}
+
+/**
+ * What asking for the result of a task that ended without succeeding answers: FLOWGRAM_ERR_TASK_CANCELLED
+ * or FLOWGRAM_ERR_TASK_FAILED, naming the failing node and its message.
+ */
+export function noResult(taskID: string, status: string, error: { message: string; nodeID?: string } | undefined): FlowgramError {
+  const why = error?.message ?? `it ended with status ${status}`;
+  if (status === 'canceled') return new FlowgramError(ErrorCodes.TASK_CANCELLED, `taskID: task "${taskID}" was cancelled: ${why}`);
+  const at = error?.nodeID ? ` at node "${error.nodeID}"` : '';
+  return new FlowgramError(ErrorCodes.TASK_FAILED, `taskID: task "${taskID}" failed${at}: ${why}`, error?.nodeID ? { nodeID: error.nodeID } : {});
 }
 
 export function taskNotFound(taskID: string): FlowgramError {

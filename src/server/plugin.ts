@@ -8,9 +8,10 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyPluginAsync } from 'fastify';
 import { createRuntime, type ConcurrencyOptions, type Runtime, type RuntimeOptions } from '../runtime.js';
+import { ErrorCodes, FlowgramError } from '../errors.js';
 import type { FlowgramMetrics } from '../metrics/metrics.js';
 import { bearerTokenHook } from './auth.js';
-import { badRequest, toHttpError } from './errors.js';
+import { toHttpError } from './errors.js';
 import { isConsolePath, registerConsole } from './console-route.js';
 import { jsonDepthHook } from './json-depth.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -91,8 +92,8 @@ export const flowgramPlugin: FastifyPluginAsync<FlowgramPluginOptions> = async (
     return reply.code(status).send(body);
   });
   app.setNotFoundHandler((request, reply) => {
-    const { status, body } = toHttpError(badRequest(`route: ${request.method} ${request.url.split('?', 1)[0]} does not exist`));
-    return reply.code(status === 400 ? 404 : status).send(body);
+    const { status, body } = toHttpError(new FlowgramError(ErrorCodes.NOT_FOUND, `route: ${request.method} ${request.url.split('?', 1)[0]} does not exist`));
+    return reply.code(status).send(body);
   });
 
   // Only JSON bodies: a text/plain body is refused with 415 rather than misread.

@@ -11,7 +11,7 @@ import type { Task, TaskSummary } from '../engine/task.js';
 import type { TaskEvent, TaskEventListener } from '../engine/types.js';
 import type { WorkflowOutputs } from '../schema/types.js';
 import type { TaskCounts } from '../store/types.js';
-import { taskNotFound } from './errors.js';
+import { noResult, taskNotFound } from './errors.js';
 import { packageVersion } from './version.js';
 import type { NodeRunResult } from '../runtime.js';
 import type { TaskListQuery, TaskListResponse, TaskRerunRequest, TaskResumeRequest, TaskRunNodeRequest, TaskRunRequest } from './wire.js';
@@ -180,6 +180,7 @@ export function createTaskService(runtime: Runtime): TaskService {
       if (UNFINISHED.has(result.status)) {
         throw new FlowgramError(ErrorCodes.TASK_NOT_FINISHED, `taskID: task "${taskID}" has not finished (status ${result.status})`);
       }
+      if (result.status !== 'succeeded') throw noResult(taskID, result.status, result.error);
       return result.outputs;
     },
     async cancel(taskID, reason) {
