@@ -198,6 +198,11 @@ describe('flowgram validate', () => {
   });
 });
 
+/** Every line `serve` wrote, parsed: each must be a pino JSON line (no plain text mixed in). */
+function logLines(output: string): Array<{ level: number; msg: string } & Record<string, unknown>> {
+  return lines(output).map((line) => JSON.parse(line) as { level: number; msg: string });
+}
+
 /** `flowgram serve` as a child process; resolves with its URL once it listens, and what it printed so far. */
 async function startServe(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
   const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--log-level', 'warn', ...args], {
@@ -263,6 +268,31 @@ describe('flowgram serve', () => {
     }
   });
 
+  it('every line it writes, on stdout and stderr, is a pino JSON line (start-up, requests, shutdown)', async () => {
+    const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--db', ':memory:', '--log-level', 'info'], { cwd: root, env: { ...process.env, HOST: '127.0.0.1' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stderr?.on('data', (chunk: Buffer) => {
+          stderr += chunk.toString();
+          const match = /listening on (http:\/\/\S+?) /.exec(stderr);
+          if (match) resolve(match[1]);
+        });
+        child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
+      });
+      expect((await fetch(`${url}/api/nope`)).status).toBe(404);
+      expect((await fetch(`${url}/api/info`)).status).toBe(200);
+      expect(await stopServe(child)).toBe(0);
+      const all = [...logLines(stdout), ...logLines(stderr)];
+      expect(all.some((line) => line.msg.startsWith('flowgram server listening on'))).toBe(true);
+      expect(all.some((line) => line.msg === 'request' && line.statusCode === 404)).toBe(true);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
   it('exits 2 on a bad port', () => {
     const result = flowgram(['serve', '--port', 'abc']);
     expect(result.status).toBe(2);
@@ -278,13 +308,14 @@ describe('flowgram serve', () => {
   it('warns when listening beyond loopback without FLOWGRAM_API_TOKEN', async () => {
     const open = await startServe(['--db', ':memory:', '--host', '0.0.0.0'], { FLOWGRAM_API_TOKEN: '' });
     await stopServe(open.child);
-    expect(open.stderr()).toMatch(/^warning: listening on 0\.0\.0\.0, beyond loopback, without FLOWGRAM_API_TOKEN/m);
+    const warning = logLines(open.stderr()).find((line) => line.level === 40);
+    expect(warning?.msg).toMatch(/^listening on 0\.0\.0\.0, beyond loopback, without FLOWGRAM_API_TOKEN/);
     const guarded = await startServe(['--db', ':memory:', '--host', '0.0.0.0'], { FLOWGRAM_API_TOKEN: 'tok' });
     await stopServe(guarded.child);
     const local = await startServe(['--db', ':memory:'], { FLOWGRAM_API_TOKEN: '' });
     await stopServe(local.child);
-    expect(guarded.stderr()).not.toContain('warning');
-    expect(local.stderr()).not.toContain('warning');
+    expect(logLines(guarded.stderr()).filter((line) => line.level >= 40)).toEqual([]);
+    expect(logLines(local.stderr()).filter((line) => line.level >= 40)).toEqual([]);
   });
 
   it('--limit name=value (and FLOWGRAM_LIMITS) sets task limits; a bad one exits 2 naming it', async () => {

@@ -3,6 +3,7 @@
  * with request logging, tasks persisted in SQLite (--db), and graceful shutdown on SIGTERM/SIGINT.
  * Resolves once the server has closed.
  */
+import { pino, type Logger } from 'pino';
 import { errorMessage } from '../errors.js';
 import { createMetrics } from '../metrics/metrics.js';
 import { checkRedisURL, redactRedisURL } from '../queue/connection.js';
@@ -69,7 +70,19 @@ function checkQueueURL(url: string): void {
   }
 }
 
-export async function serveCommand(flags: ServeFlags, io: CommandIO): Promise<ExitCode> {
+/**
+ * The server's own lines (where it listens, warnings of the process) as pino JSON on stderr, whatever
+ * --log-level filters from the request log: an operator always needs the address. Node's own warning
+ * printer is replaced, so no plain-text line mixes into the log.
+ */
+function serverAnnouncements(): Logger {
+  const announce = pino({ base: { name: 'flowgram' } }, pino.destination({ fd: 2, sync: true }));
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => announce.warn({ warning: warning.name }, warning.message));
+  return announce;
+}
+
+export async function serveCommand(flags: ServeFlags, _io: CommandIO): Promise<ExitCode> {
   const env = process.env;
   const port = integer(flags.port ?? env.PORT, '--port', 0, 65_535) ?? 4000;
   const host = flags.host ?? env.HOST ?? '127.0.0.1';
@@ -119,6 +132,7 @@ export async function serveCommand(flags: ServeFlags, io: CommandIO): Promise<Ex
     console: flags.console !== false,
   });
   const closed = new Promise<void>((resolve) => server.app.addHook('onClose', (_app, done) => (resolve(), done())));
+  const announce = serverAnnouncements();
   let url: string;
   try {
     url = await server.listen({ host, port });
@@ -129,11 +143,13 @@ export async function serveCommand(flags: ServeFlags, io: CommandIO): Promise<Ex
     throw error;
   }
   const mode = queueURL ? `; queue ${redactRedisURL(queueURL)}` : '';
-  io.stderr.write(`flowgram server listening on ${url} (API ${url}/api, docs ${url}/docs; tasks in ${where}${mode})\n`);
-  if (flags.console !== false) io.stderr.write(`console (run history, run viewer, start a run) at ${url}/\n`);
+  const consoleAt = flags.console !== false ? { console: `${url}/` } : {};
+  announce.info({ url, ...consoleAt }, `flowgram server listening on ${url} (API ${url}/api, docs ${url}/docs; tasks in ${where}${mode})`);
+  if (flags.console !== false) announce.info({ url: `${url}/` }, `console (run history, run viewer, start a run) at ${url}/`);
   if (!isLoopbackHostname(host) && !env.FLOWGRAM_API_TOKEN) {
-    io.stderr.write(
-      `warning: listening on ${host}, beyond loopback, without FLOWGRAM_API_TOKEN: anyone who can reach this address can run workflows (code included); set FLOWGRAM_API_TOKEN\n`,
+    announce.warn(
+      { host },
+      `listening on ${host}, beyond loopback, without FLOWGRAM_API_TOKEN: anyone who can reach this address can run workflows (code included); set FLOWGRAM_API_TOKEN`,
     );
   }
   await closed;
