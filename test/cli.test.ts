@@ -102,7 +102,7 @@ describe('flowgram run', () => {
     const result = flowgram(['run', 'examples/loop-break.json', '--inputs', '{"numbers":[1,50,2],"limit":10}']);
     expect(result.status).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({ taken: [1] });
-    expect(result.stderr).toMatch(/✔ Break \(break\) \d+ ms/);
+    expect(result.stderr).toMatch(/✔ Break \(break\) \[2\/3\] \d+ ms/);
   });
 
   // `script` (util-linux) gives the child a pseudo-terminal, so stderr is a TTY.
@@ -132,10 +132,79 @@ describe('flowgram run', () => {
     const result = flowgram(['run', file]);
     expect(result.status).toBe(1);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toMatch(/^✖ Loop \(loop\) \d+ ms: .*must be an array/m);
+    expect(result.stderr).toMatch(/^✖ Loop \(loop\) \d+ ms$/m);
     const errorLines = lines(result.stderr).filter((line) => line.startsWith('flowgram:'));
     expect(errorLines).toHaveLength(1);
-    expect(errorLines[0]).toMatch(/^flowgram: workflow failed \(node loop_0\): .*must be an array/);
+    expect(errorLines[0]).toMatch(/^flowgram: workflow failed \(node loop_0\): Loop "loopFor" must be an array/);
+    // The failure is printed once, not on the node's line, the workflow's line and the last line.
+    expect(result.stderr.split('must be an array').length - 1).toBe(1);
+  });
+
+  const codeLoop = (script: string): unknown => ({
+    nodes: [
+      { id: 'start_0', type: 'start', data: { outputs: { type: 'object', properties: { items: { type: 'array', items: { type: 'string' } } } } } },
+      {
+        id: 'loop_0',
+        type: 'loop',
+        data: { title: 'Each', loopFor: { type: 'ref', content: ['start_0', 'items'] } },
+        blocks: [
+          { id: 'bs', type: 'block-start', data: {} },
+          {
+            id: 'code_0',
+            type: 'code',
+            data: {
+              title: 'Shout',
+              inputs: { type: 'object', properties: { item: { type: 'string' } } },
+              inputsValues: { item: { type: 'ref', content: ['loop_0_locals', 'item'] } },
+              script: { language: 'javascript', content: script },
+            },
+          },
+          { id: 'be', type: 'block-end', data: {} },
+        ],
+        edges: [{ sourceNodeID: 'bs', targetNodeID: 'code_0' }, { sourceNodeID: 'code_0', targetNodeID: 'be' }],
+      },
+      { id: 'end_0', type: 'end', data: {} },
+    ],
+    edges: [{ sourceNodeID: 'start_0', targetNodeID: 'loop_0' }, { sourceNodeID: 'loop_0', targetNodeID: 'end_0' }],
+  });
+
+  it('shows the loop iteration on lines inside a loop, and code console output under its node (--quiet hides it)', () => {
+    const file = scratchFile('code-loop.json', codeLoop('function main({ params }) { console.log("saw " + params.item); return {}; }'));
+    const result = flowgram(['run', file, '--inputs', '{"items":["a","b","c"]}']);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toMatch(/^✔ Shout \(code\) \[1\/3\] \d+ ms\n {2}│ saw a$/m);
+    expect(result.stderr).toMatch(/^✔ Shout \(code\) \[3\/3\] \d+ ms\n {2}│ saw c$/m);
+    const quiet = flowgram(['run', file, '--quiet', '--inputs', '{"items":["a"]}']);
+    expect(quiet.status).toBe(0);
+    expect(quiet.stderr).not.toContain('saw a');
+    expect(quiet.stderr).toMatch(/✔ Shout \(code\) \[1\/1\]/);
+  });
+
+  it('a script syntax error names its line and column', () => {
+    const file = scratchFile('syntax.json', codeLoop('function main({ params }) {\n  const x = ;\n  return {};\n}'));
+    const result = flowgram(['run', file, '--inputs', '{"items":["a"]}']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^flowgram: workflow failed \(node code_0\): SyntaxError: .*\(line 2, column \d+\)$/m);
+  });
+
+  it('warns about inputs the start node does not declare; --strict makes that an error', () => {
+    const warned = flowgram(['run', 'examples/hello.json', '--no-progress', '--inputs', '{"name":"Ada","nmae":"typo"}']);
+    expect(warned.status).toBe(0);
+    expect(warned.stderr).toMatch(/^flowgram: warning: inputs "nmae" is not declared by the start node/m);
+    const strict = flowgram(['run', 'examples/hello.json', '--strict', '--inputs', '{"name":"Ada","nmae":"typo"}']);
+    expect(strict.status).toBe(2);
+    expect(strict.stderr).toMatch(/"nmae" is not declared/);
+  });
+
+  it('reads the workflow from stdin with -', () => {
+    const result = spawnSync(process.execPath, [bin, 'run', '-', '--no-progress', '--inputs', '{"name":"Pipe"}'], {
+      cwd: root,
+      encoding: 'utf8',
+      input: readFileSync(join(root, 'examples/hello.json'), 'utf8'),
+      timeout: 20_000,
+    });
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ greeting: 'Hello, Pipe!' });
   });
 
   it.each([

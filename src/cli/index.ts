@@ -76,12 +76,14 @@ function buildProgram(io: CommandIO, setCode: (code: ExitCode) => void): Command
   program
     .command('run')
     .description('run a workflow file; outputs go to stdout as JSON, progress to stderr')
-    .argument('<workflow.json>', 'the workflow schema, as the editor exports it')
+    .argument('<workflow.json>', 'the workflow schema, as the editor exports it (- reads it from stdin)')
     .addOption(new Option('--inputs <json>', 'task inputs as a JSON object').conflicts('inputsFile'))
     .option('--inputs-file <file>', 'task inputs from a JSON file')
     .option('--report <file>', 'write the full task report (IReport) to this file')
     .option('--secrets-file <file>', 'secrets the workflow references: a JSON object or dotenv file (env FLOWGRAM_SECRETS_FILE); FLOWGRAM_SECRET_<NAME> variables too')
     .option('--no-progress', 'do not show per-node progress')
+    .option('--quiet', 'do not show what nodes log (code nodes\' console output) under their progress lines')
+    .option('--strict', 'inputs the start node does not declare are an error (default: a warning)')
     .addHelpText('after', '\nExit codes: 0 succeeded, 1 the workflow failed or was cancelled, 2 bad usage or an invalid file.')
     .action(async (file: string, flags: RunFlags) => setCode(await (await import('./run.js')).runCommand(file, flags, io)));
 

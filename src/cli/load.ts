@@ -34,8 +34,24 @@ function parseObject(text: string, where: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-/** The workflow schema in `path`, as an object. */
-export async function loadWorkflow(path: string): Promise<Record<string, unknown>> {
+/** Largest workflow read from stdin (a file is read whole, like any file the user names). */
+const MAX_STDIN_BYTES = 64 * 1024 * 1024;
+
+async function readStdin(stdin: AsyncIterable<Buffer | string>): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stdin) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    size += buffer.length;
+    if (size > MAX_STDIN_BYTES) throw new UsageError(`workflow from stdin: larger than ${MAX_STDIN_BYTES} bytes`);
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The workflow schema in `path` (`-`: read from stdin), as an object. */
+export async function loadWorkflow(path: string, stdin: AsyncIterable<Buffer | string> = process.stdin): Promise<Record<string, unknown>> {
+  if (path === '-') return parseObject(await readStdin(stdin), 'workflow from stdin');
   return parseObject(await readText(path, 'workflow'), path);
 }
 

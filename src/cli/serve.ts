@@ -143,8 +143,7 @@ export async function serveCommand(flags: ServeFlags, _io: CommandIO): Promise<E
     throw error;
   }
   const mode = queueURL ? `; queue ${redactRedisURL(queueURL)}` : '';
-  const consoleAt = flags.console !== false ? { console: `${url}/` } : {};
-  announce.info({ url, ...consoleAt }, `flowgram server listening on ${url} (API ${url}/api, docs ${url}/docs; tasks in ${where}${mode})`);
+  announce.info({ url }, `flowgram server listening on ${url} (API ${url}/api, docs ${url}/docs; tasks in ${where}${mode})`);
   if (flags.console !== false) announce.info({ url: `${url}/` }, `console (run history, run viewer, start a run) at ${url}/`);
   if (!isLoopbackHostname(host) && !env.FLOWGRAM_API_TOKEN) {
     announce.warn(

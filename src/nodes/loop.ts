@@ -47,6 +47,8 @@ export const loopExecutor: NodeExecutor = {
     const items: readonly unknown[] = isArray ? iterable : (keys as string[]).map((key) => (iterable as Record<string, unknown>)[key]);
     // An array's declared item type holds for every item; an object's values are typed one by one.
     const declaredItemType = isArray ? resolved.itemsType : undefined;
+    // One progress event per loop run (not per iteration): watchers show `[3/20]`.
+    context.progress({ iterations: items.length });
     const outputNames = Object.keys(loopOutputs);
     const collected: Record<string, unknown[]> = {};
     for (const name of outputNames) collected[name] = [];

@@ -108,6 +108,13 @@ const SANDBOX_SETUP = `(() => {
     try { message = thrown.message; } catch {}
     if (typeof message === 'string') {
       try { const named = thrown.name; if (typeof named === 'string') name = named; } catch {}
+      // A syntax error in the script says where it is (the script is evaluated as script.js, line for line).
+      try {
+        if (name === 'SyntaxError' && thrown.fileName === 'script.js' && typeof thrown.lineNumber === 'number') {
+          const column = typeof thrown.columnNumber === 'number' ? ', column ' + thrown.columnNumber : '';
+          return message + ' (line ' + thrown.lineNumber + column + ')';
+        }
+      } catch {}
       return message;
     }
     try {
