@@ -163,7 +163,7 @@ describe.skipIf(!queueAvailable)('resume in queue mode', () => {
     try {
       echo.requests.length = 0;
       const { taskID } = await service.run({ schema: JSON.stringify(countedFlow(echo.origin)), inputs: { fail: true } });
-      await service.result(taskID, 20_000);
+      await expect(service.result(taskID, 20_000)).rejects.toMatchObject({ code: ErrorCodes.TASK_FAILED });
       expect((await service.report(taskID)).workflowStatus.status).toBe('failed');
       expect(stepCalls(echo)).toEqual({ before: 1, after: 0 });
 
