@@ -77,7 +77,7 @@ describe.skipIf(!available)('queue mode in one process', () => {
     expect(service.health()).toMatchObject({ status: 'ok', inMemory: 0 });
 
     await startWorker();
-    await expect(service.result(taskID, 10_000)).resolves.toEqual({});
+    await expect(service.result(taskID, 10_000)).rejects.toMatchObject({ code: ErrorCodes.TASK_CANCELLED });
     const report = await service.report(taskID);
     expect(report.workflowStatus.status).toBe('canceled');
   });
@@ -87,7 +87,7 @@ describe.skipIf(!available)('queue mode in one process', () => {
     expect(await service.result(taskID, 10_000)).toEqual({ n: 42 });
 
     const invalid = await service.run({ schema: JSON.stringify({ nodes: [], edges: [] }) });
-    await service.result(invalid.taskID, 10_000);
+    await expect(service.result(invalid.taskID, 10_000)).rejects.toMatchObject({ code: ErrorCodes.TASK_FAILED });
     const summary = (await service.list({ limit: 10, offset: 0 })).tasks.find((task) => task.id === invalid.taskID);
     expect(summary?.status).toBe('failed');
 

@@ -78,7 +78,7 @@ describe('code node contract', () => {
   });
 
   it('reports syntax errors', async () => {
-    expect((await runCode('function main( {')).nodeError).toBe('SyntaxError: invalid property name');
+    expect((await runCode('function main( {')).nodeError).toBe('SyntaxError: invalid property name (line 2, column 1)');
   });
 
   it('strips TypeScript types before running', async () => {
