@@ -156,8 +156,6 @@ class RefChecker {
     if (!Array.isArray(content) || content.length < 2 || typeof content[0] !== 'string' || typeof content[1] !== 'string') return;
     const [nodeID, key] = content as [string, string];
     const shown = content.join('.');
-    // Secret references are checked against the secret store (secrets/references).
-    if (nodeID === SECRETS_SCOPE) return;
     if (nodeID === 'global') {
       if (!this.globals?.has(key)) this.warn('ref_undeclared_key', path, `ref "${shown}": the workflow declares no global variable "${key}"`);
       return;
