@@ -10,15 +10,36 @@
  * Tasks start in waves of WAVE (default 500) and each wave is awaited, like an SDK caller running a
  * batch with `Promise.all`. Rounds alternate (without, with, without, with) on this shared machine;
  * the best round of each kind is compared.
+ *
+ * Then checkpoints (issue #15): the same store with loop-iteration checkpoints off (`checkpoints: false`,
+ * today's journal) and on, for the two workflows and a loop over 1,000 items whose body node is
+ * asynchronous (CHECKPOINT_TASKS, default 20,000, and LOOP_TASKS, default 200; goal ≤ 15 % overhead),
+ * and how long continuing a 1,000-node task from its checkpoints takes.
  */
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { NodeExecutor, TaskEvent } from '../src/engine/types.js';
 import { createRuntime, type Runtime } from '../src/runtime.js';
+import { createMemoryStore } from '../src/store/memory.js';
 import { createSqliteStore } from '../src/store/sqlite.js';
 import type { TaskStore } from '../src/store/types.js';
 import type { WorkflowInputs } from '../src/schema/types.js';
-import { conditionNode, constant, edge, endNode, input, ref, startNode, workflow, type Schema } from '../test/fixtures/workflow-builders.js';
+import {
+  blockEnd,
+  blockStart,
+  chain,
+  conditionNode,
+  constant,
+  edge,
+  endNode,
+  input,
+  loopNode,
+  ref,
+  startNode,
+  workflow,
+  type Schema,
+} from '../test/fixtures/workflow-builders.js';
 
 const TOTAL = Number(process.env.TASKS ?? 100_000);
 const WAVE = Number(process.env.WAVE ?? 500);
@@ -239,11 +260,105 @@ async function benchWorkflow(flow: BenchWorkflow, dir: string): Promise<void> {
   }
 }
 
+const CHECKPOINT_TASKS = Number(process.env.CHECKPOINT_TASKS ?? 20_000);
+const LOOP_TASKS = Number(process.env.LOOP_TASKS ?? 200);
+
+/** An asynchronous node (a promise per run, like any I/O node): tasks run across turns, so the journal follows them. */
+const tick: NodeExecutor = { type: 'tick', execute: (context) => Promise.resolve({ outputs: { ...context.inputs } }) };
+const tickNode = (id: string, value: ReturnType<typeof ref>): Schema['nodes'][number] => ({
+  id,
+  type: 'tick',
+  data: { title: id, inputs: { type: 'object', properties: { v: { type: 'integer' } } }, inputsValues: { v: value }, outputs: { type: 'object', properties: { v: { type: 'integer' } } } },
+});
+
+const LOOP_FLOW: BenchWorkflow = {
+  name: 'loop over 1,000 items (asynchronous body node)',
+  schema: workflow(
+    [
+      startNode('start_0', { items: { type: 'array', items: { type: 'integer' } } }),
+      loopNode('loop_0', {
+        loopFor: ref('start_0', 'items'),
+        blocks: [blockStart('bs'), tickNode('t', ref('loop_0_locals', 'item')), blockEnd('be')],
+        edges: chain('bs', 't', 'be'),
+        loopOutputs: { v: ref('t', 'v') },
+      }),
+      endNode('end_0', { v: input({ type: 'array', items: { type: 'integer' } }, ref('loop_0', 'v')) }),
+    ],
+    chain('start_0', 'loop_0', 'end_0'),
+  ),
+  inputs: () => ({ items: Array.from({ length: 1_000 }, (_, i) => i) }),
+};
+
+async function roundCheckpoints(flow: BenchWorkflow, path: string, checkpoints: boolean, total: number): Promise<Rate> {
+  const store = createSqliteStore({ path, retention: { maxTasks: total } });
+  await store.write({ tasks: [], updates: [], events: [], reports: [] });
+  const runtime = createRuntime({ store, checkpoints, executors: [tick] });
+  const rate = await drive(runtime, flow, total);
+  await runtime.close();
+  return rate;
+}
+
+async function benchCheckpoints(flow: BenchWorkflow, dir: string, total: number): Promise<void> {
+  const off: Rate[] = [];
+  const on: Rate[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    off.push(await roundCheckpoints(flow, join(dir, `cp-off-${WORKFLOWS.indexOf(flow)}-${round}.db`), false, total));
+    on.push(await roundCheckpoints(flow, join(dir, `cp-on-${WORKFLOWS.indexOf(flow)}-${round}.db`), true, total));
+  }
+  const best = (rates: Rate[]): Rate => rates.reduce((a, b) => (a.tasksPerSecond >= b.tasksPerSecond ? a : b));
+  const [a, b] = [best(off), best(on)];
+  const mainOff = Math.min(...off.map((rate) => rate.mainCpuMicrosPerTask ?? Number.NaN));
+  const mainOn = Math.min(...on.map((rate) => rate.mainCpuMicrosPerTask ?? Number.NaN));
+  console.log(`  ${flow.name}, ${total} tasks:`);
+  console.log(`    checkpoints off: ${format(a)}`);
+  console.log(`    checkpoints on:  ${format(b)}`);
+  console.log(
+    `    checkpoint cost: ${((1 - b.tasksPerSecond / a.tasksPerSecond) * 100).toFixed(1)} % of throughput; ` +
+      `main thread ${mainOff.toFixed(1)} → ${mainOn.toFixed(1)} µs/task (${(((mainOn - mainOff) / mainOff) * 100).toFixed(1)} %; goal ≤ 15 %)`,
+  );
+}
+
+/** A chain of 1,000 asynchronous nodes run once; then the task is continued from its checkpoints with only the last node left. */
+async function benchResume(): Promise<void> {
+  const count = 1_000;
+  const nodes: Schema['nodes'] = [startNode('start_0', { v: 'integer' })];
+  for (let i = 0; i < count; i++) nodes.push(tickNode(`n${i}`, ref(i === 0 ? 'start_0' : `n${i - 1}`, 'v')));
+  nodes.push(endNode('end_0', { v: input('integer', ref(`n${count - 1}`, 'v')) }));
+  const schema = workflow(nodes, chain(...nodes.map((node) => node.id)));
+  const runtime = createRuntime({ store: createMemoryStore(), executors: [tick] });
+  try {
+    const events: TaskEvent[] = [];
+    const started = performance.now();
+    const task = runtime.start(schema, { v: 7 });
+    task.subscribe((event) => events.push(event));
+    await task.wait();
+    const fullMs = performance.now() - started;
+    // The journal as a crash right before the last node finished would have left it.
+    const lastFinished = events.findLastIndex((event) => event.type === 'node_finished' && event.nodeID === `n${count - 2}`);
+    const journal = events.slice(0, lastFinished + 1).filter((event) => event.type !== 'workflow_started' && event.type !== 'message');
+    const times: number[] = [];
+    for (let round = 0; round < 5; round++) {
+      const begin = performance.now();
+      const resumed = runtime.continueTask({ id: `resume-${round}`, schema: JSON.stringify(schema), inputs: { v: 7 }, startTime: 0, createdAt: 0 }, { events: journal });
+      await resumed.wait();
+      times.push(performance.now() - begin);
+    }
+    console.log(`\ncontinuing a ${count}-node task from its checkpoints (${journal.length} journal events, 1 node left to run):`);
+    console.log(`  best ${Math.min(...times).toFixed(1)} ms, median ${times.sort((x, y) => x - y)[2].toFixed(1)} ms; running the whole task takes ${fullMs.toFixed(1)} ms`);
+  } finally {
+    await runtime.close();
+  }
+}
+
 async function main(): Promise<void> {
   if (!globalThis.gc) console.warn('run with --expose-gc for stable heap numbers');
   const dir = mkdtempSync(join(tmpdir(), 'flowgram-store-bench-'));
   try {
-    for (const flow of WORKFLOWS) await benchWorkflow(flow, dir);
+    if (process.env.ONLY_CHECKPOINTS !== '1') for (const flow of WORKFLOWS) await benchWorkflow(flow, dir);
+    console.log(`\ncheckpoints (SQLite store, best of ${ROUNDS} rounds each):`);
+    for (const flow of WORKFLOWS) await benchCheckpoints(flow, dir, CHECKPOINT_TASKS);
+    await benchCheckpoints(LOOP_FLOW, dir, LOOP_TASKS);
+    await benchResume();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
