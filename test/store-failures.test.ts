@@ -119,6 +119,40 @@ describe('a task that cannot be serialized', () => {
   });
 });
 
+describe("the issue's template bomb (800 placeholders over a 600 KB input)", () => {
+  it('fails that task alone; every task after it is accepted, written and kept across a restart', async () => {
+    const path = join(dir, 'bomb.db');
+    const server = await serverOn(path);
+    const schema = {
+      nodes: [
+        startNode('start_0', { s: 'string' }),
+        endNode('end_0', { out: input('string', { type: 'template', content: '{{start_0.s}}'.repeat(800) }) }),
+      ],
+      edges: chain('start_0', 'end_0'),
+    };
+    const bomb = await run(server.url, schema, { s: 'x'.repeat(600 * 1024) });
+    expect(bomb.status).toBe(200);
+    await server.runtime.getTask(bomb.body.taskID)?.done;
+    const after = await Promise.all(Array.from({ length: 5 }, (_, i) => run(server.url, helloSchema(), { name: `after ${i}` })));
+    for (const response of after) expect(response.status).toBe(200);
+    for (const response of after) await waitForEnd(server.url, response.body.taskID);
+    expect((await request(`${server.url}/api/tasks`)).status).toBe(200);
+    const report = await request<{ workflowStatus: { status: string } }>(`${server.url}/api/task/report?taskID=${bomb.body.taskID}`);
+    expect(report.status).toBe(200);
+    expect(report.body.workflowStatus.status).toBe('failed');
+    await server.server.close();
+    await server.runtime.close();
+
+    const reopened = createSqliteStore({ path });
+    try {
+      expect((await reopened.getTask(bomb.body.taskID))?.status).toBe('failed');
+      for (const response of after) expect((await reopened.getTask(response.body.taskID))?.status).toBe('succeeded');
+    } finally {
+      await reopened.close();
+    }
+  });
+});
+
 describe('a store that cannot write at all', () => {
   it('answers 503 to new tasks and /healthz is not ok; once it can write, tasks are accepted and kept', async () => {
     const path = join(dir, 'locked.db');
