@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TaskReportDefine } from '@flowgram.ai/runtime-interface';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createMemoryStore, createRuntime, createSqliteStore, type TaskStore } from '../src/index.js';
+import { createMemoryStore, createRuntime, createSqliteStore, ErrorCodes, type TaskStore } from '../src/index.js';
 import { INTERRUPTED_MESSAGE } from '../src/store/recovery.js';
 import { testExecutors } from './fixtures/test-nodes.js';
 import { expectListingRules } from './helpers/store-contract.js';
@@ -78,7 +78,7 @@ describe('runtime with a SQLite store', () => {
     try {
       expect(second.getTask(ok.id)).toBeUndefined();
       expect(await second.getResult(ok.id)).toEqual({ status: 'succeeded', outputs: { text: 'hello' } });
-      expect(await second.getResult(bad.id)).toEqual({ status: 'failed', outputs: {} });
+      expect(await second.getResult(bad.id)).toMatchObject({ status: 'failed', outputs: {}, error: { code: ErrorCodes.NODE_FAILED } });
       const report = await second.getReport(ok.id);
       expect(report).toEqual(liveReport);
       expect(parseReport(report)).toBeTruthy();
@@ -171,7 +171,7 @@ describe('runtime with a SQLite store', () => {
 
     const restarted = createRuntime({ executors: testExecutors(), store: createSqliteStore({ path }), recovery });
     try {
-      expect(await restarted.getResult(task.id)).toEqual({ status: 'failed', outputs: {} });
+      expect(await restarted.getResult(task.id)).toMatchObject({ status: 'failed', outputs: {}, error: { code: ErrorCodes.TASK_INTERRUPTED } });
       const [summary] = await restarted.listTasks();
       expect(summary).toMatchObject({ id: task.id, status: 'failed', error: INTERRUPTED_MESSAGE });
       const report = await restarted.getReport(task.id);
@@ -298,12 +298,20 @@ describe('runtimes sharing a SQLite file', () => {
         return memory.write(batch);
       },
     };
+    // The provoked failure is warned about: heard here instead of printed into the test run's output.
+    const printers = process.listeners('warning');
+    process.removeAllListeners('warning');
+    const warnings: string[] = [];
+    process.on('warning', (warning) => warnings.push(warning.message));
     const runtime = createRuntime({ executors: testExecutors(), store, recovery: { leaseMs: 100 } });
     try {
       await eventually(async () => expect(await memory.getTask('t')).toMatchObject({ status: 'failed', error: { message: INTERRUPTED_MESSAGE } }));
       expect(failures).toBe(2);
+      await eventually(async () => expect(warnings).toContain('flowgram store: recovering interrupted tasks failed: disk full'));
     } finally {
       await runtime.close();
+      process.removeAllListeners('warning');
+      for (const printer of printers) process.on('warning', printer);
     }
   });
 
@@ -333,7 +341,7 @@ describe('runtimes sharing a SQLite file', () => {
       again.cancel();
       const killedAt = Date.now();
       await eventually(async () => {
-        expect(await survivors[0].getResult(lost.id)).toEqual({ status: 'failed', outputs: {} });
+        expect(await survivors[0].getResult(lost.id)).toMatchObject({ status: 'failed', outputs: {}, error: { code: ErrorCodes.TASK_INTERRUPTED } });
       });
       expect(Date.now() - killedAt).toBeLessThan(4 * sharing.leaseMs);
       // The resumable task is re-run, by one survivor only.
