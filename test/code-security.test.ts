@@ -82,7 +82,7 @@ describe('host globals are unreachable', () => {
   });
 
   it('cannot use static imports', async () => {
-    await expectFailure('import fs from "fs";\nfunction main() {}', "SyntaxError: expecting '('");
+    await expectFailure('import fs from "fs";\nfunction main() {}', "SyntaxError: expecting '(' (line 1, column 8)");
   });
 
   it('cannot exit the process', async () => {
