@@ -1,4 +1,5 @@
 import type { IReport } from '@flowgram.ai/runtime-interface';
+import { REDACTED } from '../redact.js';
 import type { DocumentNode, WorkflowDocument } from '../schema/document.js';
 import type { WorkflowInputs, WorkflowOutputs } from '../schema/types.js';
 import type { IterationCheckpoint, TaskEvent } from './types.js';
@@ -36,13 +37,15 @@ export function checkpointFromEvents(document: WorkflowDocument, events: readonl
     if (!isTopLevel(document, event.type === 'node_finished' || event.type === 'loop_iteration' ? event.nodeID : undefined)) continue;
     if (event.type === 'node_finished') {
       if (event.status !== 'succeeded' || event.outputs === undefined) continue;
-      nodes.set(event.nodeID, { outputs: event.outputs, branch: event.branch });
       iterations.delete(event.nodeID);
+      if (holdsRedacted(event.outputs)) nodes.delete(event.nodeID);
+      else nodes.set(event.nodeID, { outputs: event.outputs, branch: event.branch });
     } else if (event.type === 'loop_iteration') {
       let done = iterations.get(event.nodeID);
       if (!done) iterations.set(event.nodeID, (done = []));
-      // Only an unbroken run from index 0 is a state the loop can continue from.
-      if (event.index === done.length) done.push({ index: event.index, control: event.control, outputs: event.outputs });
+      // Only an unbroken run from index 0 is a state the loop can continue from: an iteration whose
+      // outputs were masked ends it (that iteration and the later ones run again).
+      if (event.index === done.length && !holdsRedacted(event.outputs)) done.push({ index: event.index, control: event.control, outputs: event.outputs });
     }
   }
   return { nodes, iterations, report };
@@ -55,10 +58,19 @@ export function checkpointFromReport(document: WorkflowDocument, report: IReport
     const nodeReport = report.reports[nodeID];
     if (!isTopLevel(document, nodeID) || nodeReport.status !== 'succeeded') continue;
     const latest = nodeReport.snapshots[nodeReport.snapshots.length - 1] as { outputs?: WorkflowOutputs; branch?: string } | undefined;
-    if (latest?.outputs === undefined) continue;
+    if (latest?.outputs === undefined || holdsRedacted(latest.outputs)) continue;
     nodes.set(nodeID, { outputs: latest.outputs, branch: latest.branch });
   }
   return { nodes, iterations: new Map(), report };
+}
+
+/**
+ * Whether stored outputs had a secret masked in them (a node that returned a value built from a key):
+ * they are not what the node returned, so the node is no checkpoint and runs again (at-least-once),
+ * instead of handing `[redacted]` to the nodes after it. Secrets are never stored to be reused.
+ */
+function holdsRedacted(outputs: WorkflowOutputs): boolean {
+  return JSON.stringify(outputs).includes(REDACTED);
 }
 
 function isTopLevel(document: WorkflowDocument, nodeID: string | undefined): boolean {
