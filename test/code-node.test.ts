@@ -52,18 +52,29 @@ describe('code node contract', () => {
   it('fails with the script\'s own message when main throws', async () => {
     const run = await runCode('function main() { throw new Error("boom") }');
     expect(run.status).toBe('failed');
-    expect(run.error).toEqual({ code: ErrorCodes.NODE_FAILED, message: 'node "code_0" failed: boom', nodeID: 'code_0' });
-    expect(run.nodeError).toBe('boom');
+    expect(run.error).toEqual({ code: ErrorCodes.NODE_FAILED, message: 'node "code_0" failed: boom (line 1)', nodeID: 'code_0' });
+    expect(run.nodeError).toBe('boom (line 1)');
   });
 
   it('names the error type of built-in errors', async () => {
     const run = await runCode('function main() { return null.x }');
-    expect(run.nodeError).toBe("TypeError: cannot read property 'x' of null");
+    expect(run.nodeError).toBe("TypeError: cannot read property 'x' of null (line 1)");
+  });
+
+  it('names the script line a runtime error came from, inside a helper or after an await', async () => {
+    const script = ['function check(value) {', '  if (!value) throw new Error("no value");', '}', 'async function main({ params }) {', '  await null;', '  check(params.x);', '}'].join('\n');
+    expect((await runCode(script, { x: 0 })).nodeError).toBe('no value (line 2)');
+    const typed = ['interface P { x: number }', 'async function main({ params }: { params: P }) {', '  const y: number = params.x;', '  return { y: y.toFixed(1).missing() };', '}'].join('\n');
+    expect((await runCode(typed, { x: 1 }, { language: 'typescript' })).nodeError).toBe('TypeError: not a function (line 4)');
+    // A thrown value that is not an Error has no stack and no line; one whose getters throw is still described.
+    expect((await runCode('function main() { throw { message: "plain object" } }')).nodeError).toBe('plain object');
+    const hostile = 'function main() { RegExp.prototype.exec = () => ["", "999"]; throw new Error("e") }';
+    expect((await runCode(hostile)).nodeError).toBe('e (line 1)');
   });
 
   it('fails with the rejection message of an async main', async () => {
     const run = await runCode('async function main() { await null; throw new Error("later") }');
-    expect(run.nodeError).toBe('later');
+    expect(run.nodeError).toBe('later (line 1)');
   });
 
   it('fails with the thrown value when it is not an Error', async () => {
@@ -127,7 +138,7 @@ describe('code node contract', () => {
   it('keeps console output of a failing script', async () => {
     const run = await runCode('function main() { console.log("before"); throw new Error("after") }');
     expect(run.messages.log.map((m) => m.message)).toEqual(['before']);
-    expect(run.nodeError).toBe('after');
+    expect(run.nodeError).toBe('after (line 1)');
   });
 
   it('caps console output at consoleBytes', async () => {

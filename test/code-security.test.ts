@@ -73,7 +73,7 @@ describe('host globals are unreachable', () => {
   });
 
   it('cannot require modules', async () => {
-    await expectFailure('function main() { return require("fs") }', "ReferenceError: 'require' is not defined");
+    await expectFailure('function main() { return require("fs") }', "ReferenceError: 'require' is not defined (line 1)");
   });
 
   it('cannot import() modules', async () => {
@@ -86,15 +86,15 @@ describe('host globals are unreachable', () => {
   });
 
   it('cannot exit the process', async () => {
-    await expectFailure('function main() { process.exit(1) }', "ReferenceError: 'process' is not defined");
+    await expectFailure('function main() { process.exit(1) }', "ReferenceError: 'process' is not defined (line 1)");
   });
 
   it('has no timers that could outlive the call', async () => {
-    await expectFailure('function main() { setTimeout(() => {}, 0) }', "ReferenceError: 'setTimeout' is not defined");
+    await expectFailure('function main() { setTimeout(() => {}, 0) }', "ReferenceError: 'setTimeout' is not defined (line 1)");
   });
 
   it('has no Atomics.wait to block the worker', async () => {
-    await expectFailure('function main() { const sab = new SharedArrayBuffer(16); return Atomics.wait(new Int32Array(sab), 0, 0) }', "ReferenceError: 'Atomics' is not defined");
+    await expectFailure('function main() { const sab = new SharedArrayBuffer(16); return Atomics.wait(new Int32Array(sab), 0, 0) }', "ReferenceError: 'Atomics' is not defined (line 1)");
   });
 });
 
@@ -124,7 +124,7 @@ describe('prototype tricks change nothing outside the sandbox', () => {
   });
 
   it('cannot smuggle a failure out of toJSON', async () => {
-    await expectFailure('function main() { return { toJSON() { throw new Error("no json") } } }', 'no json');
+    await expectFailure('function main() { return { toJSON() { throw new Error("no json") } } }', 'no json (line 1)');
   });
 
   it('cannot crash the host with an unreadable thrown value', async () => {

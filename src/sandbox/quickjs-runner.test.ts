@@ -27,7 +27,7 @@ describe('QuickJS runner (jobs through each worker\'s shared slot)', () => {
       limit: 'outputBytes',
       logs: [],
     });
-    expect(await runner.run(request('function main() { throw new TypeError("t") }'), signal)).toEqual({ ok: false, error: 'TypeError: t', logs: [] });
+    expect(await runner.run(request('function main() { throw new TypeError("t") }'), signal)).toEqual({ ok: false, error: 'TypeError: t (line 1)', logs: [] });
   });
 
   it('sends a request and a reply larger than the slot as messages', async () => {

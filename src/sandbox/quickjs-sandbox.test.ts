@@ -75,7 +75,7 @@ describe('QuickJSSandbox (in-process)', () => {
 
   it('stays usable after ordinary failures', async () => {
     const sandbox = await newSandbox();
-    expect(sandbox.run(request('function main() { throw new RangeError("r") }'))).toEqual({ ok: false, error: 'RangeError: r', logs: [] });
+    expect(sandbox.run(request('function main() { throw new RangeError("r") }'))).toEqual({ ok: false, error: 'RangeError: r (line 1)', logs: [] });
     expect(sandbox.run(request('function main() { return "x".repeat(100) }', { limits: { ...DEFAULT_CODE_LIMITS, outputBytes: 10 } }))).toMatchObject({ limit: 'outputBytes' });
     expect(sandbox.usable).toBe(true);
   });

@@ -52,7 +52,7 @@ class ConsoleSink {
 const LOG_LEVELS: ReadonlySet<string> = new Set(['log', 'info', 'debug', 'warning', 'error']);
 
 /**
- * Set up inside the sandbox once, before the snapshot. Evaluates to `{ lines, configure, describe, thrownName }`.
+ * Set up inside the sandbox once, before the snapshot. Evaluates to `{ lines, configure, describe, thrownName, thrownLine }`.
  *
  * The console is written in JavaScript: no host function is involved, so nothing outside the
  * WebAssembly memory changes while a script runs (see the snapshot below). It keeps
@@ -61,7 +61,8 @@ const LOG_LEVELS: ReadonlySet<string> = new Set(['log', 'info', 'debug', 'warnin
  * to it never reaches a setter a script put on Array.prototype, and it only ever holds strings in own
  * data properties: the host reads it after main without running any script code.
  *
- * `describe` turns a thrown value into a message string (its name kept for `thrownName`). It reads the
+ * `describe` turns a thrown value into a message string (its name kept for `thrownName`, the script
+ * line it was thrown from for `thrownLine`). It reads the
  * value's getters, which are script code, so the host calls it while the script's limits are in force;
  * it catches everything it can, so only an interrupt or running out of memory gets out of it.
  *
@@ -72,6 +73,10 @@ const SANDBOX_SETUP = `(() => {
   'use strict';
   const stringify = JSON.stringify;
   const toText = String;
+  // Taken before any script runs: a script that replaces RegExp.prototype.exec does not reach describe.
+  const apply = Reflect.apply;
+  const exec = RegExp.prototype.exec;
+  const scriptFrame = /script\\.js:(\\d+)/;
   const lines = [];
   Object.setPrototypeOf(lines, null);
   let budget = 0;
@@ -98,8 +103,10 @@ const SANDBOX_SETUP = `(() => {
   globalThis.console = { log: method('log'), info: method('info'), debug: method('debug'), warn: method('warning'), error: method('error') };
 
   let name;
+  let line;
   const describe = (thrown) => {
     name = undefined;
+    line = undefined;
     if (typeof thrown === 'string') return thrown;
     if (thrown === null || typeof thrown !== 'object') {
       try { return toText(thrown); } catch { return 'the script threw a value that cannot be read'; }
@@ -115,6 +122,12 @@ const SANDBOX_SETUP = `(() => {
           return message + ' (line ' + thrown.lineNumber + column + ')';
         }
       } catch {}
+      // Where in the script a runtime error came from: the first script.js frame of its stack.
+      try {
+        const stack = thrown.stack;
+        const found = typeof stack === 'string' ? apply(exec, scriptFrame, [stack]) : null;
+        if (found) line = found[1];
+      } catch {}
       return message;
     }
     try {
@@ -124,6 +137,7 @@ const SANDBOX_SETUP = `(() => {
     try { return stringify(toText(thrown)); } catch { return 'the script threw a value that cannot be read'; }
   };
   const thrownName = () => name;
+  const thrownLine = () => line;
 
   let a = 0, b = 0, c = 0, d = 0;
   const next = () => {
@@ -140,7 +154,7 @@ const SANDBOX_SETUP = `(() => {
     budget = bytes;
     a = s0 | 0; b = s1 | 0; c = s2 | 0; d = s3 | 1;
   };
-  return { lines, configure, describe, thrownName };
+  return { lines, configure, describe, thrownName, thrownLine };
 })()`;
 
 const MAIN_LOOKUP = '\n;typeof main === "function" ? main : undefined';
@@ -178,6 +192,7 @@ export class QuickJSSandbox {
   private readonly configureRun: QuickJSHandle;
   private readonly describeThrown: QuickJSHandle;
   private readonly thrownName: QuickJSHandle;
+  private readonly thrownLine: QuickJSHandle;
   private deadline = Number.POSITIVE_INFINITY;
   private readonly snapshot: MemorySnapshot;
   /** Handles of the current attempt, disposed by reset(). */
@@ -199,6 +214,7 @@ export class QuickJSSandbox {
     this.configureRun = context.getProp(setup, 'configure');
     this.describeThrown = context.getProp(setup, 'describe');
     this.thrownName = context.getProp(setup, 'thrownName');
+    this.thrownLine = context.getProp(setup, 'thrownLine');
     setup.dispose();
     // Cached handles quickjs-emscripten creates on first use: made now, so they exist in the snapshot.
     void context.undefined;
@@ -379,7 +395,7 @@ export class QuickJSSandbox {
     if (Date.now() >= this.deadline) return { ok: false, error: limitExceededMessage('timeoutMs', limits), limit: 'timeoutMs' };
     // Only running out of memory (or time, above) stops describe from answering.
     if (!described) return { ok: false, error: limitExceededMessage('memoryBytes', limits), limit: 'memoryBytes' };
-    const { name, message } = described;
+    const { name, message, line } = described;
     if (name === 'InternalError' && message === 'out of memory') {
       return { ok: false, error: limitExceededMessage('memoryBytes', limits), limit: 'memoryBytes' };
     }
@@ -389,11 +405,12 @@ export class QuickJSSandbox {
     if (name === 'TypeError' && /circular/i.test(message)) {
       return { ok: false, error: `main returned a value that is not JSON (${message})` };
     }
-    return { ok: false, error: name === undefined || name === 'Error' ? message : `${name}: ${message}` };
+    const at = line === undefined ? '' : ` (line ${line})`;
+    return { ok: false, error: `${name === undefined || name === 'Error' ? message : `${name}: ${message}`}${at}` };
   }
 
   /** Name and message of a thrown value, read inside the sandbox under the script's limits (its getters are script code). */
-  private describe(thrown: QuickJSHandle, owned: QuickJSHandle[]): { name: string | undefined; message: string } | undefined {
+  private describe(thrown: QuickJSHandle, owned: QuickJSHandle[]): { name: string | undefined; message: string; line: string | undefined } | undefined {
     const { context } = this;
     const call = (fn: QuickJSHandle, ...args: QuickJSHandle[]): string | undefined => {
       const result = context.callFunction(fn, context.undefined, ...args);
@@ -402,7 +419,7 @@ export class QuickJSSandbox {
       return result.error || context.typeof(handle) !== 'string' ? undefined : this.readString(handle);
     };
     const message = call(this.describeThrown, thrown);
-    return message === undefined ? undefined : { name: call(this.thrownName), message };
+    return message === undefined ? undefined : { name: call(this.thrownName), message, line: call(this.thrownLine) };
   }
 }
 
