@@ -599,7 +599,9 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       try {
         inputs = parseInputsInput(rawInputs);
         const { compiled, errors } = check(schema, inputs);
-        errors.push(...unknownSecretMessages(compiled.references, (name) => secrets.has(name)));
+        // Literal keys typed into the schema are references now; they are stored when a task is accepted.
+        const literal = new Set(compiled.literals.map((entry) => entry.name));
+        errors.push(...unknownSecretMessages(compiled.references, (name) => secrets.has(name) || literal.has(name)));
         const result: ValidationReport = errors.length === 0 ? { valid: true } : { valid: false, errors };
         if (compiled.warnings.length > 0) result.warnings = compiled.warnings;
         return result;

@@ -93,6 +93,33 @@ describe('/api/secrets', () => {
   });
 });
 
+describe('POST /api/task/validate', () => {
+  it('knows the names another process sharing the database set or removed since, and takes literal keys as they will be stored', async () => {
+    const path = join(dir, 'validate.db');
+    const store = createSqliteStore({ path });
+    const secrets = await openSecretStore({ table: store.secrets, keyFile: `${path}.key`, env: false });
+    const server = await createServer({ apiToken: null, runtimeOptions: { store, secrets } });
+    const base = await server.listen({ port: 0 });
+    // What `flowgram secrets set` does while the server runs: its own store on the same file.
+    const other = createSqliteStore({ path });
+    const otherSecrets = await openSecretStore({ table: other.secrets, keyFile: `${path}.key`, env: false });
+    const validate = async (schema: object): Promise<unknown> =>
+      (await fetch(`${base}/api/task/validate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ schema, inputs: {} }) })).json();
+    try {
+      const byReference = secretFlow(llm.baseURL, `${echo.origin}/echo`, { apiKey: ref('secrets', 'LATER'), authorization: constant('Bearer typed-into-the-form'), param: constant('plain') });
+      expect(await validate(byReference)).toEqual({ valid: false, errors: ['nodes[1].data.inputsValues.apiKey: unknown secret "LATER"'] });
+      await otherSecrets.set('LATER', `sk-${randomBytes(8).toString('hex')}`);
+      expect(await validate(byReference)).toEqual({ valid: true });
+      await otherSecrets.delete('LATER');
+      expect(await validate(byReference)).toMatchObject({ valid: false });
+    } finally {
+      await server.close();
+      await store.close();
+      await other.close();
+    }
+  });
+});
+
 describe('flowgram secrets', () => {
   it('set reads the value from stdin, list shows names and dates only, a server on the same --db resolves it, rm removes it', async () => {
     const value = `sk-${randomBytes(16).toString('hex')}`;

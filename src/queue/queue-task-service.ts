@@ -139,7 +139,7 @@ export function createQueueTaskService(runtime: Runtime, options: QueueServiceOp
         throw new FlowgramError(ErrorCodes.TASK_CONFLICT, `taskID: task "${found.id}" is still ${found.status}; cancel it or wait for it to end before resuming`);
       }
       const inputs = request.inputs === undefined ? undefined : parseInputsInput(request.inputs);
-      const validation = local.validate({ schema: found.schema, inputs: inputs ?? found.inputs });
+      const validation = await local.validate({ schema: found.schema, inputs: inputs ?? found.inputs });
       if (!validation.valid) throw new FlowgramError(ErrorCodes.SCHEMA_INVALID, `task "${found.id}" cannot continue: ${(validation.errors ?? []).join('; ')}`, { details: validation.errors });
       // Pending again at once, for every server; the worker continues it from the report the store keeps.
       await store.write({ tasks: [], updates: [{ id: found.id, status: 'pending', startTime: found.startTime }], events: [], reports: [] });

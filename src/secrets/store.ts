@@ -151,12 +151,20 @@ export class SecretStore {
     return removed === true || had;
   }
 
+  /**
+   * Reads the table's names again: another process sharing the database (`flowgram secrets set`, another
+   * server of a fleet) may have added or removed some since. `has` answers from what was read last.
+   */
+  async refresh(): Promise<void> {
+    if (!this.table) return;
+    const rows = await this.table.listSecrets();
+    this.stored.clear();
+    for (const row of rows) this.stored.set(row.name, { createdAt: row.createdAt, updatedAt: row.updatedAt });
+  }
+
   /** Every known name with its source and dates, by name. */
   async list(): Promise<SecretInfo[]> {
-    if (this.table) {
-      this.stored.clear();
-      for (const row of await this.table.listSecrets()) this.stored.set(row.name, { createdAt: row.createdAt, updatedAt: row.updatedAt });
-    }
+    await this.refresh();
     const out = new Map<string, SecretInfo>();
     for (const [source, values] of this.fixed) for (const name of values.keys()) if (!out.has(name)) out.set(name, { name, source });
     for (const [name, dates] of this.stored) if (!out.has(name)) out.set(name, { name, source: 'store', ...dates });

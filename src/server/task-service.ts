@@ -57,7 +57,7 @@ export interface TaskService {
   info(): ServerInfo;
   health(): HealthStatus;
   run(request: TaskRunRequest): { taskID: string } | Promise<{ taskID: string }>;
-  validate(request: TaskRunRequest): ValidationReport;
+  validate(request: TaskRunRequest): Promise<ValidationReport>;
   /** Resumes a failed or cancelled task under the same ID from its checkpoints (404 unknown, 409 running or succeeded). */
   resume(request: TaskResumeRequest): Promise<{ taskID: string }>;
   /** Starts a new task reusing an ended task's outputs for every node not downstream of `fromNodeID`; answers its ID. */
@@ -141,7 +141,11 @@ export function createTaskService(runtime: Runtime): TaskService {
       }
       return { taskID: task.id };
     },
-    validate: (request) => runtime.validate(request.schema, request.inputs ?? {}),
+    async validate(request) {
+      // Secret names another process set or removed since (the CLI, another server): validation checks references against them.
+      await runtime.secrets.refresh().catch(() => undefined);
+      return runtime.validate(request.schema, request.inputs ?? {});
+    },
     async resume(request) {
       if (draining) throw new FlowgramError(ErrorCodes.SHUTTING_DOWN, 'server: shutting down, not accepting new tasks');
       const task = await runtime.resume(request.taskID, request.inputs === undefined ? {} : { inputs: request.inputs });
