@@ -515,6 +515,11 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   async function resume(taskID: string, resumeOptions: ResumeOptions = {}): Promise<Task> {
     const earlier = await endedRun(taskID, 'resuming');
     if (earlier.status === 'succeeded') throw new FlowgramError(ErrorCodes.TASK_CONFLICT, `taskID: task "${taskID}" succeeded; only a failed or cancelled task can be resumed`);
+    // Another resume of it got here first (while this one read the store).
+    const current = tasks.get(taskID);
+    if (current !== undefined && current !== earlier.live) {
+      throw new FlowgramError(ErrorCodes.TASK_CONFLICT, `taskID: task "${taskID}" is already being resumed (${current.status})`);
+    }
     const inputs = resumeOptions.inputs === undefined ? undefined : parseInputsInput(resumeOptions.inputs);
     // The resumed run replaces it under the same ID (its final state is written: see endedRun).
     if (tasks.get(taskID) === earlier.live) tasks.delete(taskID);

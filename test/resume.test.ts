@@ -11,7 +11,9 @@ import { TaskReportDefine } from '@flowgram.ai/runtime-interface';
 import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/index.js';
-import { createRuntime, createSqliteStore, ErrorCodes, type FlowgramRouter, type Runtime } from '../src/index.js';
+import { createRuntime, createSqliteStore, ErrorCodes, type FlowgramRouter, type Runtime, type TaskStore } from '../src/index.js';
+import { Queue } from 'bullmq';
+import { KEY_PREFIX, QUEUE_NAME } from '../src/queue/keys.js';
 import { createQueueTaskService } from '../src/queue/queue-task-service.js';
 import { startQueueWorker } from '../src/queue/worker.js';
 import { createPostgresStore } from '../src/store/postgres.js';
@@ -69,6 +71,14 @@ describe('runtime.resume', () => {
       expectResumed(resumed.report());
       expect(runtime.getTask(taskID)).toBe(resumed);
       await expect(runtime.resume(taskID)).rejects.toMatchObject({ code: ErrorCodes.TASK_CONFLICT }); // succeeded now
+
+      // Two resumes at once (a double click): one runs it, the other is told it is already being resumed.
+      const twice = await failOnce(runtime);
+      const answers = await Promise.allSettled([runtime.resume(twice, { inputs: { fail: false } }), runtime.resume(twice, { inputs: { fail: false } })]);
+      expect(answers.map((answer) => answer.status).sort()).toEqual(['fulfilled', 'rejected']);
+      expect(answers.find((answer) => answer.status === 'rejected')).toMatchObject({ reason: { code: ErrorCodes.TASK_CONFLICT } });
+      expect(await runtime.getTask(twice)?.wait()).toEqual({ checked: 200, after: 200 });
+      expect(stepCalls(echo)).toEqual({ before: 1, after: 1 });
     } finally {
       await runtime.close();
     }
@@ -152,6 +162,37 @@ describe('flowgram resume <taskID>', () => {
   });
 });
 
+/** Stores whose `getTask` of one task, once held, answers only when `count` readers have read it (or after 5 s). */
+function readsTogether(): { wrap(store: TaskStore): TaskStore; hold(taskID: string, count: number): void } {
+  let held: { taskID: string; count: number; arrived: number; open: () => void; gate: Promise<void> } | undefined;
+  return {
+    wrap(store) {
+      return new Proxy(store, {
+        get(target, property) {
+          const value = Reflect.get(target, property, target) as unknown;
+          if (property !== 'getTask') return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+          return async (taskID: string) => {
+            const record = await target.getTask(taskID);
+            if (held && held.taskID === taskID) {
+              if (++held.arrived >= held.count) held.open();
+              await held.gate;
+            }
+            return record;
+          };
+        },
+      });
+    },
+    hold(taskID, count) {
+      let open = (): void => undefined;
+      const gate = new Promise<void>((resolve) => {
+        open = resolve;
+        setTimeout(resolve, 5_000).unref();
+      });
+      held = { taskID, count, arrived: 0, open, gate };
+    },
+  };
+}
+
 const queueAvailable = redisBinary() !== undefined && postgresBinDir() !== undefined;
 
 describe.skipIf(!queueAvailable)('resume in queue mode', () => {
@@ -159,7 +200,13 @@ describe.skipIf(!queueAvailable)('resume in queue mode', () => {
     const [redis, postgres] = await Promise.all([startRedis(), startPostgres()]);
     const runtime = createRuntime();
     const service = createQueueTaskService(runtime, { url: redis.url, store: await createPostgresStore({ url: postgres.url }) });
-    const worker = await startQueueWorker({ url: redis.url, store: await createPostgresStore({ url: postgres.url }), concurrency: 2, lockMs: 5_000 });
+    // One task at a time each: a second job for the same task would run on the other worker.
+    const worker = await startQueueWorker({ url: redis.url, store: await createPostgresStore({ url: postgres.url }), concurrency: 1, lockMs: 5_000 });
+    // Two API servers whose reads of a task can be held until both have read it (a race made certain).
+    const race = readsTogether();
+    const racing = [race.wrap(await createPostgresStore({ url: postgres.url })), race.wrap(await createPostgresStore({ url: postgres.url }))];
+    const [firstAPI, secondAPI] = racing.map((store) => createQueueTaskService(runtime, { url: redis.url, store }));
+    const otherWorker = await startQueueWorker({ url: redis.url, store: await createPostgresStore({ url: postgres.url }), concurrency: 1, lockMs: 5_000 });
     try {
       echo.requests.length = 0;
       const { taskID } = await service.run({ schema: JSON.stringify(countedFlow(echo.origin)), inputs: { fail: true } });
@@ -173,8 +220,32 @@ describe.skipIf(!queueAvailable)('resume in queue mode', () => {
       expectResumed(await service.report(taskID));
       await expect(service.resume({ taskID })).rejects.toMatchObject({ code: ErrorCodes.TASK_CONFLICT });
       await expect(service.resume({ taskID: 'no-such-task' })).rejects.toMatchObject({ code: ErrorCodes.TASK_NOT_FOUND });
+
+      // Resumes sent at once (a double click, two API servers) run the task once, whichever worker takes it.
+      echo.requests.length = 0;
+      // `after` answers slowly, so the resumed run is still going when another job could start.
+      const slowAfter = JSON.stringify(countedFlow(echo.origin)).replace('step=after', 'step=after&delay=1000');
+      const twice = (await service.run({ schema: slowAfter, inputs: { fail: true } })).taskID;
+      await expect(service.result(twice, 20_000)).rejects.toMatchObject({ code: ErrorCodes.TASK_FAILED });
+      race.hold(twice, 2);
+      const answers = await Promise.all([firstAPI, secondAPI].map((api) => api.resume({ taskID: twice, inputs: { fail: false } })));
+      expect(answers).toEqual([{ taskID: twice }, { taskID: twice }]); // both read it failed
+      expect(await service.result(twice, 20_000)).toEqual({ checked: 200, after: 200 });
+      const jobs = new Queue(QUEUE_NAME, { connection: { url: redis.url }, prefix: KEY_PREFIX });
+      try {
+        for (let deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 50))) {
+          const counts = await jobs.getJobCounts('waiting', 'active', 'delayed');
+          if (counts.waiting + counts.active + counts.delayed === 0) break;
+        }
+      } finally {
+        await jobs.close();
+      }
+      expect(stepCalls(echo)).toEqual({ before: 1, after: 1 });
+      expect((await service.report(twice)).workflowStatus.status).toBe('succeeded');
     } finally {
+      await otherWorker.close(0);
       await worker.close(0);
+      await Promise.all([firstAPI.close(), secondAPI.close()]);
       await service.close();
       await runtime.close();
       await Promise.all([redis.stop(), postgres.stop()]);

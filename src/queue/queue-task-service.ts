@@ -145,7 +145,8 @@ export function createQueueTaskService(runtime: Runtime, options: QueueServiceOp
       await store.write({ tasks: [], updates: [{ id: found.id, status: 'pending', startTime: found.startTime }], events: [], reports: [] });
       await commands.del(cancelKey(found.id), eventsKey(found.id), reportKey(found.id));
       const job: TaskJob = { taskID: found.id, schema: found.schema, inputs: inputs ?? found.inputs, resume: inputs === undefined ? {} : { inputs } };
-      await queue.add('run', job, { jobId: `${found.id}:resume:${randomUUID()}`, removeOnComplete: true, removeOnFail: 1_000 });
+      // One job per ended run: resumes of it sent at once (a double click, two servers) run it once.
+      await queue.add('run', job, { jobId: `${found.id}:resume:${found.endTime ?? found.startTime}`, removeOnComplete: true, removeOnFail: 1_000 });
       return { taskID: found.id };
     },
     async report(taskID) {
