@@ -15,6 +15,8 @@ export const ErrorCodes = {
   UNSUPPORTED_VALUE: 'FLOWGRAM_ERR_UNSUPPORTED_VALUE',
   /** A node's executor threw; the workflow failed. */
   NODE_FAILED: 'FLOWGRAM_ERR_NODE_FAILED',
+  /** A node ran longer than its `timeoutMs` policy (per attempt); its AbortSignal fired. Also: a `wait` node that was not signalled in time. */
+  NODE_TIMEOUT: 'FLOWGRAM_ERR_NODE_TIMEOUT',
   /** The task was cancelled before it finished (also: its result was asked for). */
   TASK_CANCELLED: 'FLOWGRAM_ERR_TASK_CANCELLED',
   /** The result of a task that failed was asked for; the message names the failing node and why. */
@@ -29,7 +31,7 @@ export const ErrorCodes = {
   TASK_NOT_FOUND: 'FLOWGRAM_ERR_TASK_NOT_FOUND',
   /** The result was asked for before the task ended. */
   TASK_NOT_FINISHED: 'FLOWGRAM_ERR_TASK_NOT_FINISHED',
-  /** The task's status does not allow it: resuming a task that is still running or that succeeded. */
+  /** The task's status does not allow it: resuming a task that is still running or that succeeded, signalling one that does not wait. */
   TASK_CONFLICT: 'FLOWGRAM_ERR_TASK_CONFLICT',
   /** A configured limit (time, memory, size, concurrency) was exceeded. */
   LIMIT_EXCEEDED: 'FLOWGRAM_ERR_LIMIT_EXCEEDED',

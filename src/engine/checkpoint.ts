@@ -1,4 +1,5 @@
 import type { IReport } from '@flowgram.ai/runtime-interface';
+import type { FlowgramError } from '../errors.js';
 import { REDACTED } from '../redact.js';
 import type { DocumentNode, WorkflowDocument } from '../schema/document.js';
 import type { WorkflowInputs, WorkflowOutputs } from '../schema/types.js';
@@ -9,6 +10,9 @@ export interface NodeCheckpoint {
   readonly outputs: WorkflowOutputs;
   readonly branch: string | undefined;
 }
+
+/** What a waiting node continues with: a signal's data as its outputs, or the error it fails with (its wait timed out). */
+export type WaitAnswer = { readonly outputs: WorkflowOutputs } | { readonly error: FlowgramError };
 
 /**
  * Where a task stood when its earlier run ended (failed, cancelled, or its process died): the state a
@@ -23,6 +27,11 @@ export interface TaskCheckpoint {
   /** The earlier run's report: its snapshots and messages stay in the task's report. */
   readonly report: IReport;
   /**
+   * Top-level nodes the earlier run left waiting for a signal (`wait` nodes), with the answer to
+   * continue with, if one came: the others wait again (the continued task waits on them, running nothing).
+   */
+  readonly waits?: ReadonlyMap<string, WaitAnswer | undefined>;
+  /**
    * Run this one top-level node and nothing else (`runNode`): every other node only passes its
    * checkpointed outputs on (if any), and nothing after it runs. `inputs` replace what its refs resolve to.
    */
@@ -33,10 +42,15 @@ export interface TaskCheckpoint {
 export function checkpointFromEvents(document: WorkflowDocument, events: readonly TaskEvent[], report: IReport): TaskCheckpoint {
   const nodes = new Map<string, NodeCheckpoint>();
   const iterations = new Map<string, IterationCheckpoint[]>();
+  const waits = new Map<string, undefined>();
   for (const event of events) {
-    if (!isTopLevel(document, event.type === 'node_finished' || event.type === 'loop_iteration' ? event.nodeID : undefined)) continue;
-    if (event.type === 'node_finished') {
-      if (event.status !== 'succeeded' || event.outputs === undefined) continue;
+    const nodeID = event.type === 'node_finished' || event.type === 'loop_iteration' || event.type === 'node_waiting' ? event.nodeID : undefined;
+    if (!isTopLevel(document, nodeID)) continue;
+    if (event.type === 'node_waiting') waits.set(event.nodeID, undefined);
+    else if (event.type === 'node_finished') {
+      waits.delete(event.nodeID);
+      // A failure its onError policy handled is as final as a success: the workflow went on from it.
+      if ((event.status !== 'succeeded' && event.errorHandled !== true) || event.outputs === undefined) continue;
       iterations.delete(event.nodeID);
       if (holdsRedacted(event.outputs)) nodes.delete(event.nodeID);
       else nodes.set(event.nodeID, { outputs: event.outputs, branch: event.branch });
@@ -48,20 +62,33 @@ export function checkpointFromEvents(document: WorkflowDocument, events: readonl
       if (event.index === done.length && !holdsRedacted(event.outputs)) done.push({ index: event.index, control: event.control, outputs: event.outputs });
     }
   }
-  return { nodes, iterations, report };
+  return waits.size > 0 ? { nodes, iterations, report, waits } : { nodes, iterations, report };
 }
 
-/** The checkpoint of an ended task, from its report: each top-level node whose latest run succeeded. */
+/**
+ * The checkpoint of an ended or waiting task, from its report: each top-level node whose latest run
+ * succeeded (or failed with the failure handled by its `onError` policy), and the nodes waiting for a signal.
+ */
 export function checkpointFromReport(document: WorkflowDocument, report: IReport): TaskCheckpoint {
   const nodes = new Map<string, NodeCheckpoint>();
+  const waits = new Map<string, undefined>();
   for (const nodeID in report.reports) {
     const nodeReport = report.reports[nodeID];
-    if (!isTopLevel(document, nodeID) || nodeReport.status !== 'succeeded') continue;
-    const latest = nodeReport.snapshots[nodeReport.snapshots.length - 1] as { outputs?: WorkflowOutputs; branch?: string } | undefined;
+    if (!isTopLevel(document, nodeID)) continue;
+    const latest = nodeReport.snapshots[nodeReport.snapshots.length - 1] as { outputs?: WorkflowOutputs; branch?: string; errorHandled?: boolean; waiting?: boolean } | undefined;
+    if (nodeReport.status === 'processing' && latest?.waiting === true) waits.set(nodeID, undefined);
+    if (nodeReport.status !== 'succeeded' && !(nodeReport.status === 'failed' && latest?.errorHandled === true)) continue;
     if (latest?.outputs === undefined || holdsRedacted(latest.outputs)) continue;
     nodes.set(nodeID, { outputs: latest.outputs, branch: latest.branch });
   }
-  return { nodes, iterations: new Map(), report };
+  return waits.size > 0 ? { nodes, iterations: new Map(), report, waits } : { nodes, iterations: new Map(), report };
+}
+
+/** The checkpoint with an answer for one of the nodes it waits on. */
+export function checkpointAnswering(checkpoint: TaskCheckpoint, nodeID: string, answer: WaitAnswer): TaskCheckpoint {
+  const waits = new Map(checkpoint.waits);
+  waits.set(nodeID, answer);
+  return { ...checkpoint, waits };
 }
 
 /**
@@ -125,7 +152,7 @@ export function rerunCheckpoint(document: WorkflowDocument, report: IReport, fro
 export function checkpointWithout(checkpoint: TaskCheckpoint, nodeIDs: ReadonlySet<string>): TaskCheckpoint {
   const nodes = new Map([...checkpoint.nodes].filter(([nodeID]) => !nodeIDs.has(nodeID)));
   const iterations = new Map([...checkpoint.iterations].filter(([nodeID]) => !nodeIDs.has(nodeID)));
-  return { nodes, iterations, report: checkpoint.report };
+  return checkpoint.waits ? { nodes, iterations, report: checkpoint.report, waits: checkpoint.waits } : { nodes, iterations, report: checkpoint.report };
 }
 
 /** `runNode` of a loop with `inputs.loopFor`: the value its `loopFor` ref reads, as the referenced node's output. */

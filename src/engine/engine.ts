@@ -3,7 +3,9 @@ import { limitExceeded, type TaskLimits } from '../limits.js';
 import { REDACTED } from '../redact.js';
 import type { BlockGraph, DocumentNode, WorkflowDocument } from '../schema/document.js';
 import { NodeTypes, type WorkflowInputs, type WorkflowOutputs } from '../schema/types.js';
-import type { NodeCheckpoint, TaskCheckpoint } from './checkpoint.js';
+import type { NodeCheckpoint, TaskCheckpoint, WaitAnswer } from './checkpoint.js';
+import { ERROR_PORT, retryDelayMs, type NodePolicy } from './node-policy.js';
+import { sleep } from '../net/retry.js';
 import type { TaskRecorder } from './recorder.js';
 import { SECRETS_SCOPE, secretNames, unknownSecretMessages, type SecretReference } from '../secrets/references.js';
 import { registerKnownSecrets } from './secrets.js';
@@ -41,6 +43,10 @@ export interface ExecutionParams {
   readonly checkpoint?: TaskCheckpoint;
   /** Called synchronously once the workflow has ended (bookkeeping without a promise per task). */
   readonly onEnded?: (execution: WorkflowExecution) => void;
+  /** Called once nothing runs and the task waits for signals to its `wait` nodes (see `answer`). */
+  readonly onSuspended?: (execution: WorkflowExecution) => void;
+  /** Called when a signal makes a waiting task run again. */
+  readonly onContinued?: (execution: WorkflowExecution) => void;
 }
 
 export interface WorkflowSecrets {
@@ -69,6 +75,19 @@ const NODES_BEFORE_YIELDING = 64;
 const RESOLVED: Promise<void> = Promise.resolve();
 const NOOP = (): void => undefined;
 const NO_ITERATIONS: readonly IterationCheckpoint[] = [];
+/** How a node without policies fails: the workflow fails. */
+const FAIL_POLICY: NodePolicy = { retry: undefined, timeoutMs: undefined, onError: 'fail', defaults: undefined };
+
+/** A node waiting for its signal, and the run of it in the report. */
+interface WaitingNode {
+  readonly node: DocumentNode;
+  readonly snapshot: Snapshot;
+  /** When it times out (epoch ms), if it has a timeout. */
+  readonly deadline: number | undefined;
+}
+
+/** How one attempt of a node with policies ended. */
+type AttemptOutcome = { value: ExecutionResult; error?: undefined } | { value?: undefined; error: unknown };
 
 /**
  * One run of a workflow: schedules nodes, records what happens, and ends exactly once with
@@ -117,6 +136,49 @@ export class WorkflowExecution {
 
   /** Whether `start()` ran (a queued execution may end, cancelled, without ever starting). */
   started = false;
+  /** The workflow's run while it waits for signals (nothing runs); undefined otherwise. */
+  private suspendedRun: GraphRun | undefined;
+  /** True while the task waits for a signal, and still after it ended while waiting (e.g. cancelled). */
+  suspended = false;
+
+  /** Whether the task waits for a signal (nothing runs until `answer`). */
+  get waiting(): boolean {
+    return this.suspendedRun !== undefined && !this.ended;
+  }
+
+  /** The nodes the task waits on, with their deadlines (epoch ms) if they have a timeout. */
+  waitingNodes(): Array<{ nodeID: string; deadline: number | undefined }> {
+    return this.suspendedRun?.waitingNodes() ?? [];
+  }
+
+  /** Nothing runs: the task waits for signals to its `wait` nodes. Its timeout clock stops meanwhile. */
+  suspend(run: GraphRun): void {
+    if (this.ended) return;
+    this.suspendedRun = run;
+    this.suspended = true;
+    if (this.timeoutTimer !== undefined) clearTimeout(this.timeoutTimer);
+    this.timeoutTimer = undefined;
+    this.params.recorder.workflowWaiting();
+    this.params.onSuspended?.(this);
+  }
+
+  /**
+   * Answers a waiting node: its outputs (a signal), or the error it fails with (its wait timed out,
+   * handled by its `onError` policy), and runs the workflow on. False when the task does not wait on it.
+   */
+  answer(nodeID: string, answer: WaitAnswer): boolean {
+    const run = this.suspendedRun;
+    if (!run || this.ended || !run.waitsFor(nodeID)) return false;
+    this.suspendedRun = undefined;
+    this.suspended = false;
+    const now = this.params.recorder.workflowStarted();
+    // taskTimeoutMs counts what runs: a task gets it afresh after each wait.
+    this.deadline = now + this.params.limits.taskTimeoutMs;
+    run.clock = now;
+    this.params.onContinued?.(this);
+    run.answer(nodeID, answer);
+    return true;
+  }
 
   start(): void {
     this.started = true;
@@ -195,6 +257,7 @@ export class WorkflowExecution {
 
   finish(status: 'succeeded' | 'failed' | 'canceled', error?: WorkflowError): boolean {
     if (!this.params.recorder.workflowFinished(status, error)) return false;
+    this.suspendedRun = undefined;
     if (this.timeoutTimer !== undefined) clearTimeout(this.timeoutTimer);
     this.error = error;
     // Stop whatever is still in flight (sibling branches, a spinning code node, an LLM stream).
@@ -254,6 +317,8 @@ class GraphRun {
   clock: number | undefined = undefined;
   /** The clock a synchronously finished block run left, for the next iteration's run. */
   private blockClock: number | undefined = undefined;
+  /** Nodes waiting for a signal (`wait` nodes of the workflow's top level); created on first use. */
+  private waits: Map<string, WaitingNode> | undefined;
   // Set only when the run outlives `start()` (an async node); most loop bodies finish synchronously.
   private resolve: (() => void) | undefined;
   private reject: ((error: unknown) => void) | undefined;
@@ -331,7 +396,8 @@ class GraphRun {
     if (this.execution.ended) {
       this.settle(new FlowgramError(ErrorCodes.NODE_FAILED, 'workflow ended'));
     } else if (this.running === 0 && this.head >= this.tail) {
-      this.settle();
+      if (this.waits !== undefined && this.waits.size > 0) this.execution.suspend(this);
+      else this.settle();
     }
   }
 
@@ -341,9 +407,15 @@ class GraphRun {
       const only = this.checkpoint.only;
       if (only && only.nodeID !== node.id) return this.passOn(node, done);
       if (done && !only) return this.skipDone(node, done);
+      if (this.checkpoint.waits?.has(node.id)) {
+        // A node the earlier run left waiting: answer it, or wait on it again, without running it anew.
+        const waiting = this.execution.params.recorder.waitingSnapshot(node.id);
+        if (waiting) return this.rejoinWait(node, waiting, this.checkpoint.waits.get(node.id));
+      }
     }
     const { recorder, executors } = this.execution.params;
-    const snapshot = recorder.nodeStarted(node, this.clock ?? Date.now());
+    const policy = node.policy;
+    const snapshot = recorder.nodeStarted(node, this.clock ?? Date.now(), policy?.retry === undefined ? undefined : 1);
     if (this.checkpoint) {
       const iterations = this.checkpoint.iterations.get(node.id);
       if (iterations) recorder.iterationsRestored(snapshot, iterations);
@@ -370,6 +442,7 @@ class GraphRun {
           recorded[secrets[i]] = REDACTED;
         }
       }
+      if (policy !== undefined) return this.launchWithPolicy(node, policy, snapshot, executor, inputs);
       result = executor.execute(new NodeContext(this.execution, this, node, snapshot, inputs));
     } catch (error) {
       this.fail(node, snapshot, error);
@@ -395,12 +468,17 @@ class GraphRun {
     }
   }
 
-  private complete(node: DocumentNode, snapshot: Snapshot, result: ExecutionResult): void {
+  /**
+   * Records a node's outputs and goes on along its edges. `handledError`: the node failed and its
+   * `onError` policy goes on with these outputs (its status stays failed).
+   */
+  private complete(node: DocumentNode, snapshot: Snapshot, result: ExecutionResult, handledError?: string): void {
     if (this.execution.ended) return;
-    if (!result || typeof result !== 'object' || typeof result.outputs !== 'object' || result.outputs === null) {
+    if (!isExecutionResult(result)) {
       this.fail(node, snapshot, new Error(`node "${node.id}" executor returned no outputs object`));
       return;
     }
+    if (result.waitForSignal !== undefined) return this.waitHere(node, snapshot, result.waitForSignal);
     const { outputs, branch } = result;
     const terminating = TERMINATING_TYPES.has(node.type);
     if (!terminating) {
@@ -429,9 +507,147 @@ class GraphRun {
     storeNodeOutputs(node, outputs, this.scope);
     if (node === this.execution.params.document.end) this.execution.setOutputs(outputs);
     if (result.control) this.control = result.control;
-    this.clock = recorder.nodeSucceeded(node, snapshot, recorded, bytes, branch);
+    this.clock = handledError === undefined
+      ? recorder.nodeSucceeded(node, snapshot, recorded, bytes, branch)
+      : recorder.nodeErrorHandled(node, snapshot, handledError, recorded, bytes, branch);
     if (this.checkpoint?.only) return; // runNode: nothing after the node runs
-    this.follow(node, terminating, branch);
+    // A node with an error port takes it only when it fails.
+    if (branch === undefined && node.policy?.onError === 'branch') this.followAllBut(node, ERROR_PORT);
+    else this.follow(node, terminating, branch);
+  }
+
+  private followAllBut(node: DocumentNode, port: string): void {
+    for (const edge of node.out) this.resolveEdge(edge.target, edge.port !== port);
+  }
+
+  /**
+   * Runs a node with policies: attempts (each with its own snapshot and, with `timeoutMs`, its own
+   * timer and AbortSignal) until one succeeds or `retry.maxAttempts` have failed, then `onError`.
+   */
+  private launchWithPolicy(node: DocumentNode, policy: NodePolicy, first: Snapshot, executor: NodeExecutor, inputs: WorkflowInputs): void {
+    this.execution.armTimeout();
+    this.running++;
+    this.attempts(node, policy, first, executor, inputs).then(
+      () => {
+        this.running--;
+        this.pump();
+      },
+      (error: unknown) => {
+        this.running--;
+        this.fail(node, first, error);
+        this.pump();
+      },
+    );
+  }
+
+  private async attempts(node: DocumentNode, policy: NodePolicy, first: Snapshot, executor: NodeExecutor, inputs: WorkflowInputs): Promise<void> {
+    const { recorder } = this.execution.params;
+    const maxAttempts = policy.retry?.maxAttempts ?? 1;
+    let snapshot = first;
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.attempt(node, snapshot, executor, inputs, policy.timeoutMs);
+      if (this.execution.ended) return;
+      if (outcome.error === undefined && isExecutionResult(outcome.value)) return this.complete(node, snapshot, outcome.value);
+      const error = outcome.error ?? new Error(`node "${node.id}" executor returned no outputs object`);
+      if (attempt >= maxAttempts || policy.retry === undefined) return this.handleFailure(node, snapshot, error, policy);
+      const delay = retryDelayMs(policy.retry, attempt);
+      recorder.attemptFailed(node, snapshot, errorMessage(error), delay);
+      // A cancel (or a failure elsewhere) ends the wait at once; the task has ended then.
+      await sleep(delay, this.execution.controller.signal).catch(() => undefined);
+      if (this.execution.ended) return;
+      snapshot = recorder.nodeStarted(node, Date.now(), attempt + 1);
+      try {
+        this.recordInputs(node, snapshot, inputs);
+      } catch (limit) {
+        return this.fail(node, snapshot, limit);
+      }
+    }
+  }
+
+  /** One attempt; never rejects. With a timeout, the executor gets a signal that fires at the timeout or when the task ends. */
+  private attempt(node: DocumentNode, snapshot: Snapshot, executor: NodeExecutor, inputs: WorkflowInputs, timeoutMs: number | undefined): Promise<AttemptOutcome> {
+    return new Promise<AttemptOutcome>((resolve) => {
+      let signal: AbortSignal | undefined;
+      let release = NOOP;
+      if (timeoutMs !== undefined) {
+        const controller = new AbortController();
+        const taskSignal = this.execution.controller.signal;
+        const onTaskEnded = (): void => controller.abort(taskSignal.reason);
+        if (taskSignal.aborted) onTaskEnded();
+        else taskSignal.addEventListener('abort', onTaskEnded, { once: true });
+        const timer = setTimeout(() => {
+          const error = new FlowgramError(ErrorCodes.NODE_TIMEOUT, `node "${node.id}" timed out after ${timeoutMs} ms`, { nodeID: node.id });
+          controller.abort(error);
+          resolve({ error });
+        }, timeoutMs);
+        release = () => {
+          clearTimeout(timer);
+          taskSignal.removeEventListener('abort', onTaskEnded);
+        };
+        signal = controller.signal;
+      }
+      const settle = (outcome: AttemptOutcome): void => {
+        release();
+        resolve(outcome); // after a timeout, a late outcome is ignored
+      };
+      try {
+        const result = executor.execute(new NodeContext(this.execution, this, node, snapshot, inputs, signal));
+        if (result instanceof Promise) result.then((value) => settle({ value }), (error: unknown) => settle({ error }));
+        else settle({ value: result });
+      } catch (error) {
+        settle({ error });
+      }
+    });
+  }
+
+  /** A node failed for good: its `onError` policy decides whether the workflow fails or goes on. */
+  private handleFailure(node: DocumentNode, snapshot: Snapshot, error: unknown, policy: NodePolicy): void {
+    if (policy.onError === 'fail') return this.fail(node, snapshot, error);
+    const message = errorMessage(error);
+    if (policy.onError === 'continue') return this.complete(node, snapshot, { outputs: { ...policy.defaults } }, message);
+    const code = error instanceof FlowgramError ? error.code : ErrorCodes.NODE_FAILED;
+    this.complete(node, snapshot, { outputs: { error: { code, message } }, branch: ERROR_PORT }, message);
+  }
+
+  /** A node asked to wait for a signal (`waitForSignal`): it stays running, and the task waits once nothing else runs. */
+  private waitHere(node: DocumentNode, snapshot: Snapshot, spec: { timeoutMs?: number }): void {
+    if (this.parent || this.checkpoint?.only) {
+      const where = this.parent ? 'inside a loop' : 'alone (run the workflow and signal it)';
+      this.fail(node, snapshot, new FlowgramError(ErrorCodes.BAD_REQUEST, `node "${node.id}" waits for a signal and cannot run ${where}`));
+      return;
+    }
+    const deadline = spec.timeoutMs === undefined ? undefined : Date.now() + spec.timeoutMs;
+    this.execution.params.recorder.nodeWaiting(snapshot, deadline);
+    (this.waits ??= new Map()).set(node.id, { node, snapshot, deadline });
+  }
+
+  /** A node an earlier run of the task left waiting (continued from its checkpoints): answered now, or waiting again. */
+  private rejoinWait(node: DocumentNode, snapshot: Snapshot, answer: WaitAnswer | undefined): void {
+    const deadline = snapshot.extra?.deadline;
+    (this.waits ??= new Map()).set(node.id, { node, snapshot, deadline });
+    if (answer !== undefined) this.applyAnswer(node.id, answer);
+  }
+
+  waitsFor(nodeID: string): boolean {
+    return this.waits?.has(nodeID) === true;
+  }
+
+  waitingNodes(): Array<{ nodeID: string; deadline: number | undefined }> {
+    return [...(this.waits?.values() ?? [])].map((wait) => ({ nodeID: wait.node.id, deadline: wait.deadline }));
+  }
+
+  /** Answers a waiting node and runs on (see `WorkflowExecution.answer`). */
+  answer(nodeID: string, answer: WaitAnswer): void {
+    this.applyAnswer(nodeID, answer);
+    this.pump();
+  }
+
+  private applyAnswer(nodeID: string, answer: WaitAnswer): void {
+    const wait = this.waits?.get(nodeID);
+    if (!wait) return;
+    this.waits?.delete(nodeID);
+    if ('outputs' in answer) this.complete(wait.node, wait.snapshot, { outputs: answer.outputs });
+    else this.handleFailure(wait.node, wait.snapshot, answer.error, wait.node.policy ?? FAIL_POLICY);
   }
 
   /** A node an earlier run of the task finished: its outputs and branch as then, its report snapshot kept. */
@@ -532,6 +748,8 @@ class NodeContext implements ExecutionContext {
     readonly node: DocumentNode,
     private readonly snapshot: Snapshot,
     readonly inputs: WorkflowInputs,
+    /** Set for an attempt of a node with `timeoutMs`: fires at its timeout or when the task ends. */
+    private readonly attemptSignal?: AbortSignal,
   ) {}
 
   get taskID(): string {
@@ -539,7 +757,7 @@ class NodeContext implements ExecutionContext {
   }
 
   get signal(): AbortSignal {
-    return this.execution.controller.signal;
+    return this.attemptSignal ?? this.execution.controller.signal;
   }
 
   get limits(): RuntimeLimits {
@@ -598,4 +816,8 @@ class NodeContext implements ExecutionContext {
     this.link ??= { node: this.node, snapshot: this.snapshot, run: this.run };
     return this.run.runBlock(this.link, locals);
   }
+}
+
+function isExecutionResult(result: unknown): result is ExecutionResult {
+  return typeof result === 'object' && result !== null && typeof (result as ExecutionResult).outputs === 'object' && (result as ExecutionResult).outputs !== null;
 }

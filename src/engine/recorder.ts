@@ -39,6 +39,24 @@ interface SnapshotRecord {
   outputBytes: number;
   /** On the latest run only: the oldest run of the node's last kept half (see `maxSnapshotsPerNode`). */
   windowTail: SnapshotRecord | undefined;
+  /** What a node policy or a wait adds to this run; undefined for most runs. */
+  extra: SnapshotExtra | undefined;
+}
+
+/** What a run of a node with policies (engine/node-policy.ts), or of a waiting node, adds to its snapshot. */
+interface SnapshotExtra {
+  /** Which attempt of a node with a `retry` policy this run is: 1, 2, … */
+  attempt?: number;
+  /** This failed attempt is retried after this many ms. */
+  retryInMs?: number;
+  /** The run failed, and its `onError` policy continued the workflow (with default outputs or the error port). */
+  errorHandled?: boolean;
+  /** The node waits for a signal (a `wait` node); nothing runs meanwhile. */
+  waiting?: boolean;
+  /** When the wait times out (epoch ms). */
+  deadline?: number;
+  /** Position of its node_waiting event in the task's event sequence. */
+  waitSeq?: number;
 }
 
 interface IterationRecord extends IterationCheckpoint {
@@ -107,6 +125,8 @@ export class TaskRecorder {
   private eventSeq = 0;
   private workflowStartSeq = -1;
   private finishedSeq = -1;
+  /** Position of the workflow_waiting event while the task waits for a signal. */
+  private waitingSeq = -1;
   private finishedError: { code: string; message: string; nodeID?: string } | undefined;
   private listeners: readonly TaskEventListener[] = NO_LISTENERS;
   /**
@@ -194,13 +214,15 @@ export class TaskRecorder {
     }
     for (const latest of this.nodes.values()) {
       for (let snapshot: SnapshotRecord | undefined = latest; snapshot; snapshot = snapshot.previous) {
-        numbered.push([snapshot.startSeq, this.startedEvent(snapshot.node, this.base + snapshot.startTime)]);
+        numbered.push([snapshot.startSeq, this.startedEvent(snapshot.node, this.base + snapshot.startTime, snapshot.extra?.attempt)]);
+        if (snapshot.extra?.waitSeq !== undefined) numbered.push([snapshot.extra.waitSeq, this.waitingEvent(snapshot)]);
         if (snapshot.status !== undefined) numbered.push([snapshot.endSeq, this.finishedEvent(snapshot.node, snapshot)]);
         for (const iteration of snapshot.iterations ?? NO_ITERATIONS) numbered.push([iteration.seq, this.iterationEvent(snapshot.node, iteration)]);
       }
     }
     this.messages.forEach((message, index) => numbered.push([this.messageSeqs[index], this.messageEvent(message)]));
     if (this.earlyProgress) numbered.push(...this.earlyProgress);
+    if (this.workflow.status === 'waiting') numbered.push([this.waitingSeq, this.workflowWaitingEvent()]);
     numbered.sort((a, b) => a[0] - b[0]);
     const kept = numbered.slice(0, this.maxEvents);
     // The end is always replayed, as it is always sent: a late listener must learn the task ended.
@@ -271,6 +293,41 @@ export class TaskRecorder {
     return true;
   }
 
+  /**
+   * The task waits for signals (its `wait` nodes): nothing runs until one arrives. The report still
+   * says `processing` (upstream's status enum); the task's own status is `waiting`.
+   */
+  workflowWaiting(): void {
+    this.workflow.status = 'waiting';
+    this.waitingSeq = this.eventSeq++;
+    if (this.heard) this.dispatch(this.workflowWaitingEvent());
+  }
+
+  private workflowWaitingEvent(): TaskEvent {
+    const nodeIDs: string[] = [];
+    for (const [nodeID, latest] of this.nodes) if (latest.status === undefined && latest.extra?.waiting) nodeIDs.push(nodeID);
+    return { type: 'workflow_waiting', taskID: this.taskID, nodeIDs, time: Date.now() };
+  }
+
+  /** The run of this node that waits for a signal, if it does. */
+  waitingSnapshot(nodeID: string): SnapshotRecord | undefined {
+    const latest = this.nodes.get(nodeID);
+    return latest && latest.status === undefined && latest.extra?.waiting ? latest : undefined;
+  }
+
+  /** Marks a run as waiting for a signal (until `deadline`, epoch ms, if any). */
+  nodeWaiting(snapshot: SnapshotRecord, deadline: number | undefined): void {
+    snapshot.extra = { ...snapshot.extra, waiting: true, waitSeq: this.eventSeq++ };
+    if (deadline !== undefined) snapshot.extra.deadline = deadline;
+    if (this.heard) this.dispatch(this.waitingEvent(snapshot));
+  }
+
+  private waitingEvent(snapshot: SnapshotRecord): TaskEvent {
+    const event: TaskEvent = { type: 'node_waiting', taskID: this.taskID, nodeID: snapshot.node.id, time: this.base + snapshot.startTime };
+    if (snapshot.extra?.deadline !== undefined) event.deadline = snapshot.extra.deadline;
+    return event;
+  }
+
   private workflowFinishedEvent(): TaskEvent {
     const { status, startTime, endTime } = this.workflow;
     const event: TaskEvent = {
@@ -289,7 +346,7 @@ export class TaskRecorder {
    * Starts a node execution; returns its snapshot, to be completed by `nodeSucceeded`/`nodeFailed`.
    * `now` may be a time the caller read an instant ago (e.g. when the previous node finished).
    */
-  nodeStarted(node: DocumentNode, now = Date.now()): SnapshotRecord {
+  nodeStarted(node: DocumentNode, now = Date.now(), attempt?: number): SnapshotRecord {
     const offset = this.since(now);
     this.processing++;
     const previous = this.nodes.get(node.id);
@@ -315,12 +372,13 @@ export class TaskRecorder {
       outputBytes: 0,
       windowTail: undefined,
       iterations: undefined,
+      extra: attempt === undefined ? undefined : { attempt },
     };
     if (previous !== undefined) this.keepHalves(previous, snapshot);
     // Replacing a key's value keeps its place, so the map stays in first-start order.
     this.nodes.set(node.id, snapshot);
     snapshot.startSeq = this.eventSeq++;
-    if (this.heard) this.dispatch(this.startedEvent(node, now));
+    if (this.heard) this.dispatch(this.startedEvent(node, now, attempt));
     return snapshot;
   }
 
@@ -397,6 +455,30 @@ export class TaskRecorder {
     this.finishNode(node.id, status, undefined, message);
   }
 
+  /** An attempt of a node with a `retry` policy failed; the next one starts after `retryInMs`. */
+  attemptFailed(node: DocumentNode, snapshot: SnapshotRecord, message: string, retryInMs: number): void {
+    snapshot.error = message;
+    snapshot.extra = { ...snapshot.extra, retryInMs };
+    const attempt = snapshot.extra.attempt ?? 1;
+    this.message('warning', `attempt ${attempt} of node "${node.id}" failed: ${message}; retrying in ${retryInMs} ms`, node.id, snapshot);
+    this.finishNode(node.id, 'failed', undefined, message);
+  }
+
+  /**
+   * A node failed and its `onError` policy goes on: its status stays `failed` (with the error), its
+   * `outputs` (defaults, or `{ error }` for the error port) are what later nodes read.
+   */
+  nodeErrorHandled(node: DocumentNode, snapshot: SnapshotRecord, message: string, outputs: WorkflowOutputs, bytes: number, branch: string | undefined): number {
+    snapshot.error = message;
+    snapshot.outputs = outputs;
+    snapshot.outputBytes = bytes;
+    this.keptBytes += bytes;
+    if (branch !== undefined) snapshot.branch = branch;
+    snapshot.extra = { ...snapshot.extra, errorHandled: true };
+    this.message('warning', `node "${node.id}" failed: ${message}; ${branch === undefined ? 'continuing with its default outputs' : `following its "${branch}" port`} (onError)`, node.id, snapshot);
+    return this.finishNode(node.id, 'failed', outputs, message, branch);
+  }
+
   private finishNode(
     nodeID: string,
     status: NodeEndStatus,
@@ -412,6 +494,7 @@ export class TaskRecorder {
     snapshot.endTime = this.since(now);
     // A finished loop's outputs are its checkpoint now.
     snapshot.iterations = undefined;
+    if (snapshot.extra?.waiting) snapshot.extra.waiting = false;
     // Only for replay: a canceled run's reason is not part of its snapshot in the report.
     if (error !== undefined && snapshot.error === undefined) snapshot.finishError = error;
     snapshot.endSeq = this.eventSeq++;
@@ -451,9 +534,14 @@ export class TaskRecorder {
         const latest = i === snapshots.length - 1;
         const outputs = old.outputs as WorkflowOutputs | undefined;
         // The report has a status per node (its latest run's): an earlier run succeeded when it has outputs.
-        const status: NodeEndStatus = latest && TERMINAL.has(nodeReport.status as WorkflowStatusName)
-          ? (nodeReport.status as NodeEndStatus)
-          : outputs === undefined ? 'canceled' : 'succeeded';
+        const extra = restoredExtra(old);
+        // A node still waiting for its signal stays running: the continued task waits on it again, or answers it.
+        const waiting = latest && extra?.waiting === true && !TERMINAL.has(nodeReport.status as WorkflowStatusName);
+        const status: NodeEndStatus | undefined = waiting
+          ? undefined
+          : latest && TERMINAL.has(nodeReport.status as WorkflowStatusName)
+            ? (nodeReport.status as NodeEndStatus)
+            : outputs === undefined ? (typeof old.error === 'string' ? 'failed' : 'canceled') : 'succeeded';
         const seq = Number(/:(\d+)$/.exec(String(old.id))?.[1] ?? ++this.snapshotSeq);
         const previous = this.nodes.get(nodeID);
         if (seq > this.snapshotSeq) this.snapshotSeq = seq;
@@ -478,7 +566,11 @@ export class TaskRecorder {
           outputBytes: 0,
           windowTail: undefined,
           iterations: undefined,
+          extra,
         };
+        if (extra?.waiting && waiting) extra.waitSeq = this.eventSeq++;
+        else if (extra?.waiting) extra.waiting = false;
+        if (status === undefined) this.processing++;
         if (previous !== undefined) previous.newer = snapshot;
         this.nodes.set(nodeID, snapshot);
       }
@@ -503,8 +595,10 @@ export class TaskRecorder {
     for (const iteration of iterations) this.iterationFinished(snapshot, iteration, this.base + snapshot.startTime);
   }
 
-  private startedEvent(node: DocumentNode, time: number): TaskEvent {
-    return { type: 'node_started', taskID: this.taskID, nodeID: node.id, nodeType: node.type, title: node.title, time };
+  private startedEvent(node: DocumentNode, time: number, attempt: number | undefined): TaskEvent {
+    const event: TaskEvent = { type: 'node_started', taskID: this.taskID, nodeID: node.id, nodeType: node.type, title: node.title, time };
+    if (attempt !== undefined) event.attempt = attempt;
+    return event;
   }
 
   private finishedEvent(
@@ -527,6 +621,12 @@ export class TaskRecorder {
     if (outputs !== undefined) event.outputs = outputs;
     if (branch !== undefined) event.branch = branch;
     if (error !== undefined) event.error = error;
+    const extra = snapshot.extra;
+    if (extra !== undefined) {
+      if (extra.attempt !== undefined) event.attempt = extra.attempt;
+      if (extra.retryInMs !== undefined) event.retryInMs = extra.retryInMs;
+      if (extra.errorHandled) event.errorHandled = true;
+    }
     return event;
   }
 
@@ -566,6 +666,13 @@ export class TaskRecorder {
     if (snapshot.outputs !== undefined) out.outputs = copyValue(snapshot.outputs);
     if (snapshot.branch !== undefined) out.branch = snapshot.branch;
     if (snapshot.error !== undefined) out.error = snapshot.error;
+    const extra = snapshot.extra;
+    if (extra !== undefined) {
+      if (extra.attempt !== undefined) out.attempt = extra.attempt;
+      if (extra.errorHandled) out.errorHandled = true;
+      if (extra.waiting) out.waiting = true;
+      if (extra.waiting && extra.deadline !== undefined) out.deadline = extra.deadline;
+    }
     return out;
   }
 
@@ -642,6 +749,13 @@ export class TaskRecorder {
     if (snapshot.outputs !== undefined) out += property('outputs', snapshot.outputs);
     if (snapshot.branch !== undefined) out += `,"branch":${JSON.stringify(snapshot.branch)}`;
     if (snapshot.error !== undefined) out += `,"error":${JSON.stringify(snapshot.error)}`;
+    const extra = snapshot.extra;
+    if (extra !== undefined) {
+      if (extra.attempt !== undefined) out += `,"attempt":${numberJSON(extra.attempt)}`;
+      if (extra.errorHandled) out += ',"errorHandled":true';
+      if (extra.waiting) out += ',"waiting":true';
+      if (extra.waiting && extra.deadline !== undefined) out += `,"deadline":${numberJSON(extra.deadline)}`;
+    }
     return `${out}}`;
   }
 
@@ -689,6 +803,17 @@ function configJSON(node: DocumentNode): string {
 
 const NO_MESSAGES_JSON = '{"log":[],"info":[],"debug":[],"error":[],"warning":[]}';
 
+/** What an exported snapshot says of its policies and waiting (see `SnapshotExtra`). */
+function restoredExtra(old: Record<string, unknown>): SnapshotExtra | undefined {
+  if (old.attempt === undefined && old.errorHandled === undefined && old.waiting === undefined) return undefined;
+  const extra: SnapshotExtra = {};
+  if (typeof old.attempt === 'number') extra.attempt = old.attempt;
+  if (old.errorHandled === true) extra.errorHandled = true;
+  if (old.waiting === true) extra.waiting = true;
+  if (typeof old.deadline === 'number') extra.deadline = old.deadline;
+  return extra;
+}
+
 /** A node's status record: its latest run's. */
 function nodeStatus(latest: SnapshotRecord): StatusRecord {
   return { status: latest.status ?? 'processing', startTime: latest.startTime, endTime: latest.status === undefined ? undefined : latest.endTime };
@@ -720,7 +845,8 @@ function exportStatus(record: StatusRecord, now: number, base: number): IReport[
   const startTime = base + record.startTime;
   const endTime = record.endTime === undefined ? undefined : base + record.endTime;
   const status: IReport['workflowStatus'] = {
-    status: record.status as IReport['workflowStatus']['status'],
+    // Upstream's enum has no `waiting`: a task waiting for a signal is `processing` on the wire.
+    status: (record.status === 'waiting' ? 'processing' : record.status) as IReport['workflowStatus']['status'],
     terminated,
     startTime,
     timeCost: startTime === 0 ? 0 : (endTime ?? now) - startTime,

@@ -9,6 +9,11 @@ export interface ExecutionResult {
   branch?: string;
   /** Loop control: ends the current iteration (`continue`) or the whole loop (`break`). */
   control?: 'break' | 'continue';
+  /**
+   * Pause here until the task is signalled for this node (`runtime.signal`), whose data become its
+   * outputs (the `wait` node); `outputs` are ignored. Only nodes of the workflow's top level may wait.
+   */
+  waitForSignal?: { timeoutMs?: number };
 }
 
 /** A value resolved from a constant, ref or template, with the type the runtime tracks for it. */
@@ -150,12 +155,14 @@ export interface NetworkPolicy {
   denyPrivateNetworks?: boolean;
 }
 
-export type WorkflowStatusName = 'pending' | 'processing' | 'succeeded' | 'failed' | 'canceled';
+/** A task's status; `waiting` (for a signal to a `wait` node) is `processing` in the upstream report. */
+export type WorkflowStatusName = 'pending' | 'processing' | 'waiting' | 'succeeded' | 'failed' | 'canceled';
 
 /** What a running task emits; every consumer (report, store, SSE, CLI) reads these. */
 export type TaskEvent =
   | { type: 'workflow_started'; taskID: string; time: number }
-  | { type: 'node_started'; taskID: string; nodeID: string; nodeType: string; title: string; time: number }
+  /** `attempt`: which attempt of a node with a `retry` policy this run is. */
+  | { type: 'node_started'; taskID: string; nodeID: string; nodeType: string; title: string; time: number; attempt?: number }
   | { type: 'node_progress'; taskID: string; nodeID: string; data: Record<string, unknown>; time: number }
   | {
       type: 'node_finished';
@@ -169,7 +176,17 @@ export type TaskEvent =
       outputs?: WorkflowOutputs;
       branch?: string;
       error?: string;
+      /** Which attempt of a node with a `retry` policy this was. */
+      attempt?: number;
+      /** This failed attempt is retried after this many ms. */
+      retryInMs?: number;
+      /** Failed, and its `onError` policy went on (its outputs are the defaults, or `{ error }` on the error port). */
+      errorHandled?: true;
     }
+  /** A `wait` node waits for a signal (until `deadline`, epoch ms, if it has a timeout). A checkpoint. */
+  | { type: 'node_waiting'; taskID: string; nodeID: string; time: number; deadline?: number }
+  /** Nothing runs: the task waits for signals to these nodes (its status is `waiting`). */
+  | { type: 'workflow_waiting'; taskID: string; nodeIDs: string[]; time: number }
   | { type: 'message'; taskID: string; level: MessageLevel; message: string; nodeID?: string; snapshotID?: string; time: number }
   /** A checkpoint: an iteration of a loop of the workflow's top level finished (see `IterationCheckpoint`). */
   | { type: 'loop_iteration'; taskID: string; nodeID: string; index: number; control: BlockControl; outputs: WorkflowOutputs; time: number }

@@ -25,6 +25,8 @@ export interface FlowgramMetrics {
   countEnded(status: 'succeeded' | 'failed' | 'canceled'): void;
   /** Reports the queue's depth and live workers at every scrape. */
   watchQueue(stats: QueueStats): void;
+  /** Reports how many tasks wait for a signal (from the store, so the whole fleet's) at every scrape. */
+  watchWaiting(count: () => Promise<number>): void;
 }
 
 /** From 1 ms to 2 min: code and condition nodes take microseconds to milliseconds, LLM calls seconds. */
@@ -48,6 +50,19 @@ export function createMetrics(): FlowgramMetrics {
     registers: [registry],
   });
 
+  const retries = new Counter({
+    name: 'flowgram_node_retries_total',
+    help: 'Failed node attempts that were retried (retry policy), by node type',
+    labelNames: ['node_type'] as const,
+    registers: [registry],
+  });
+  const handled = new Counter({
+    name: 'flowgram_node_errors_handled_total',
+    help: 'Node failures an onError policy handled (continue or branch), by node type',
+    labelNames: ['node_type'] as const,
+    registers: [registry],
+  });
+
   return {
     registry,
     contentType: registry.contentType,
@@ -55,8 +70,11 @@ export function createMetrics(): FlowgramMetrics {
     observe(task) {
       started.inc();
       const record = (event: TaskEvent): void => {
-        if (event.type === 'node_finished') nodeDuration.observe({ node_type: event.nodeType, status: event.status }, event.timeCost / 1000);
-        else if (event.type === 'workflow_finished') ended.inc({ status: event.status });
+        if (event.type === 'node_finished') {
+          nodeDuration.observe({ node_type: event.nodeType, status: event.status }, event.timeCost / 1000);
+          if (event.retryInMs !== undefined) retries.inc({ node_type: event.nodeType });
+          if (event.errorHandled) handled.inc({ node_type: event.nodeType });
+        } else if (event.type === 'workflow_finished') ended.inc({ status: event.status });
       };
       // Events so far (the engine may run the first nodes inside start()), then live ones, in one tick.
       for (const event of task.events()) record(event);
@@ -68,6 +86,16 @@ export function createMetrics(): FlowgramMetrics {
         },
         { replay: false },
       );
+    },
+    watchWaiting(count) {
+      new Gauge({
+        name: 'flowgram_tasks_waiting',
+        help: 'Tasks waiting for a signal to a wait node',
+        registers: [registry],
+        async collect() {
+          this.set(await count());
+        },
+      });
     },
     countEnded(status) {
       ended.inc({ status });

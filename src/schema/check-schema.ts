@@ -1,5 +1,6 @@
 import type { ValidationResult } from '@flowgram.ai/runtime-interface';
 import { validateDeclarations } from './validate-declarations.js';
+import { validatePolicies } from './validate-policies.js';
 import { validateRefs } from './validate-refs.js';
 import { validateSchemaStructure, type SchemaIssue } from './validate-schema.js';
 
@@ -17,8 +18,9 @@ export function checkSchema(schema: unknown, knownTypes: ReadonlySet<string>): {
   const record = schema as Record<string, unknown>;
   if (typeof schema !== 'object' || schema === null) return { issues, warnings: [] };
   issues.push(...validateDeclarations(record));
+  issues.push(...validatePolicies(record));
   // Refs are resolved against the graph, which is only well defined once IDs are unique and edges sound.
-  if (issues.some((issue) => issue.code !== 'declaration_type' && issue.code !== 'unknown_node_type')) return { issues, warnings: [] };
+  if (issues.some((issue) => issue.code !== 'declaration_type' && issue.code !== 'unknown_node_type' && issue.code !== 'policy')) return { issues, warnings: [] };
   const refs = validateRefs(record);
   issues.push(...refs.errors);
   return { issues, warnings: refs.warnings };

@@ -1,3 +1,4 @@
+import { nodePolicyOf, type NodePolicy } from '../engine/node-policy.js';
 import {
   DEFAULT_OUTPUT_PORT,
   NodeTypes,
@@ -39,6 +40,8 @@ export interface DocumentNode {
   readonly block: BlockGraph | undefined;
   /** Where its loop locals live for refs: `<id>_locals`. */
   readonly localsID: string;
+  /** Its `retry` / `timeoutMs` / `onError` policies; undefined for most nodes (the engine's fast path). */
+  readonly policy: NodePolicy | undefined;
 }
 
 /** The workflow itself, or the body of a loop. */
@@ -75,6 +78,7 @@ interface MutableNode {
   inDegree: number;
   block: BlockGraph | undefined;
   localsID: string;
+  policy: NodePolicy | undefined;
 }
 
 /** Builds the runnable graph from a schema that passed `validateSchemaStructure`. */
@@ -120,6 +124,7 @@ function buildGraph(
       inDegree: 0,
       block: undefined,
       localsID: `${schema.id}_locals`,
+      policy: nodePolicyOf(data),
     };
     nodes.push(node);
     byID.set(node.id, node);

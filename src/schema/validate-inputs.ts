@@ -89,13 +89,13 @@ function compileUncached(schema: IJsonSchema): ValidateFunction | Error {
   }
 }
 
-function describe(error: ErrorObject): string {
+function describe(error: ErrorObject, root: string): string {
   const segments = error.instancePath
     .split('/')
     .slice(1)
     .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'));
   if (error.keyword === 'required') segments.push(String((error.params as { missingProperty: string }).missingProperty));
-  const path = ['inputs', ...segments].join('.');
+  const path = [root, ...segments].join('.');
   switch (error.keyword) {
     case 'required':
       return `${path}: is required`;
@@ -110,8 +110,11 @@ function describe(error: ErrorObject): string {
   }
 }
 
-/** Checks task inputs against the start node's declared outputs; returns one message per problem. */
-export function validateInputs(declaration: IJsonSchema | undefined, inputs: unknown): string[] {
+/**
+ * Checks task inputs against the start node's declared outputs (or any values against a declaration:
+ * paths then start with `root`); returns one message per problem.
+ */
+export function validateInputs(declaration: IJsonSchema | undefined, inputs: unknown, root = 'inputs'): string[] {
   if (!declaration || typeof declaration !== 'object') return [];
   const validator = compile(declaration);
   if (validator instanceof Error) return [`nodes.start.data.outputs: not a usable JSON Schema (${validator.message})`];
@@ -120,7 +123,7 @@ export function validateInputs(declaration: IJsonSchema | undefined, inputs: unk
   const messages: string[] = [];
   const paths = new Set<string>();
   for (const error of validator.errors ?? []) {
-    const message = describe(error);
+    const message = describe(error, root);
     const path = message.slice(0, message.indexOf(':'));
     if (paths.has(path)) continue;
     paths.add(path);

@@ -15,6 +15,7 @@ export interface SchemaIssue {
     | 'ref_not_upstream'
     | 'ref_undeclared_key'
     | 'constant_type'
+    | 'policy'
     | 'inputs';
   path: string;
   message: string;

@@ -77,6 +77,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Flowgra
   });
   const { runtime, owned } = resolveRuntime(options);
   const service = options.taskService ? options.taskService(runtime) : createTaskService(options.metrics ? observeRuntime(runtime, options.metrics) : runtime);
+  // Waiting tasks are counted where they are kept (the store, in queue mode the fleet's), at every scrape.
+  options.metrics?.watchWaiting(async () => (await service.list({ status: 'waiting', limit: 1 })).counts.waiting);
   const graceMs = options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
 
   const { taskService: _factory, requestTimeoutMs: _timeout, ...pluginOptions } = options;

@@ -7,8 +7,8 @@ import { FlowGramAPIName, FlowGramAPIs } from '@flowgram.ai/runtime-interface';
 import { z, type ZodIssue, type ZodTypeAny } from 'zod';
 import { badRequest } from './errors.js';
 
-/** Task statuses as the report's `workflowStatus.status` spells them. */
-export const TaskStatusSchema = z.enum(['pending', 'processing', 'succeeded', 'failed', 'canceled']);
+/** Task statuses: the report's `workflowStatus.status` values, and `waiting` (for a signal; `processing` in the report). */
+export const TaskStatusSchema = z.enum(['pending', 'processing', 'waiting', 'succeeded', 'failed', 'canceled']);
 
 const TaskIDSchema = z.string({ required_error: 'is required' }).min(1, 'must not be empty');
 
@@ -96,6 +96,7 @@ export const TaskSummarySchema = z.object({
 export const TaskCountsSchema = z.object({
   pending: z.number(),
   processing: z.number(),
+  waiting: z.number(),
   succeeded: z.number(),
   failed: z.number(),
   canceled: z.number(),

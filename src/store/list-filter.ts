@@ -25,7 +25,7 @@ export function matchesListFilter(task: ListedTask, filter: Omit<StoreListFilter
 }
 
 export function emptyCounts(): TaskCounts {
-  return { pending: 0, processing: 0, succeeded: 0, failed: 0, canceled: 0 };
+  return { pending: 0, processing: 0, waiting: 0, succeeded: 0, failed: 0, canceled: 0 };
 }
 
 /** A `LIKE … ESCAPE '\'` pattern matching values that contain `text` literally. */

@@ -5,6 +5,7 @@
  *   /json              replies {"hello":"world","list":[1,2,3]} as application/json
  *   /status/<code>     replies with that status
  *   /flaky/<key>?failures=N&status=503&retryAfter=S   N failures for that key, then 200
+ *   /drop/<key>?failures=N   the first N requests for that key lose their connection (a network error), then 200 JSON
  *   /redirect?to=<url>&status=302                      a redirect
  *   /slow?ms=N         replies after N ms (stops waiting when the client hangs up)
  *   /hang              never replies
@@ -98,6 +99,15 @@ export async function startEchoServer(): Promise<EchoServer> {
         failuresSeen.set(key, seen + 1);
         const retryAfter = query.get('retryAfter');
         reply(res, Number(query.get('status') ?? 503), 'try again', retryAfter ? { 'retry-after': retryAfter } : {});
+      } else {
+        reply(res, 200, JSON.stringify({ ok: true, attempt: seen + 1 }), { 'content-type': 'application/json' });
+      }
+    } else if (path.startsWith('/drop/')) {
+      const key = `drop:${path.slice('/drop/'.length)}`;
+      const seen = failuresSeen.get(key) ?? 0;
+      if (seen < Number(query.get('failures') ?? 1)) {
+        failuresSeen.set(key, seen + 1);
+        res.socket?.destroy();
       } else {
         reply(res, 200, JSON.stringify({ ok: true, attempt: seen + 1 }), { 'content-type': 'application/json' });
       }
