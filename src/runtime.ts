@@ -1,6 +1,6 @@
 import type { IReport } from '@flowgram.ai/runtime-interface';
 import { ErrorCodes, FlowgramError } from './errors.js';
-import { checkpointFromEvents, checkpointFromReport, checkpointWithout, loopForCheckpoint, rerunCheckpoint, type TaskCheckpoint } from './engine/checkpoint.js';
+import { checkpointAnswering, checkpointFromEvents, checkpointFromReport, checkpointWithout, loopForCheckpoint, rerunCheckpoint, type TaskCheckpoint, type WaitAnswer } from './engine/checkpoint.js';
 import { WorkflowExecution, type WorkflowError } from './engine/engine.js';
 import { TaskRecorder } from './engine/recorder.js';
 import { Task, type TaskSummary } from './engine/task.js';
@@ -24,6 +24,7 @@ import { RESUMED_MESSAGE, journalReport } from './store/recovery.js';
 import { newTaskID } from './store/task-id.js';
 import { emptyCounts, matchesCountFilter, matchesListFilter } from './store/list-filter.js';
 import type { TaskCounts, TaskRecord, TaskStore } from './store/types.js';
+import { WaitingTasks } from './waiting-tasks.js';
 
 export interface RetentionOptions {
   /** Finished tasks kept in memory. Default 1,000. */
@@ -185,6 +186,16 @@ export interface Runtime {
   getResult(taskID: string): Promise<TaskResult | undefined>;
   /** Forgets a task (cancelling it first if it still runs); false when unknown. */
   deleteTask(taskID: string): Promise<boolean>;
+  /**
+   * Answers a `wait` node of a task waiting for a signal: `data` (checked against the node's declared
+   * outputs, FLOWGRAM_ERR_INPUTS_INVALID with a path per problem) become its outputs and the workflow
+   * runs on, here (from the store, if the task is not in this runtime's memory). Resolves with the task.
+   */
+  signal(taskID: string, nodeID: string, data: WorkflowOutputs): Promise<Task>;
+  /** Cancels a task, also one waiting for a signal that only the store holds. True when this call ended it; undefined when unknown. */
+  cancelTask(taskID: string, reason?: string): Promise<boolean | undefined>;
+  /** Lets go of a task that waits for a signal (or has ended) without cancelling it: what journals it elsewhere keeps it (a queue worker). */
+  release(taskID: string): void;
   /** Known tasks, newest first. */
   listTasks(filter?: ListTasksFilter): Promise<TaskSummary[]>;
   /** How many known tasks match the filter's time range and search, per status. */
@@ -266,7 +277,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     throw new FlowgramError(ErrorCodes.BAD_REQUEST, 'recovery.leaseMs: must be a positive number of milliseconds');
   }
   // Each runtime owns the tasks it accepts; recovery settles only the tasks of runtimes that are gone.
-  const journal = store ? new TaskJournal(store, { owner: newOwnerID() }) : undefined;
+  const owner = store ? newOwnerID() : undefined;
+  const journal = store ? new TaskJournal(store, { owner }) : undefined;
   const checkpoints = options.checkpoints ?? store !== undefined;
 
   function admit(execution: WorkflowExecution): void {
@@ -292,10 +304,26 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     });
   }
 
+  /** A task waits for a signal: it frees its slot; with a store it is durable and leaves memory like an ended task. */
+  function executionSuspended(execution: WorkflowExecution): void {
+    running--;
+    if (waitingHead < waiting.length) admitWaiting();
+    const task = tasks.get(execution.params.taskID);
+    if (!task) return;
+    waits.suspended(task);
+    if (store && task.endedAt === 0) retire(task);
+  }
+
+  function executionContinued(execution: WorkflowExecution): void {
+    running++;
+    const task = tasks.get(execution.params.taskID);
+    if (task) task.endedAt = 0; // running again: retention keeps it until it ends (see prune)
+  }
+
   /** Runs synchronously as each execution ends (no promise per task on the hot path). */
   function executionEnded(execution: WorkflowExecution): void {
     const task = tasks.get(execution.params.taskID);
-    if (execution.started) {
+    if (execution.started && !execution.suspended) {
       running--;
       if (waitingHead < waiting.length) admitWaiting();
     }
@@ -393,7 +421,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       const oldest = ended[endedHead];
       const count = ended.length - endedHead;
       if (count <= retention.maxTasks && now - oldest.endedAt <= retention.maxAgeMs) break;
-      if (tasks.get(oldest.id) === oldest) tasks.delete(oldest.id);
+      // A task retired while it waited may run again since (a signal): it stays until it ends.
+      if (tasks.get(oldest.id) === oldest && oldest.endedAt !== 0) tasks.delete(oldest.id);
       endedHead++;
     }
     if (endedHead > 1024 && endedHead * 2 > ended.length) {
@@ -448,6 +477,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       recorder,
       checkpoint: from?.checkpoint,
       onEnded: executionEnded,
+      onSuspended: executionSuspended,
+      onContinued: executionContinued,
       ...(references.length > 0 ? { secrets: { references, resolve: (names: readonly string[]) => secrets.resolve(names) } } : {}),
     });
     const task = new Task(recorder, execution, undefined, document.schema);
@@ -460,7 +491,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     return task;
   }
 
-  function continueTask(task: ContinuedTask, history: TaskHistory, inputs: WorkflowInputs = task.inputs): Task {
+  function continueTask(task: ContinuedTask, history: TaskHistory, inputs: WorkflowInputs = task.inputs, answer?: { nodeID: string; answer: WaitAnswer }): Task {
     const { compiled, errors } = check(task.schema, inputs);
     const { document } = compiled;
     if (!document || errors.length > 0) {
@@ -472,11 +503,30 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         : checkpointFromReport(document, history.report);
     // New inputs: the start node outputs them, and whatever depends on it sees them.
     if (inputs !== task.inputs && document.start) checkpoint = checkpointWithout(checkpoint, new Set([document.start.id]));
+    if (answer) checkpoint = checkpointAnswering(checkpoint, answer.nodeID, answer.answer);
     return start(task.schema, inputs, { taskID: task.id }, { checkpoint });
   }
 
+  const waits = new WaitingTasks({
+    live: (taskID) => tasks.get(taskID),
+    forget(task) {
+      if (tasks.get(task.id) === task) tasks.delete(task.id);
+    },
+    store,
+    owner,
+    flush: async () => {
+      await journal?.flush();
+    },
+    documentOf(record) {
+      const { compiled, errors } = check(record.schema, record.inputs);
+      if (!compiled.document || errors.length > 0) throw new FlowgramError(ErrorCodes.SCHEMA_INVALID, `task "${record.id}" cannot continue: ${errors.join('; ')}`, { details: errors });
+      return compiled.document;
+    },
+    continueStored: (record, report, answer) => continueTask(record, { report }, record.inputs, answer),
+  });
+
   // Tasks of dead runtimes (the previous process, a crashed peer) are settled before any query is answered, then every lease.
-  const recovered = journal?.startRecovery((record, events) => continueTask(record, { events }), options.recovery);
+  const recovered = journal?.startRecovery((record, events) => continueTask(record, { events }), options.recovery).then(() => waits.rearmStored().catch(() => undefined));
   /** The store, once recovery is done and pending writes are durable. */
   async function stored(): Promise<TaskStore | undefined> {
     if (!store || !journal) return undefined;
@@ -640,6 +690,19 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       const error = task.status === 'succeeded' ? undefined : task.error;
       return error ? { status: task.status, outputs: task.result() ?? {}, error } : { status: task.status, outputs: task.result() ?? {} };
     },
+    async signal(taskID, nodeID, data) {
+      if (closed) throw new FlowgramError(ErrorCodes.SHUTTING_DOWN, 'runtime: closed, no new tasks are accepted');
+      await recovered;
+      return waits.signal(taskID, nodeID, data);
+    },
+    async cancelTask(taskID, reason = 'cancelled by user') {
+      await recovered;
+      return waits.cancel(taskID, reason);
+    },
+    release(taskID) {
+      const task = tasks.get(taskID);
+      if (task && (task.ended || task.status === 'waiting')) tasks.delete(taskID);
+    },
     async deleteTask(taskID) {
       const task = tasks.get(taskID);
       if (task) {
@@ -691,7 +754,9 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     async close() {
       if (closed) return;
       closed = true;
-      for (const task of tasks.values()) task.cancel('runtime closed');
+      waits.close();
+      // A waiting task in a store is durable: it waits there for its signal (any runtime continues it).
+      for (const task of tasks.values()) if (!(store && task.status === 'waiting')) task.cancel('runtime closed');
       await Promise.all([...new Set(executors.values())].map((executor) => executor.close?.()));
       await recovered;
       await journal?.close();

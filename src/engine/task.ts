@@ -2,7 +2,9 @@ import type { IReport } from '@flowgram.ai/runtime-interface';
 import { ErrorCodes, FlowgramError } from '../errors.js';
 import type { WorkflowInputs, WorkflowOutputs } from '../schema/types.js';
 import { workflowTitle } from '../schema/workflow-title.js';
+import type { WaitAnswer } from './checkpoint.js';
 import type { WorkflowError, WorkflowExecution } from './engine.js';
+import type { WorkflowDocument } from '../schema/document.js';
 import type { TaskRecorder } from './recorder.js';
 import type { TaskEvent, TaskEventListener, WorkflowStatusName } from './types.js';
 
@@ -116,9 +118,42 @@ export class Task {
     return error && this.recorder.mask(error);
   }
 
-  /** Settles (never rejects) when the task has ended. */
+  /** Settles (never rejects) when the task has ended; a task waiting for a signal has not. */
   get done(): Promise<void> {
     return this.execution ? this.execution.done : Promise.resolve();
+  }
+
+  /** Settles when nothing runs: the task has ended, or it waits for a signal (status `waiting`). */
+  idle(): Promise<void> {
+    if (this.ended || this.status === 'waiting') return Promise.resolve();
+    return new Promise((resolve) => {
+      const unsubscribe = this.subscribe(
+        (event) => {
+          if (event.type !== 'workflow_waiting' && event.type !== 'workflow_finished') return;
+          unsubscribe();
+          resolve();
+        },
+        { replay: false },
+      );
+    });
+  }
+
+  /** The workflow it runs (undefined for a workflow that failed validation). */
+  get document(): WorkflowDocument | undefined {
+    return this.execution?.params.document;
+  }
+
+  /** The nodes it waits on, with their deadlines (epoch ms) if they time out; empty unless its status is `waiting`. */
+  waitingNodes(): Array<{ nodeID: string; deadline: number | undefined }> {
+    return this.execution?.waitingNodes() ?? [];
+  }
+
+  /**
+   * Answers a node the task waits on and runs the workflow on; false when it does not wait on it.
+   * `runtime.signal` checks the data and the store first: use that.
+   */
+  answer(nodeID: string, answer: WaitAnswer): boolean {
+    return this.execution?.answer(nodeID, answer) ?? false;
   }
 
   /** Waits for the outputs; rejects when the workflow fails, is cancelled, or the wait times out. */

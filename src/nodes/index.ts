@@ -10,6 +10,7 @@ import { httpExecutor } from './http.js';
 import { llmExecutor } from './llm.js';
 import { loopExecutor } from './loop.js';
 import { startExecutor } from './start.js';
+import { waitExecutor } from './wait.js';
 
 /** The executors every runtime starts with; `createRuntime({ executors })` adds to or replaces them. */
 export function defaultExecutors(): NodeExecutor[] {
@@ -24,6 +25,7 @@ export function defaultExecutors(): NodeExecutor[] {
     continueExecutor,
     llmExecutor,
     httpExecutor,
+    waitExecutor,
     createCodeExecutor(),
   ];
 }

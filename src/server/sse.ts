@@ -17,9 +17,14 @@ function frame(id: number, event: TaskEvent): string {
   return `id: ${id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
 }
 
-/** The closing event of a task known only by its report (ended, and no longer held live). */
+/** The closing event of a task known only by its report (ended, or waiting for a signal, and no longer held live). */
 function finishedFromReport(report: IReport): TaskEvent {
-  const { status, endTime, startTime, timeCost } = report.workflowStatus;
+  const { status, endTime, startTime, timeCost, terminated } = report.workflowStatus;
+  if (!terminated) {
+    // Not held by any runtime and not ended: it waits for a signal (nothing runs until one comes).
+    const nodeIDs = Object.keys(report.reports).filter((nodeID) => (report.reports[nodeID].snapshots.at(-1) as { waiting?: boolean } | undefined)?.waiting === true);
+    return { type: 'workflow_waiting', taskID: report.id, nodeIDs, time: Date.now() };
+  }
   const ended = status === 'succeeded' || status === 'failed' || status === 'canceled' ? status : 'failed';
   return { type: 'workflow_finished', taskID: report.id, status: ended, time: endTime ?? startTime, timeCost, outputs: report.outputs };
 }

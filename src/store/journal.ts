@@ -82,6 +82,8 @@ export class TaskJournal {
   /** Tasks whose last write failed while the store could not write: written again whole once it can. */
   private readonly unwritten = new Set<Task>();
   private readonly schemaObjects = new WeakMap<object, SchemaText>();
+  /** Tasks written as waiting (their report is their checkpoint): continued, they are written whole again. */
+  private readonly parked = new WeakSet<Task>();
   private readonly schemaStrings = new Map<string, SchemaText>();
   private readonly flushIntervalMs: number;
   private readonly maxPendingEvents: number;
@@ -277,7 +279,16 @@ export class TaskJournal {
     switch (event.type) {
       case 'workflow_started':
         entry.changed = true;
-        this.scheduleTimer();
+        if (this.parked.delete(task)) this.rewriteWhole(entry);
+        else this.scheduleTimer();
+        return;
+      case 'workflow_waiting':
+        // Nothing runs until a signal: its report is its checkpoint, written at once (the journal goes).
+        entry.changed = true;
+        this.parked.add(task);
+        this.pendingEvents -= entry.events.length;
+        entry.events = [];
+        this.endedOne();
         return;
       case 'workflow_finished':
         entry.changed = true;
@@ -301,6 +312,19 @@ export class TaskJournal {
     // A microtask, not setImmediate: a caller starting tasks from promise callbacks never yields to the event loop.
     if (++this.pendingEvents >= this.maxPendingEvents) this.queueMicrotaskWrite('all');
     else this.scheduleTimer();
+  }
+
+  /**
+   * A waiting task runs again (a signal answered it here): its row is written again whole, with the
+   * journal of every node so far, so that recovery finds all its checkpoints in the journal.
+   */
+  private rewriteWhole(entry: PendingTask): void {
+    entry.accepted = this.recordOf(entry.task);
+    this.pendingEvents -= entry.events.length;
+    entry.events = entry.task.events().filter(isJournaled);
+    this.pendingEvents += entry.events.length;
+    this.accepted.push(entry);
+    this.queueMicrotaskWrite('accepted');
   }
 
   private endedOne(): void {
@@ -353,7 +377,7 @@ export class TaskJournal {
       tasks.push(task);
       let reportJSON: string | undefined;
       try {
-        if (task.ended) reportJSON = task.reportJSON();
+        if (task.ended || task.status === 'waiting') reportJSON = task.reportJSON();
       } catch (error) {
         // This task alone cannot be written as it is: it is written as failed, saying why.
         const { record, report } = this.unstorable(task, error);
@@ -463,7 +487,7 @@ export class TaskJournal {
   private whole(task: Task): StoreBatch {
     const batch = emptyBatch();
     batch.tasks.push(withState(this.recordOf(task), task));
-    if (task.ended) batch.reports.push({ taskID: task.id, reportJSON: task.reportJSON() });
+    if (task.ended || task.status === 'waiting') batch.reports.push({ taskID: task.id, reportJSON: task.reportJSON() });
     else for (const event of task.events()) if (isJournaled(event)) batch.events.push(event);
     return batch;
   }
@@ -560,7 +584,7 @@ function withState<T extends TaskUpdate>(target: T, task: Task): T {
 }
 
 function isJournaled(event: TaskEvent): boolean {
-  return event.type === 'node_started' || event.type === 'node_finished' || event.type === 'node_progress' || event.type === 'loop_iteration';
+  return event.type === 'node_started' || event.type === 'node_finished' || event.type === 'node_progress' || event.type === 'loop_iteration' || event.type === 'node_waiting';
 }
 
 /**

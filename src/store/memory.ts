@@ -109,6 +109,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): TaskStore {
       }
       return claimed;
     },
+    claimWaiting(taskID, owner) {
+      const entry = entries.get(taskID);
+      if (!entry || entry.record.status !== 'waiting') return false;
+      entry.record = { ...entry.record, status: 'processing', owner };
+      return true;
+    },
     getEvents: (taskID) => structuredClone(entries.get(taskID)?.events ?? []),
     prune,
     close() {

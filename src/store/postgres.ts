@@ -245,6 +245,11 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       await pool.query(`DELETE FROM runtimes WHERE heartbeat_at < ${NOW_MS} - $1::bigint`, [leaseMs]);
       return rows.map(toRecord);
     },
+    async claimWaiting(taskID, owner) {
+      // Behind the writes already handed over (e.g. the one that made the task wait).
+      const { rowCount } = await inOrder(() => pool.query(`UPDATE tasks SET status = 'processing', owner = $2 WHERE id = $1 AND status = 'waiting'`, [taskID, owner ?? null]));
+      return (rowCount ?? 0) > 0;
+    },
     async getEvents(taskID) {
       const { rows } = await pool.query<{ body: string }>(
         'SELECT e.body FROM events e JOIN tasks t ON t.seq = e.task_seq WHERE t.id = $1 ORDER BY e.id',

@@ -52,6 +52,12 @@ export function journalReport(record: Pick<TaskRecord, 'id' | 'inputs' | 'startT
       Object.assign(report, { status: 'processing', terminated: false, startTime: event.time, timeCost: 0 });
       delete report.endTime;
       report.snapshots.push({ id: `${record.id}:${++snapshotSeq}`, nodeID: event.nodeID, inputs: {}, data: {} } as unknown as Snapshot);
+    } else if (event.type === 'node_waiting') {
+      const snapshot = lastSnapshot(reports[event.nodeID]) as (Snapshot & { waiting?: boolean; deadline?: number }) | undefined;
+      if (snapshot) {
+        snapshot.waiting = true;
+        if (event.deadline !== undefined) snapshot.deadline = event.deadline;
+      }
     } else if (event.type === 'node_progress') {
       const snapshot = lastSnapshot(reports[event.nodeID]);
       if (snapshot) snapshot.data = { ...(snapshot.data as Record<string, unknown>), ...event.data };
@@ -64,11 +70,15 @@ export function journalReport(record: Pick<TaskRecord, 'id' | 'inputs' | 'startT
         if (event.outputs !== undefined) snapshot.outputs = event.outputs;
         if (event.branch !== undefined) snapshot.branch = event.branch;
         if (event.error !== undefined) snapshot.error = event.error;
+        if (event.errorHandled) Object.assign(snapshot, { errorHandled: true });
+        if (event.attempt !== undefined) Object.assign(snapshot, { attempt: event.attempt });
+        delete (snapshot as { waiting?: boolean }).waiting;
       }
     }
   }
   for (const report of Object.values(reports)) {
-    if (report.terminated) continue;
+    // A node waiting for a signal was not interrupted: the continued task waits on it again.
+    if (report.terminated || (lastSnapshot(report) as { waiting?: boolean } | undefined)?.waiting) continue;
     finishNode(report, 'canceled', now);
     const snapshot = lastSnapshot(report);
     if (snapshot) snapshot.error = INTERRUPTED_MESSAGE;

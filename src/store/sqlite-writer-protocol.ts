@@ -23,6 +23,7 @@ export type WriterCommand =
   | { kind: 'prune'; now: number; maxAgeMs: number; maxTasks: number }
   | { kind: 'heartbeat'; owner: string; alive: boolean }
   | { kind: 'claim'; owner: string; leaseMs: number }
+  | { kind: 'claim-waiting'; taskID: string; owner: string | null }
   | { kind: 'secret-put'; name: string; sealed: string; now: number }
   | { kind: 'secret-delete'; name: string }
   | { kind: 'close' };

@@ -39,6 +39,8 @@ function apply(request: WriterRequest): WriterResult | undefined {
       return undefined;
     case 'claim':
       return writer.claimAbandoned(request.owner, request.leaseMs, Date.now());
+    case 'claim-waiting':
+      return writer.claimWaiting(request.taskID, request.owner);
     case 'secret-put':
       secrets.put(request.name, request.sealed, request.now);
       return undefined;

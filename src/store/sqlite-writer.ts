@@ -15,6 +15,8 @@ export interface SqliteWriter {
   heartbeat(owner: string, alive: boolean, now: number): void;
   /** See `TaskStore.claimAbandoned`. */
   claimAbandoned(owner: string, leaseMs: number, now: number): TaskRecord[];
+  /** See `TaskStore.claimWaiting`. */
+  claimWaiting(taskID: string, owner: string | null): boolean;
 }
 
 const PRUNE_CHUNK = 1_000;
@@ -50,6 +52,8 @@ export function createSqliteWriter(db: Database.Database): SqliteWriter {
   );
   // Compare-and-set: another process may have claimed (or finished) the task since the scan.
   const takeOver = db.prepare(`UPDATE tasks SET owner = ? WHERE id = ? AND owner IS ? AND status IN ('pending', 'processing')`);
+  // One statement: the compare-and-set of a waiting task's status.
+  const takeWaiting = db.prepare(`UPDATE tasks SET status = 'processing', owner = ? WHERE id = ? AND status = 'waiting'`);
   const selectTaskRow = db.prepare<[string], TaskRow>('SELECT t.*, s.body AS schema FROM tasks t JOIN schemas s ON s.hash = t.schema_hash WHERE t.id = ?');
 
   // Caches of what the database holds; a transaction that fails leaves them wrong, so they are rebuilt (`forget`).
@@ -159,6 +163,7 @@ export function createSqliteWriter(db: Database.Database): SqliteWriter {
 
   return {
     write: writeRows,
+    claimWaiting: (taskID, owner) => takeWaiting.run(owner, taskID).changes > 0,
     heartbeat(owner, alive, now) {
       if (alive) upsertHeartbeat.run(owner, now);
       else deleteHeartbeat.run(owner);

@@ -75,6 +75,7 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): TaskStore {
     heartbeat: (owner, alive) => writer.heartbeat(owner, alive),
     listOwners: () => selectOwners.all(),
     claimAbandoned: (owner, leaseMs) => writer.claimAbandoned(owner, leaseMs),
+    claimWaiting: (taskID, owner) => writer.claimWaiting(taskID, owner ?? null),
     getEvents(taskID) {
       const seq = selectSeq.get(taskID);
       if (seq === undefined) return [];
@@ -105,6 +106,7 @@ interface StoreWriter {
   prune(now: number, maxAgeMs: number, maxTasks: number): Promise<number> | number;
   heartbeat(owner: string, alive: boolean): Promise<void> | void;
   claimAbandoned(owner: string, leaseMs: number): Promise<TaskRecord[]> | TaskRecord[];
+  claimWaiting(taskID: string, owner: string | null): Promise<boolean> | boolean;
   putSecret(name: string, sealed: string, now: number): Promise<void> | void;
   deleteSecret(name: string): Promise<boolean> | boolean;
   close(): Promise<void> | void;
@@ -136,6 +138,7 @@ function threadWriter(path: string, busyTimeoutMs: number | undefined): StoreWri
       await thread.request({ kind: 'heartbeat', owner, alive });
     },
     claimAbandoned: async (owner, leaseMs) => (await thread.request({ kind: 'claim', owner, leaseMs })) as TaskRecord[],
+    claimWaiting: async (taskID, owner) => (await thread.request({ kind: 'claim-waiting', taskID, owner })) === true,
     putSecret: async (name, sealed, now) => {
       await thread.request({ kind: 'secret-put', name, sealed, now });
     },

@@ -157,6 +157,12 @@ export interface TaskStore {
    * order) with `owner` as their owner: when runtimes claim at once, each task goes to one of them.
    */
   claimAbandoned(owner: string, leaseMs: number): MaybePromise<TaskRecord[]>;
+  /**
+   * Takes over, atomically, a task that waits for a signal: its status `waiting` becomes `processing`
+   * with `owner` as its owner. False when it does not wait (any more): when two signals (or a signal and a
+   * wait's timeout) race, on any number of runtimes, exactly one gets true.
+   */
+  claimWaiting(taskID: string, owner: string | undefined): MaybePromise<boolean>;
   /** The journal of a task (recovery), oldest first. */
   getEvents(taskID: string): MaybePromise<TaskEvent[]>;
   /** Deletes ended tasks beyond the retention policy; returns how many. Also run by the store in the background. */
