@@ -27,9 +27,24 @@ function report(status: Report['workflowStatus']['status'], reports: NodeReport[
 
 describe('console layout', () => {
   it('keeps the editor positions, shifted to start at 0', () => {
-    const level = layoutLevel([node('a', -100, 50), node('b', 300, 50)], []);
-    expect(level.boxes.map((box) => [box.x, box.y])).toEqual([[0, 0], [400, 0]]);
-    expect(level.width).toBe(400 + NODE_W);
+    const level = layoutLevel([node('a', -100, 50), node('b', 180, 50)], []);
+    expect(level.boxes.map((box) => [box.x, box.y])).toEqual([[0, 0], [280, 0]]);
+    expect(level.width).toBe(280 + NODE_W);
+  });
+
+  it('closes the wide empty bands of the editor, keeping its order, rows and columns', () => {
+    // The editor's usual spacing (wide nodes, 460 apart; branches 200 apart) and an End node far away.
+    const level = layoutLevel([node('start', 0, 300), node('cond', 460, 300), node('yes', 920, 200), node('no', 920, 400), node('end', 5000, 300)], []);
+    const at = Object.fromEntries(level.boxes.map((box) => [box.node.id, [box.x, box.y]]));
+    expect(at.start[0]).toBe(0);
+    expect(at.cond[0]).toBe(NODE_W + 100);
+    expect(at.yes[0]).toBe(at.no[0]);
+    expect(at.end[0]).toBe(at.yes[0] + NODE_W + 100);
+    expect(at.start[1]).toBe(at.cond[1]);
+    expect(at.start[1]).toBe(at.end[1]);
+    expect(at.yes[1]).toBe(0);
+    expect(at.no[1] - at.yes[1]).toBe(200);
+    expect(level.width).toBe(at.end[0] + NODE_W);
   });
 
   it('lays out by depth where positions are missing or would overlap', () => {
@@ -47,7 +62,8 @@ describe('console layout', () => {
     const loop: SchemaNode = { ...node('loop', 0, 0), blocks: [node('i1', 0, 0), node('i2', 400, 0)], edges: [] };
     const [box] = layoutLevel([loop], []).boxes;
     expect(box.inner?.boxes).toHaveLength(2);
-    expect(box.w).toBeGreaterThan(400 + NODE_W);
+    expect(box.w).toBeGreaterThan(2 * NODE_W);
+    expect(box.inner?.boxes[1].x).toBeGreaterThanOrEqual(NODE_W);
   });
 });
 

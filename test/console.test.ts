@@ -7,8 +7,10 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { blockEnd, blockStart, edge, loopNode, ref, type Schema as BareSchema } from './fixtures/workflow-builders.js';
-import { postJson, slowSchema, startTestServer, waitForEnd, type TestServer } from './helpers/server-harness.js';
+import { readFileSync } from 'node:fs';
+import { SecretStore } from '../src/secrets/store.js';
+import { blockEnd, blockStart, constant, edge, loopNode, ref, type Schema as BareSchema } from './fixtures/workflow-builders.js';
+import { helloSchema, postJson, slowSchema, startTestServer, waitForEnd, type TestServer } from './helpers/server-harness.js';
 
 /** A workflow with the top-level title the history lists. */
 type Schema = BareSchema & { title?: string };
@@ -97,6 +99,34 @@ function failingWorkflow(): Schema {
   return { title: 'Breaks', nodes: [start, echo, boom, endNode(900, 'boom')], edges: [edge('start_0', 'shout'), edge('shout', 'boom'), edge('boom', 'end_0')] } as Schema;
 }
 
+/**
+ * As the editor lays a workflow out (wide nodes 460 apart, branches above and below): start → condition →
+ * "Big" (a code node that fails on line 4) or "Small" → end. With n > 5 the Big branch runs and fails.
+ */
+function branchingWorkflow(): Schema {
+  const start = { id: 'start_0', type: 'start', meta: position(180, 300), data: { title: 'Start', outputs: { type: 'object', properties: { n: { type: 'number', default: 7 } } } } };
+  const condition = {
+    id: 'condition_0',
+    type: 'condition',
+    meta: position(640, 290),
+    data: { title: 'Is it big?', conditions: [{ key: 'if_big', value: { left: ref('start_0', 'n'), operator: 'gt', right: constant(5) } }] },
+  };
+  const bigScript = ['async function main({ params }) {', "  console.log('checking ' + params.n);", '  const limits = null;', '  return { result: params.n * limits.factor };', '}'].join('\n');
+  const big = { ...codeNode('big', 'Big', bigScript, { n: ref('start_0', 'n') }, 1100), meta: position(1100, 120) };
+  const small = { ...codeNode('small', 'Small', 'async function main({ params }) {\n  return { result: params.n };\n}', { n: ref('start_0', 'n') }, 1100), meta: position(1100, 480) };
+  const end = { ...endNode(1560, 'big'), meta: position(1560, 300) };
+  return {
+    title: 'Sizes',
+    nodes: [start, condition, big, small, end] as Schema['nodes'],
+    edges: [edge('start_0', 'condition_0'), edge('condition_0', 'big', 'if_big'), edge('condition_0', 'small', 'else'), edge('big', 'end_0'), edge('small', 'end_0')],
+  } as Schema;
+}
+
+/** The viewport's transform: what zoom, pan and fit change. */
+function viewTransform(page: Page): Promise<string | null> {
+  return page.getAttribute('svg.graph g.viewport', 'transform');
+}
+
 describe.skipIf(!available)('web console (chromium)', () => {
   let browser: Browser;
   let server: TestServer;
@@ -134,6 +164,11 @@ describe.skipIf(!available)('web console (chromium)', () => {
       if (message.type() === 'error' && !(allowed && allowed.test(message.text()))) errors.push(message.text());
     });
     page.on('pageerror', (error) => errors.push(String(error)));
+    // Nothing is fetched from anywhere but the server itself (no CDN; works offline).
+    const origin = new URL(url).origin;
+    page.on('request', (request) => {
+      if (!request.url().startsWith(`${origin}/`) && !/^(data|blob):/.test(request.url())) errors.push(`request outside the server: ${request.url()}`);
+    });
     await page.goto(url);
     return page;
   }
@@ -320,13 +355,184 @@ describe.skipIf(!available)('web console (chromium)', () => {
     await page.waitForSelector('.run-meta .badge');
   });
 
-  it('is readable on a phone-width screen', async () => {
+  it('highlights the branch taken, dims the other, marks the skipped node, and shows the error at its script line', async () => {
+    const taskID = await runTask(branchingWorkflow(), { n: 7 });
+    await waitForEnd(server.url, taskID);
+    await open(`${server.url}/#/task/${taskID}`);
+    await page.waitForSelector('.run-meta .badge.status-failed');
+    expect(await page.getAttribute('[data-node-id="small"]', 'class')).toContain('status-skipped');
+    expect(await page.getAttribute('[data-node-id="end_0"]', 'class')).toContain('status-skipped');
+    const edgeClasses = await page.locator('path.edge').evaluateAll((paths) => paths.map((path) => path.getAttribute('class')));
+    expect(edgeClasses).toEqual(['edge taken', 'edge taken', 'edge untaken', 'edge untaken', 'edge untaken']);
+    // Every node is on screen at 1280×720, each title readable (not drawn smaller than 8 px).
+    for (const nodeID of ['start_0', 'condition_0', 'big', 'small', 'end_0']) {
+      const box = await page.locator(`[data-node-id="${nodeID}"]`).boundingBox();
+      expect(box && box.x >= 0 && box.x + box.width <= 1280 && box.y + box.height <= 720).toBe(true);
+    }
+    const titleHeight = (await page.locator('[data-node-id="big"] text.title').boundingBox())?.height ?? 0;
+    expect(titleHeight).toBeGreaterThanOrEqual(8);
+
+    await page.click('[data-node-id="condition_0"]');
+    expect(await page.textContent('.panel')).toContain('if_big');
+    await page.click('.banner.error button');
+    expect(await page.textContent('[data-testid="node-error"]')).toBe("TypeError: cannot read property 'factor' of null (line 4)");
+    expect(await page.textContent('[data-testid="error-line"]')).toBe('  return { result: params.n * limits.factor };');
+    expect(await page.textContent('[data-testid="logs"]')).toContain('checking 7');
+    await page.screenshot({ path: `${SHOTS}viewer-branch-error.png` });
+
+    // The workflow panel: its inputs and a timeline of the nodes that ran, which opens a node.
+    await page.click('.node-head .link');
+    const timeline = page.locator('[data-testid="timeline"] li');
+    expect(await timeline.count()).toBe(3);
+    expect(await timeline.allTextContents()).toEqual([expect.stringContaining('Start'), expect.stringContaining('Is it big?'), expect.stringContaining('Big')]);
+    await page.click('[data-timeline-node="big"]');
+    expect(await page.textContent('[data-testid="node-title"]')).toBe('Big');
+  });
+
+  it('zooms, pans and fits the graph with its buttons, the mouse wheel and the keyboard', async () => {
+    const taskID = await runTask(branchingWorkflow(), { n: 1 });
+    await waitForEnd(server.url, taskID);
+    await open(`${server.url}/#/task/${taskID}`);
+    await page.waitForSelector('.run-meta .badge.status-succeeded');
+    expect(await page.getAttribute('[data-node-id="big"]', 'class')).toContain('status-skipped');
+    const fitted = await viewTransform(page);
+    await page.click('button[aria-label="Zoom in"]');
+    const zoomed = await viewTransform(page);
+    expect(zoomed).not.toBe(fitted);
+    const scale = (transform: string | null): number => Number(/scale\(([\d.]+)\)/.exec(transform ?? '')?.[1]);
+    expect(scale(zoomed)).toBeGreaterThan(scale(fitted));
+    // Dragging the background pans.
+    const canvas = (await page.locator('svg.graph').boundingBox())!;
+    await page.mouse.move(canvas.x + 20, canvas.y + canvas.height - 20);
+    await page.mouse.down();
+    await page.mouse.move(canvas.x + 120, canvas.y + canvas.height - 60, { steps: 4 });
+    await page.mouse.up();
+    const panned = await viewTransform(page);
+    expect(panned).not.toBe(zoomed);
+    expect(scale(panned)).toBe(scale(zoomed));
+    await page.mouse.move(canvas.x + canvas.width / 2, canvas.y + canvas.height / 2);
+    await page.mouse.wheel(0, 300);
+    expect(scale(await viewTransform(page))).toBeLessThan(scale(panned));
+    // Keyboard: focus the graph, arrows pan, + and - zoom, 0 fits again.
+    await page.focus('.graph-box');
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('+');
+    expect(await viewTransform(page)).not.toBe(fitted);
+    await page.keyboard.press('0');
+    expect(await viewTransform(page)).toBe(fitted);
+    await page.click('button[aria-label="Zoom out"]');
+    await page.click('button:text-is("Fit")');
+    expect(await viewTransform(page)).toBe(fitted);
+    // From the Fit button, Tab reaches the graph, then its nodes; Enter opens one.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate<string | undefined>('document.activeElement?.className')).toBe('graph-box');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    expect(await page.textContent('[data-testid="node-title"]')).toBe('Start');
+  });
+
+  it('downloads the report as JSON', async () => {
     const taskID = await runTask(loopWorkflow());
     await waitForEnd(server.url, taskID);
-    await open(`${server.url}/#/task/${taskID}`, { width: 390, height: 844 });
+    await open(`${server.url}/#/task/${taskID}`);
     await page.waitForSelector('.run-meta .badge.status-succeeded');
-    const width = await page.evaluate<number>('document.documentElement.scrollWidth');
-    expect(width).toBeLessThanOrEqual(390);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('button:text-is("Download report")')]);
+    expect(download.suggestedFilename()).toBe(`flowgram-report-${taskID}.json`);
+    const report = JSON.parse(readFileSync((await download.path())!, 'utf8')) as { id: string; outputs: unknown; workflowStatus: { status: string } };
+    expect(report.id).toBe(taskID);
+    expect(report.workflowStatus.status).toBe('succeeded');
+    expect(report.outputs).toEqual({ result: [9, 64, 144] });
+  });
+
+  it('starts a run from an uploaded file, and from the workflow and inputs of an earlier run', async () => {
+    const earlier = await runTask({ ...greetingWorkflow(), title: 'Earlier greeter' }, { name: 'Grace', count: 4 });
+    await waitForEnd(server.url, earlier);
+    await open(`${server.url}/#/new`);
+    await page.setInputFiles('#workflow-file', { name: 'loop.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(loopWorkflow())) });
+    await expect.poll(() => page.locator('[data-field="numbers"]').count()).toBe(1);
+    expect(JSON.parse(await page.inputValue('[data-field="numbers"]'))).toEqual([3, 8, 12]);
+    await page.fill('[data-field="numbers"]', '[2, 5]');
+    await page.click('button[type=submit]');
+    await page.waitForURL(/#\/task\//);
+    await page.waitForSelector('.run-meta .badge.status-succeeded', { timeout: 15_000 });
+    expect(await page.textContent('.panel')).toContain('25');
+
+    await page.goto(`${server.url}/#/new`);
+    await page.waitForSelector(`#workflow-earlier option[value="${earlier}"]`, { state: 'attached' });
+    expect(await page.textContent(`#workflow-earlier option[value="${earlier}"]`)).toContain('Earlier greeter');
+    await page.selectOption('#workflow-earlier', earlier);
+    await expect.poll(() => page.inputValue('[data-field="name"]')).toBe('Grace');
+    expect(await page.inputValue('[data-field="count"]')).toBe('4');
+    expect(JSON.parse(await page.inputValue('#workflow-json'))).toMatchObject({ title: 'Earlier greeter' });
+    await page.click('button:text-is("Validate")');
+    await expect.poll(() => page.textContent('.start [aria-live]')).toBe('Valid.');
+  });
+
+  it('pages through a long history', async () => {
+    const title = `Paged ${Date.now()}`;
+    for (let i = 0; i < 23; i++) await runTask({ ...helloSchema(), title }, { name: String(i) });
+    await open(`${server.url}/#/runs?q=${encodeURIComponent(title)}`);
+    await expect.poll(() => page.textContent('[data-testid="range"]')).toBe('1–20 of 23');
+    expect(await page.locator('.runs-table tbody tr').count()).toBe(20);
+    const firstPage = await page.locator('.runs-table tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-task-id')));
+    await page.click('button:text-is("Older →")');
+    await expect.poll(() => page.textContent('[data-testid="range"]')).toBe('21–23 of 23');
+    const secondPage = await page.locator('.runs-table tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-task-id')));
+    expect(secondPage).toHaveLength(3);
+    expect(secondPage.filter((id) => firstPage.includes(id))).toEqual([]);
+    expect(await page.isDisabled('button:text-is("Older →")')).toBe(true);
+    await page.click('button:text-is("← Newer")');
+    await expect.poll(() => page.textContent('[data-testid="range"]')).toBe('1–20 of 23');
+  });
+
+  it('is readable on a phone-width screen: runs, start form and viewer, nothing wider than the screen', async () => {
+    const taskID = await runTask(branchingWorkflow(), { n: 9 });
+    await waitForEnd(server.url, taskID);
+    const phone = { width: 390, height: 844 };
+    const pageWidth = (): Promise<number> => page.evaluate<number>('document.documentElement.scrollWidth');
+
+    await open(`${server.url}/#/runs`, phone);
+    await page.waitForSelector('.runs-table');
+    expect(await pageWidth()).toBeLessThanOrEqual(390);
+    // Status, workflow and start time stay visible; the task ID is one tap away (the title links to it).
+    expect(await page.isVisible(`tr[data-task-id="${taskID}"] .badge`)).toBe(true);
+    await page.screenshot({ path: `${SHOTS}phone-runs.png` });
+
+    await page.goto(`${server.url}/#/new`);
+    await page.fill('#workflow-json', JSON.stringify(greetingWorkflow()));
+    await page.waitForSelector('[data-field="name"]');
+    expect(await pageWidth()).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: `${SHOTS}phone-start.png`, fullPage: true });
+
+    await page.goto(`${server.url}/#/task/${taskID}`);
+    await page.waitForSelector('.run-meta .badge.status-failed');
+    await page.click('.banner.error button');
+    await page.waitForSelector('[data-testid="error-line"]');
+    expect(await pageWidth()).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: `${SHOTS}phone-viewer.png`, fullPage: true });
+  });
+
+  it('shows secrets redacted wherever they went: inputs, outputs, logs', async () => {
+    const key = 'sk-console-test-7a9f3c';
+    const guarded = await startTestServer({ runtimeOptions: { secrets: new SecretStore({ values: { API_KEY: key }, env: false }) } });
+    try {
+      const script = "async function main({ params }) {\n  console.log('using ' + params.key);\n  return { result: 'sent ' + params.key };\n}";
+      const schema = { title: 'Uses a secret', nodes: [greetingWorkflow().nodes[0], codeNode('code_0', 'Call', script, { key: ref('secrets', 'API_KEY') }, 300), endNode(600, 'code_0')], edges: [edge('start_0', 'code_0'), edge('code_0', 'end_0')] } as Schema;
+      const run = await postJson<{ taskID: string }>(`${guarded.url}/api/task/run`, { schema, inputs: { name: 'x', count: 1 } });
+      expect(run.status).toBe(200);
+      await waitForEnd(guarded.url, run.body.taskID);
+      await open(`${guarded.url}/#/task/${run.body.taskID}`);
+      await page.waitForSelector('.run-meta .badge.status-succeeded');
+      await page.click('[data-node-id="code_0"]');
+      await expect.poll(() => page.textContent('[data-testid="logs"]')).toContain('[redacted]');
+      expect(await page.textContent('.panel')).toContain('sent [redacted]');
+      expect(await page.textContent('body')).not.toContain(key);
+      await page.click('.node-head .link');
+      expect(await page.textContent('.panel')).toContain('sent [redacted]');
+      expect(await page.textContent('body')).not.toContain(key);
+    } finally {
+      await guarded.close();
+    }
   });
 
   describe('with FLOWGRAM_API_TOKEN', () => {

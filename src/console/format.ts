@@ -5,6 +5,15 @@ export function formatDateTime(ms: number | undefined): string {
   return new Date(ms).toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
 }
 
+/** The date and the time of day apart (a narrow table puts them on two lines). */
+export function formatDateAndTime(ms: number): { date: string; time: string } {
+  const at = new Date(ms);
+  return {
+    date: at.toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' }),
+    time: at.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' }),
+  };
+}
+
 export function formatDuration(ms: number | undefined): string {
   if (ms === undefined || !Number.isFinite(ms) || ms < 0) return '—';
   if (ms < 1_000) return `${Math.round(ms)} ms`;

@@ -20,7 +20,13 @@ export interface GraphOptions {
 interface DrawnNode {
   group: SVGGElement;
   detail: SVGTextElement;
+  /** The box's centre in drawing coordinates. */
+  cx: number;
+  cy: number;
 }
+
+/** Below this scale titles are too small to read: the first view then shows one node at this scale instead of all. */
+const READABLE_SCALE = 0.55;
 
 /** Long titles are shortened inside the box; the full title is in the tooltip and the side panel. */
 function short(text: string, max: number): string {
@@ -46,7 +52,7 @@ export class WorkflowGraph {
   ) {
     this.level = layoutLevel(nodes, edges);
     this.viewport = s('g', { class: 'viewport' });
-    this.drawLevel(this.level, this.viewport);
+    this.drawLevel(this.level, this.viewport, 0, 0);
     this.svg = s('svg', { class: 'graph', role: 'img', 'aria-label': 'Workflow graph' }, this.viewport);
     this.element = document.createElement('div');
     this.element.className = 'graph-box';
@@ -57,7 +63,7 @@ export class WorkflowGraph {
     this.update();
   }
 
-  private drawLevel(level: Level, parent: SVGGElement): void {
+  private drawLevel(level: Level, parent: SVGGElement, offsetX: number, offsetY: number): void {
     const byID = new Map(level.boxes.map((box) => [box.node.id, box]));
     for (const edge of level.edges) {
       const from = byID.get(edge.sourceNodeID);
@@ -77,14 +83,14 @@ export class WorkflowGraph {
     }
     for (const box of level.boxes) {
       const title = titleText(box.node.data?.title, box.node.id);
-      const detail = s('text', { class: 'detail', x: 12, y: 42 });
+      const detail = s('text', { class: 'detail', x: 14, y: 44 });
       const group = s(
         'g',
         { class: 'node', transform: `translate(${box.x},${box.y})`, tabindex: 0, role: 'button', 'data-node-id': box.node.id, 'aria-label': `${title} (${box.node.type})` },
         s('title', undefined, `${title} — ${box.node.type} ${box.node.id}`),
         s('rect', { class: box.inner ? 'box container' : 'box', width: box.w, height: box.h, rx: 8 }),
         s('rect', { class: 'bar', width: 6, height: Math.min(box.h, NODE_H), rx: 3 }),
-        s('text', { class: 'title', x: 12, y: 22 }, short(title, 26)),
+        s('text', { class: 'title', x: 14, y: 23 }, short(title, 21)),
         detail,
       );
       group.addEventListener('click', (event) => {
@@ -99,11 +105,11 @@ export class WorkflowGraph {
         }
       });
       parent.appendChild(group);
-      this.drawn.set(box.node.id, { group, detail });
+      this.drawn.set(box.node.id, { group, detail, cx: offsetX + box.x + box.w / 2, cy: offsetY + box.y + Math.min(box.h, NODE_H) / 2 });
       if (box.inner) {
         const inner = s('g', { transform: `translate(${box.x + PAD},${box.y + HEADER})` });
         parent.appendChild(inner);
-        this.drawLevel(box.inner, inner);
+        this.drawLevel(box.inner, inner, offsetX + box.x + PAD, offsetY + box.y + HEADER);
       }
     }
   }
@@ -138,14 +144,38 @@ export class WorkflowGraph {
     this.apply();
   }
 
-  fit(): void {
+  private fitScale(): { scale: number; width: number; height: number } {
     const rect = this.svg.getBoundingClientRect();
     const width = rect.width || 800;
     const height = rect.height || 400;
     const margin = 24;
-    this.scale = Math.min(1.25, (width - 2 * margin) / this.level.width, (height - 2 * margin) / this.level.height);
-    this.tx = (width - this.level.width * this.scale) / 2;
-    this.ty = (height - this.level.height * this.scale) / 2;
+    return { scale: Math.min(1.25, (width - 2 * margin) / this.level.width, (height - 2 * margin) / this.level.height), width, height };
+  }
+
+  /** The whole workflow on screen. */
+  fit(): void {
+    const { scale, width, height } = this.fitScale();
+    this.scale = scale;
+    this.tx = (width - this.level.width * scale) / 2;
+    this.ty = (height - this.level.height * scale) / 2;
+    this.apply();
+  }
+
+  /**
+   * The first view: the whole workflow where it fits at a readable size (as on a desktop screen);
+   * otherwise (a phone, a long workflow) the node that matters, readable, with the rest a pan away.
+   */
+  initialView(focusID: string | undefined): void {
+    const { scale, width, height } = this.fitScale();
+    const focus = focusID === undefined ? undefined : this.drawn.get(focusID);
+    if (scale >= READABLE_SCALE || !focus) {
+      this.fit();
+      return;
+    }
+    this.scale = READABLE_SCALE;
+    // The focus node a third from the left, so what follows it shows too.
+    this.tx = Math.min(24, width / 3 - focus.cx * this.scale);
+    this.ty = height / 2 - focus.cy * this.scale;
     this.apply();
   }
 

@@ -9,6 +9,12 @@ export const NODE_W = 200;
 export const NODE_H = 56;
 const GAP_X = 80;
 const GAP_Y = 32;
+/**
+ * The widest empty band kept between the editor's nodes. The editor draws wider nodes (and people
+ * leave room): kept as they are, the gaps would make a fitted graph too small to read.
+ */
+const MAX_GAP_X = 100;
+const MAX_GAP_Y = 60;
 export const PAD = 24;
 export const HEADER = 44;
 
@@ -51,6 +57,23 @@ function depths(nodes: SchemaNode[], edges: SchemaEdge[]): Map<string, number> {
   return depth;
 }
 
+/**
+ * Closes every empty band wider than `maxGap` along one axis: each box moves back by the empty space
+ * before it, so order, alignment and rows are the editor's, and no two boxes can come to overlap.
+ */
+function closeGaps(boxes: Box[], axis: 'x' | 'y', maxGap: number): void {
+  const size = axis === 'x' ? 'w' : 'h';
+  const sorted = boxes.slice().sort((a, b) => a[axis] - b[axis]);
+  let reach = Number.NEGATIVE_INFINITY;
+  let shift = 0;
+  for (const box of sorted) {
+    const start = box[axis];
+    if (reach !== Number.NEGATIVE_INFINITY && start - reach > maxGap) shift += start - reach - maxGap;
+    reach = Math.max(reach, start + box[size]);
+    box[axis] = start - shift;
+  }
+}
+
 function overlapping(boxes: Box[]): boolean {
   for (let i = 0; i < boxes.length; i++) {
     for (let j = i + 1; j < boxes.length; j++) {
@@ -72,6 +95,8 @@ export function layoutLevel(nodes: SchemaNode[], edges: SchemaEdge[]): Level {
   // Editor positions that would draw boxes on top of each other (e.g. all at 0,0) are not used.
   const trusted = !overlapping(boxes.filter((box) => position(box.node)));
   const placed = trusted ? boxes.filter((box) => position(box.node)) : [];
+  closeGaps(placed, 'x', MAX_GAP_X);
+  closeGaps(placed, 'y', MAX_GAP_Y);
   const missing = boxes.filter((box) => !placed.includes(box));
   if (missing.length > 0) {
     // Below whatever the editor placed, columns by depth.

@@ -3,7 +3,7 @@
  * title, paged, with totals per status; it follows running tasks' event streams and refreshes as they end.
  */
 import { fill, h } from './dom.js';
-import { STATUS_LABELS, formatDateTime, formatDuration } from './format.js';
+import { STATUS_LABELS, formatDateAndTime, formatDuration } from './format.js';
 import { badge, type PageContext } from './page.js';
 import { TASK_STATUSES, type TaskListing, type TaskStatus } from './types.js';
 
@@ -63,6 +63,12 @@ function timeRange(filter: RunsFilter): { since?: number; until?: number } {
   }
   const ms = RANGES[filter.range]?.ms;
   return ms === undefined ? {} : { since: Date.now() - ms };
+}
+
+function startedAt(ms: number): Node | string {
+  if (!ms) return '—';
+  const { date, time } = formatDateAndTime(ms);
+  return h('time', { datetime: new Date(ms).toISOString() }, h('span', undefined, date), ' ', h('span', { class: 'time' }, time));
 }
 
 export async function runsPage(context: PageContext, filter: RunsFilter): Promise<void> {
@@ -147,7 +153,7 @@ export async function runsPage(context: PageContext, filter: RunsFilter): Promis
                 { 'data-task-id': task.id },
                 h('td', undefined, badge(task.status, STATUS_LABELS[task.status])),
                 h('td', { class: 'title-cell' }, h('a', { href: `#/task/${encodeURIComponent(task.id)}` }, task.title || '(untitled)'), task.error ? h('div', { class: 'row-error' }, task.error) : null),
-                h('td', undefined, formatDateTime(task.startTime)),
+                h('td', { class: 'started' }, startedAt(task.startTime)),
                 running && task.startTime > 0 ? h('td', { 'data-started': task.startTime }, duration) : h('td', undefined, duration),
                 h('td', undefined, h('a', { href: `#/task/${encodeURIComponent(task.id)}`, class: 'mono' }, task.id)),
               );

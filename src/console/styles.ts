@@ -39,7 +39,7 @@ textarea { width:100%; }
 table { border-collapse:collapse; width:100%; }
 th, td { text-align:left; padding:8px 10px; border-bottom:1px solid #eceef2; vertical-align:top; }
 th { font-weight:600; color:var(--muted); font-size:12px; text-transform:uppercase; letter-spacing:.03em; }
-td.title-cell { overflow-wrap:anywhere; } .row-error { color:var(--failed); font-size:12px; overflow-wrap:anywhere; }
+td.title-cell { overflow-wrap:anywhere; } td.started { white-space:nowrap; } .row-error { color:var(--failed); font-size:12px; overflow-wrap:anywhere; }
 .empty { padding:16px; }
 .pager { display:flex; gap:12px; align-items:center; justify-content:flex-end; margin:10px 0; }
 .card { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:12px 16px; margin-bottom:12px; }
@@ -57,7 +57,7 @@ td.title-cell { overflow-wrap:anywhere; } .row-error { color:var(--failed); font
 .banner { display:flex; gap:10px; flex-wrap:wrap; align-items:baseline; padding:10px 14px; border-radius:8px; }
 .banner.error { background:#fdecec; border:1px solid #f2b8b8; color:#7a1111; }
 .banner-message { white-space:pre-wrap; overflow-wrap:anywhere; }
-.viewer-body { display:grid; grid-template-columns:minmax(0,1fr) 400px; gap:12px; min-height:520px; height:calc(100vh - 190px); }
+.viewer-body { display:grid; grid-template-columns:minmax(0,1fr) 380px; gap:12px; min-height:520px; height:calc(100vh - 190px); }
 .canvas { position:relative; background:var(--card); border:1px solid var(--line); border-radius:8px; overflow:hidden; min-height:320px; }
 .zoom { position:absolute; right:8px; top:8px; display:flex; gap:4px; z-index:1; }
 .graph-box { width:100%; height:100%; } .graph { width:100%; height:100%; display:block; touch-action:none; cursor:grab; }
@@ -71,7 +71,7 @@ pre.error-text { background:#fdecec; color:#7a1111; }
 .log { display:grid; grid-template-columns:auto auto 1fr; gap:8px; padding:3px 0; border-bottom:1px dashed #eceef2; }
 .log time, .log .level { color:var(--muted); } .log-text { white-space:pre-wrap; overflow-wrap:anywhere; }
 .level-error .log-text { color:var(--failed); } .level-warning .log-text { color:var(--canceled); }
-svg text { font-size:12px; fill:var(--fg); } svg text.detail { fill:var(--muted); font-size:11.5px; } svg text.port { fill:var(--muted); font-size:11px; }
+svg text { font-size:12px; fill:var(--fg); } svg text.title { font-size:15px; font-weight:600; } svg text.detail { fill:var(--muted); font-size:13px; } svg text.port { fill:var(--muted); font-size:11px; }
 .node { cursor:pointer; } .node:focus { outline:none; } .node:focus-visible rect.box { stroke:#7aa2ff; stroke-width:3; }
 .node rect.box { fill:#fff; stroke:var(--line); stroke-width:1.5; } .node rect.box.container { fill:#f8fafc; stroke-dasharray:6 4; }
 .node rect.bar { fill:var(--pending); }
@@ -83,6 +83,19 @@ svg text { font-size:12px; fill:var(--fg); } svg text.detail { fill:var(--muted)
 .edge { fill:none; stroke:#c3c8d0; stroke-width:1.5; } .edge.taken { stroke:var(--succeeded); stroke-width:2.5; }
 .edge.untaken { stroke:#d9dce1; stroke-dasharray:5 4; opacity:.7; }
 .value-box .link { margin-top:4px; }
+ol.code { position:relative; list-style:none; margin:0; padding:6px 0; background:#f3f4f6; border-radius:6px; max-height:320px; overflow:auto;
+  font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size:12.5px; counter-reset:line; }
+ol.code li { counter-increment:line; white-space:pre; padding-right:8px; }
+ol.code li::before { content:counter(line); display:inline-block; width:3em; margin-right:10px; text-align:right; color:var(--muted); user-select:none; }
+ol.code li.marked { background:#fbd5d5; } ol.code li.marked::before { color:var(--failed); font-weight:700; }
+.timeline { list-style:none; padding:0; margin:0; }
+.timeline li { padding:5px 0; border-bottom:1px dashed #eceef2; }
+.timeline-head { display:flex; gap:6px; align-items:center; } .timeline-head .link { text-align:left; overflow-wrap:anywhere; }
+.timeline-time { font-size:12px; }
+.track { position:relative; height:6px; background:#eef0f3; border-radius:3px; margin-top:3px; overflow:hidden; }
+.track .bar { position:absolute; top:0; height:6px; border-radius:3px; background:var(--pending); }
+.track .bar.status-processing { background:var(--processing); } .track .bar.status-succeeded { background:var(--succeeded); }
+.track .bar.status-failed { background:var(--failed); } .track .bar.status-canceled { background:var(--canceled); }
 @media (max-width: 900px) {
   main { padding:10px; }
   .viewer-body { grid-template-columns:1fr; height:auto; }
@@ -92,7 +105,8 @@ svg text { font-size:12px; fill:var(--fg); } svg text.detail { fill:var(--muted)
 }
 @media (max-width: 560px) {
   th:nth-child(5), td:nth-child(5) { display:none; }
-  .filters input[type=search] { min-width:0; width:100%; }
+  .filters input[type=search] { min-width:0; flex:1 1 100%; }
+  td.started .time { display:block; }
 }
 `;
 

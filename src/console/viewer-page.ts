@@ -12,6 +12,8 @@ import { badge, errorText, section, type PageContext } from './page.js';
 import { RunModel, indexNodes } from './run-model.js';
 import type { Message, Report, SchemaNode, WorkflowSchema } from './types.js';
 import { valueView } from './value-view.js';
+import { codeView, errorLine } from './code-view.js';
+import { timeline } from './timeline.js';
 
 const TICK_MS = 500;
 const REFRESH_DEBOUNCE_MS = 150;
@@ -78,7 +80,16 @@ export async function viewerPage(context: PageContext, taskID: string): Promise<
       h('div', { class: 'viewer-body' }, h('div', { class: 'canvas' }, h('div', { class: 'zoom' }, zoomIn, zoomOut, fit), graph.element), panel),
     ),
   );
-  requestAnimationFrame(() => graph.fit());
+  requestAnimationFrame(() => graph.initialView(focusNode()));
+
+  /** Where a look at the run starts: the failed node, else a running one, else the start node. */
+  function focusNode(): string | undefined {
+    const failed = model.failure()?.nodeID;
+    if (failed !== undefined && nodes.has(failed)) return failed;
+    const running = Object.values(model.report.reports).find((report) => report.status === 'processing' && nodes.has(report.id));
+    if (running) return running.id;
+    return Array.isArray(schema.nodes) ? (schema.nodes.find((node) => node?.type === 'start') ?? schema.nodes[0])?.id : undefined;
+  }
 
   function select(nodeID: string | undefined): void {
     selected = nodeID;
@@ -171,6 +182,7 @@ export async function viewerPage(context: PageContext, taskID: string): Promise<
       section('Inputs', valueView(model.report.inputs, 'Workflow inputs')),
       section('Outputs', valueView(model.report.outputs, 'Workflow outputs')),
       general.length > 0 ? section('Messages', logList(general)) : null,
+      section('Timeline', timeline(model, nodes, Date.now(), select) ?? h('p', { class: 'muted' }, 'No node has run yet.')),
     );
   }
 
@@ -224,7 +236,12 @@ export async function viewerPage(context: PageContext, taskID: string): Promise<
     }
     const snapshotState = model.snapshotState(nodeID, index);
     parts.push(h('p', undefined, 'This run: ', badge(snapshotState, STATUS_LABELS[snapshotState])));
+    const script = scriptOf(node);
+    const line = errorLine(snapshot.error);
+    const code = script ? section('Code', codeView(script.content, script.language, line)) : null;
     if (snapshot.error !== undefined) parts.push(section('Error', h('pre', { class: 'value error-text', 'data-testid': 'node-error' }, snapshot.error)));
+    // The failing line next to its error; otherwise the script comes after what the node did.
+    if (line !== undefined) parts.push(code);
     if (snapshot.branch !== undefined) parts.push(section('Branch', h('code', undefined, snapshot.branch)));
     const attempts = snapshot.data?.attempts;
     if (attempts !== undefined) parts.push(section('Attempts', valueView(attempts, 'Attempts')));
@@ -232,8 +249,18 @@ export async function viewerPage(context: PageContext, taskID: string): Promise<
     parts.push(section('Outputs', valueView(snapshot.outputs, 'Node outputs')));
     const logs = model.logs(nodeID, snapshot);
     parts.push(section('Logs', logs.length > 0 ? logList(logs) : h('p', { class: 'muted' }, 'No output.')));
-    if (snapshot.data && Object.keys(snapshot.data).length > 0) parts.push(section('Data', valueView(snapshot.data, 'Node data')));
+    if (line === undefined) parts.push(code);
+    const data = { ...snapshot.data };
+    // The script is shown above as code, not again as JSON.
+    if (script) delete data.script;
+    if (Object.keys(data).length > 0) parts.push(section('Data', valueView(data, 'Node data')));
     return h('div', undefined, ...parts);
+  }
+
+  function scriptOf(node: SchemaNode): { content: string; language: string } | undefined {
+    const script = node.data?.script as { content?: unknown; language?: unknown } | undefined;
+    if (node.type !== 'code' || !script || typeof script.content !== 'string') return undefined;
+    return { content: script.content, language: typeof script.language === 'string' ? script.language : 'javascript' };
   }
 
   function isTopLevel(nodeID: string): boolean {
