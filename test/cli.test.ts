@@ -283,7 +283,7 @@ async function startServe(args: string[], env: Record<string, string> = {}): Pro
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
       const match = /listening on (http:\/\/\S+?) /.exec(stderr);
-      if (match && stderr.includes('console (run history')) resolve(match[1]);
+      if (match && (args.includes('--no-console') || stderr.includes('console (run history'))) resolve(match[1]);
     });
     child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
   });
@@ -320,6 +320,26 @@ describe('flowgram serve', () => {
       expect(await stopServe(child)).toBe(0);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('serves the web console at / unless --no-console', async () => {
+    const withConsole = await startServe(['--db', ':memory:']);
+    try {
+      const page = await fetch(`${withConsole.url}/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('/console/main.js');
+    } finally {
+      await stopServe(withConsole.child);
+    }
+    const without = await startServe(['--db', ':memory:', '--no-console']);
+    try {
+      expect((await fetch(`${without.url}/`)).status).toBe(404);
+      expect((await fetch(`${without.url}/console/main.js`)).status).toBe(404);
+      expect((await fetch(`${without.url}/api/info`)).status).toBe(200);
+      expect(without.stderr()).not.toContain('console (run history');
+    } finally {
+      await stopServe(without.child);
     }
   });
 
