@@ -121,6 +121,44 @@ describe('maxValueBytes: nothing a node builds or hands on outgrows it', () => {
   });
 });
 
+describe('maxValueBytes: a loop\'s collected outputs', () => {
+  it('fail the loop as soon as they outgrow the limit, not after every iteration has run', async () => {
+    // Each iteration renders 1,000 characters into the collected outputs: 2,000 iterations would hold
+    // 2 MB (and, with the default limit, a million iterations gigabytes) before the loop ended.
+    let iterations = 0;
+    const counted: NodeExecutor = { type: 'counted', execute: () => (iterations++, { outputs: {} }) };
+    const loop = {
+      ...node('loop_0', 'loop', {
+        loopFor: { type: 'ref', content: ['start_0', 'items'] },
+        loopOutputs: { texts: { type: 'template', content: '{{start_0.s}}' } },
+      }),
+      blocks: [node('block_start', 'block-start'), node('count', 'counted'), node('block_end', 'block-end')],
+      edges: [
+        { sourceNodeID: 'block_start', targetNodeID: 'count' },
+        { sourceNodeID: 'count', targetNodeID: 'block_end' },
+      ],
+    };
+    const items = Array.from({ length: 2_000 }, (_, i) => i);
+    const task = runtime({ executors: [counted], limits: { maxValueBytes: 20_000 } }).start(line(loop), { s: 'x'.repeat(1_000), items });
+    const error = await failure(task);
+    expect(error).toMatchObject({ code: ErrorCodes.LIMIT_EXCEEDED, nodeID: 'loop_0' });
+    expect(error.message).toMatch(/maxValueBytes: the outputs of node "loop_0" would be larger than 20000 characters of JSON \(at iteration 20\)/);
+    expect(iterations).toBe(20);
+  });
+
+  it('may come close to the limit', async () => {
+    const loop = {
+      ...node('loop_0', 'loop', { loopFor: { type: 'ref', content: ['start_0', 'items'] }, loopOutputs: { texts: { type: 'ref', content: ['start_0', 's'] } } }),
+      blocks: [node('block_start', 'block-start'), node('block_end', 'block-end')],
+      edges: [{ sourceNodeID: 'block_start', targetNodeID: 'block_end' }],
+    };
+    // {"texts":["xx…x",…]}: 10 × 1,002 characters, 9 commas and the braces, brackets and key.
+    const task = runtime({ limits: { maxValueBytes: 10_100 } }).start(line(loop), { s: 'x'.repeat(1_000), items: Array.from({ length: 10 }, (_, i) => i) });
+    await task.wait();
+    expect((task.report().reports.loop_0.snapshots[0].outputs.texts as string[]).length).toBe(10);
+  });
+});
+
 describe('maxJsonDepth', () => {
   it('refuses 400k-deep task inputs at once, before anything recursive touches them', () => {
     expect(() => runtime().start(line(), { items: nested(400_000) })).toThrow(expect.objectContaining({ code: ErrorCodes.LIMIT_EXCEEDED, limit: 'maxJsonDepth' }));

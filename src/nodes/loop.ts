@@ -1,5 +1,7 @@
 import type { NodeExecutor, ResolvedValue } from '../engine/types.js';
 import { typeOfValue } from '../engine/value-types.js';
+import { measureJson } from '../json-bounds.js';
+import { DEFAULT_LIMITS, limitExceeded } from '../limits.js';
 import type { IFlowValue, VariableType } from '../schema/types.js';
 
 interface LoopData {
@@ -52,12 +54,27 @@ export const loopExecutor: NodeExecutor = {
     const outputNames = Object.keys(loopOutputs);
     const collected: Record<string, unknown[]> = {};
     for (const name of outputNames) collected[name] = [];
+    // The collected arrays are the loop's outputs: bounded while they grow, not only once the loop ends
+    // (an iteration's outputs are small, many iterations' are not).
+    const maxBytes = context.limits.maxValueBytes ?? DEFAULT_LIMITS.maxValueBytes;
+    let collectedBytes = 0;
+    const collect = (outputs: Record<string, unknown>, index: number): void => {
+      for (const name of outputNames) {
+        // Each item adds its JSON and a comma to its array.
+        collectedBytes += measureJson(outputs[name], Number.POSITIVE_INFINITY, maxBytes - collectedBytes).bytes + 1;
+        if (collectedBytes > maxBytes) {
+          const detail = `the outputs of node "${context.node.id}" would be larger than ${maxBytes} characters of JSON (at iteration ${index + 1})`;
+          throw limitExceeded('maxValueBytes', detail, context.node.id);
+        }
+      }
+      for (const name of outputNames) collected[name].push(outputs[name]);
+    };
     // A resumed task continues after the iterations its earlier run finished.
     const done = context.finishedIterations;
-    for (const iteration of done) {
+    for (const [index, iteration] of done.entries()) {
       if (iteration.control === 'break') return { outputs: collected };
       if (iteration.control === 'continue') continue;
-      for (const name of outputNames) collected[name].push(iteration.outputs[name] ?? null);
+      collect(Object.fromEntries(outputNames.map((name) => [name, iteration.outputs[name] ?? null])), index);
     }
     for (let index = done.length; index < items.length; index++) {
       if (context.signal.aborted) throw context.signal.reason;
@@ -74,8 +91,8 @@ export const loopExecutor: NodeExecutor = {
         const ref = loopOutputs[name];
         const value = ref?.type === 'ref' ? run.values.resolveRef(ref.content) : run.values.resolve(ref);
         outputs[name] = value?.value ?? null;
-        collected[name].push(outputs[name]);
       }
+      collect(outputs, index);
       context.iterationFinished({ index, control: 'next', outputs });
     }
     return { outputs: collected };
