@@ -25,17 +25,36 @@ const MAX_REQUEUES = 2;
 /** How long overlapping jobs keep synchronous waits off. */
 const CONCURRENCY_MEMORY_MS = 50;
 
+/**
+ * What the pool needs of a worker: a worker thread, or anything shaped like one (the Python runner's
+ * child processes). It answers `WORKER_READY` once, then one reply per job.
+ */
+export interface PoolWorker {
+  postMessage(message: unknown): void;
+  on(event: 'message', listener: (message: unknown) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  on(event: 'exit', listener: (code: number | null) => void): unknown;
+  removeAllListeners(event: 'message'): unknown;
+  /** Whether it keeps the host process alive. */
+  ref(): void;
+  unref(): void;
+  /** Stops it at once. */
+  terminate(): Promise<unknown>;
+}
+
 export interface WorkerPoolOptions<Request = unknown, Result = unknown> {
   /** Most workers alive at once. */
   size: number;
-  /** The worker's module, or (with `eval`) its source code. */
-  entry: URL | string;
+  /** The worker's module, or (with `eval`) its source code. Ignored with `start`. */
+  entry?: URL | string;
   eval?: boolean;
   /** With `channel`, an object: the worker finds its slot's buffers in `workerData.channel`. */
   workerData?: unknown;
   resourceLimits?: ResourceLimits;
   /** Jobs travel through a shared-memory slot per worker instead of messages (see shared-channel.ts). */
   channel?: WorkerChannelOptions<Request, Result>;
+  /** Starts a worker of another kind than a thread running `entry` (no `channel` then). */
+  start?: () => PoolWorker;
 }
 
 export interface WorkerChannelOptions<Request, Result> {
@@ -73,7 +92,7 @@ interface Job<Request, Result> {
 }
 
 interface Slot<Request, Result> {
-  readonly worker: Worker;
+  readonly worker: PoolWorker;
   readonly channel: SharedChannel | undefined;
   job: Job<Request, Result> | undefined;
   /** When it last finished a job (see idleSlot). */
@@ -269,15 +288,19 @@ export class WorkerPool<Request, Result> {
 
   /** `referenced`: jobs wait for this worker, so it keeps the process alive while it starts. */
   private spawn(referenced: boolean): Slot<Request, Result> {
-    const { entry, eval: isSource, resourceLimits, channel: channelOptions } = this.options;
-    const buffers = channelOptions ? createChannelBuffers(channelOptions.bytes) : undefined;
+    const { entry, eval: isSource, resourceLimits, channel: channelOptions, start } = this.options;
+    const buffers = channelOptions && !start ? createChannelBuffers(channelOptions.bytes) : undefined;
     const workerData = buffers ? { ...(this.options.workerData as object), channel: buffers } : this.options.workerData;
+    let worker: PoolWorker;
+    if (start) worker = start();
+    else if (entry === undefined) throw new Error('a worker pool needs an entry or a start function');
     // execArgv: [] — the host's flags (--input-type, loaders, --inspect) are not meant for sandbox workers.
-    const worker = new Worker(entry, { eval: isSource, execArgv: [], workerData, resourceLimits, stdout: false, stderr: false });
+    else worker = new Worker(entry, { eval: isSource, execArgv: [], workerData, resourceLimits, stdout: false, stderr: false });
     if (!referenced) worker.unref();
     const channel = buffers && new SharedChannel(buffers);
     const slot: Slot<Request, Result> = { worker, channel, job: undefined, idleSince: 0, ready: false, dead: false };
-    worker.on('message', (message: WorkerReplyMessage<Result> | typeof WORKER_READY) => {
+    worker.on('message', (received) => {
+      const message = received as WorkerReplyMessage<Result> | typeof WORKER_READY;
       if (message !== WORKER_READY) return this.reply(slot, message);
       slot.ready = true;
       this.dispatch();

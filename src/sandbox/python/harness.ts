@@ -1,5 +1,7 @@
 /**
- * The Python side of the sandbox, run once per interpreter when its worker starts.
+ * The Python side of the sandbox, run once per interpreter when its process starts: the first,
+ * friendly layer, which gives scripts clear errors. The wall is the process it runs in (see
+ * ./process.ts), and every run starts from the same memory image (./interpreter-process.ts).
  *
  * It defines `_flowgram_configure(allowed_json)` and `_flowgram_run(source, params_json, limits_json)`
  * and then removes every way from Python back to JavaScript. Layers, each enough on its own for the
@@ -10,7 +12,7 @@
  *      introspection and imports outside the allowlist, during a run and from script code at any time
  *      (finalizers and generator `finally` blocks can run after their run ended),
  *   4. the `js` / `pyodide_js` bridges and pyodide's own modules dropped from `sys.modules`,
- *      their import finder removed, and (in the worker) Node globals scrubbed.
+ *      their import finder removed.
  * Kept as a TypeScript string so `tsc` ships it in dist/ without a copy step.
  */
 export const HARNESS_SOURCE = String.raw`
@@ -74,9 +76,8 @@ class _Limit(Exception):
 
 
 _state = {'allowed': frozenset(), 'active': False, 'in_hook': False, 'code': None, 'logs': None, 'log_bytes': 0,
-          'console_bytes': 0, 'console_truncated': False, 'imported': set()}
+          'console_bytes': 0, 'console_truncated': False}
 _views = {}
-_fingerprints = {}
 
 
 def _root(name):
@@ -215,7 +216,6 @@ def _guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
         state['active'] = True
     if not from_script:
         return module
-    state['imported'].add(_root(name))
     return _view(_sys.modules[name if fromlist else _root(name)])
 
 
@@ -280,41 +280,6 @@ def _audit(event, args):
         raise SandboxViolation(f'{event} is not allowed in scripts')
 
 
-# ---- 4. isolation between runs -------------------------------------------------------------------
-def _fingerprint(module):
-    """Identity of the public bindings of a module and of its classes: changes when a script rebinds one.
-    Private names are left out: scripts cannot reach them, and the stdlib updates its own caches."""
-    parts = []
-    for name, value in sorted(vars(module).items()):
-        if name.startswith('_'):
-            continue
-        parts.append((name, id(value)))
-        if isinstance(value, type) and value.__module__ == module.__name__:
-            parts.append(tuple(sorted((key, id(item)) for key, item in vars(value).items() if not key.startswith('_'))))
-        elif isinstance(value, (dict, list, set, bytearray)):
-            parts.append(len(value))
-        elif callable(value) and hasattr(value, '__dict__') and not isinstance(value, type):
-            parts.append(len(value.__dict__))
-    return hash(tuple(parts))
-
-
-def _is_tainted(roots):
-    for root in roots:
-        for name in [name for name in _sys.modules if _root(name) == root]:
-            module = _sys.modules[name]
-            if name in _fingerprints and _fingerprints[name] != _fingerprint(module):
-                return True
-    return False
-
-
-def _reset_shared_state(roots):
-    if 'random' in roots:
-        _sys.modules['random'].seed()
-    if 'decimal' in roots:
-        decimal = _sys.modules['decimal']
-        decimal.setcontext(decimal.Context())
-
-
 # ---- values crossing as JSON ---------------------------------------------------------------------
 def _check_value(value, path):
     kind = type(value)
@@ -365,13 +330,8 @@ def _flowgram_configure(allowed_json):
             __import__(name)
         except ImportError:
             pass
-    if 'random' in _sys.modules:
-        _sys.modules['random'].seed()  # interpreters started from one memory image share its random state
     if 'datetime' in _state['allowed']:
         _sys.modules['datetime'].datetime.strptime('2000', '%Y')
-    for name, module in list(_sys.modules.items()):
-        if _root(name) in _state['allowed']:
-            _fingerprints[name] = _fingerprint(module)
 
 
 async def _probe_coroutine():
@@ -402,8 +362,11 @@ def _flowgram_run(source, params_json, limits_json):
     state['log_bytes'] = 0
     state['console_bytes'] = limits['consoleBytes']
     state['console_truncated'] = False
-    state['imported'] = imported = set()
     result = None
+    # Every run starts from one memory image (the interpreter process restores it), so the random
+    # generator is seeded afresh, or every run would draw the same numbers.
+    if 'random' in _sys.modules:
+        _sys.modules['random'].seed()
     try:
         try:
             tree = _ast.parse(source, _SCRIPT_FILE, 'exec')
@@ -446,10 +409,7 @@ def _flowgram_run(source, params_json, limits_json):
     finally:
         state['active'] = False
         state['logs'] = None
-    tainted = _is_tainted(imported)
-    _reset_shared_state(imported)
-    flags = (',"tainted":true' if tainted else '') + (',"truncated":true' if state['console_truncated'] else '')
-    return result[:-1] + flags + '}'
+    return result[:-1] + (',"truncated":true' if state['console_truncated'] else '') + '}'
 
 
 _sys.addaudithook(_audit)
@@ -458,6 +418,10 @@ _sys.addaudithook(_audit)
 for _name in list(_sys.modules):
     if _root(_name) in ('js', 'pyodide_js', 'pyodide', '_pyodide', '_pyodide_core', 'ctypes', '_ctypes'):
         del _sys.modules[_name]
+# pyodide's import finder keeps the JavaScript modules it serves; a gc walk would find them there.
+for _finder in _sys.meta_path:
+    if isinstance(getattr(_finder, 'jsproxies', None), dict):
+        _finder.jsproxies.clear()
 _sys.meta_path[:] = [_finder for _finder in _sys.meta_path if 'pyodide' not in type(_finder).__module__]
 _sys.path_hooks[:] = [_hook for _hook in _sys.path_hooks if 'pyodide' not in getattr(_hook, '__module__', '')]
 _sys.path_importer_cache.clear()

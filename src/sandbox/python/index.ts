@@ -4,7 +4,7 @@ import type { ScriptRequest, ScriptResult, ScriptRunner } from '../types.js';
 import { WorkerPool } from '../worker-pool.js';
 import { limitExceededMessage } from '../limits.js';
 import type { InterpreterInit, InterpreterRequest, InterpreterResult } from './protocol.js';
-import { workerEntry } from '../worker-entry.js';
+import { InterpreterProcess, preparePyodideFiles, type Confinement, type PyodideFiles } from './process.js';
 
 /** Pure standard-library modules a script may import unless the runtime says otherwise. */
 export const DEFAULT_PYTHON_MODULES: readonly string[] = Object.freeze([
@@ -20,7 +20,7 @@ export interface PythonRunnerOptions {
    * host or the interpreter (os, sys, js, ctypes, socket, io, gc, ...) stay refused even when listed.
    */
   allowedModules?: readonly string[];
-  /** JavaScript heap of each interpreter's worker (MiB); the Python heap is capped by `memoryBytes`. Default 256. */
+  /** JavaScript heap of each interpreter's process (MiB); the Python heap is capped by `memoryBytes`. Default 256. */
   workerHeapMb?: number;
 }
 
@@ -31,6 +31,10 @@ export interface PythonRunnerStats {
   coldStartsMs: number[];
   /** The wasm heap of the interpreter that answered last (bytes). */
   lastHeapBytes: number;
+  /** The resident memory of the interpreter process that answered last (bytes). */
+  lastRssBytes: number;
+  /** How the interpreter processes are walled in on this machine (known once the first one started). */
+  confinement?: Confinement;
 }
 
 export interface PythonRunner extends ScriptRunner {
@@ -43,22 +47,27 @@ export interface PythonRunner extends ScriptRunner {
 }
 
 /**
- * Runs `data.script.language: 'python'` in pyodide (CPython on WebAssembly) on a pool of worker
- * threads: warm interpreters, started lazily, each killed on timeout or cancel and replaced on demand.
+ * Runs `data.script.language: 'python'` in pyodide (CPython on WebAssembly), each interpreter in a
+ * child process with no permissions (./process.ts) that restores its memory after every script:
+ * warm interpreters, started lazily, each killed on timeout or cancel and replaced on demand.
  */
 export function createPythonRunner(options: PythonRunnerOptions = {}): PythonRunner {
   const size = Math.max(1, Math.floor(options.interpreters ?? Math.min(availableParallelism(), 4)));
   const init: InterpreterInit = { allowedModules: [...(options.allowedModules ?? DEFAULT_PYTHON_MODULES)] };
   let pool: WorkerPool<InterpreterRequest, InterpreterResult> | undefined;
+  let setup: Promise<{ files: PyodideFiles; confinement: Confinement }> | undefined;
+  let confinement: Confinement | undefined;
   const coldStartsMs: number[] = [];
   let lastHeapBytes = 0;
+  let lastRssBytes = 0;
 
   function getPool(): WorkerPool<InterpreterRequest, InterpreterResult> {
-    pool ??= new WorkerPool({
+    if (pool) return pool;
+    const prepared = (setup ??= preparePyodideFiles());
+    void prepared.then((found) => (confinement = found.confinement), () => undefined);
+    pool = new WorkerPool({
       size,
-      ...workerEntry(new URL('./worker.js', import.meta.url)),
-      workerData: init,
-      resourceLimits: { maxOldGenerationSizeMb: options.workerHeapMb ?? 256 },
+      start: () => new InterpreterProcess({ setup: prepared, init: () => init, heapMb: options.workerHeapMb ?? 256 }),
     });
     return pool;
   }
@@ -68,7 +77,7 @@ export function createPythonRunner(options: PythonRunnerOptions = {}): PythonRun
     warm(count) {
       return getPool().warm(count);
     },
-    stats: () => ({ interpreters: pool?.workers ?? 0, coldStartsMs: [...coldStartsMs], lastHeapBytes }),
+    stats: () => ({ interpreters: pool?.workers ?? 0, coldStartsMs: [...coldStartsMs], lastHeapBytes, lastRssBytes, confinement }),
     async run(request: ScriptRequest, signal: AbortSignal): Promise<ScriptResult> {
       let paramsJSON: string;
       try {
@@ -77,25 +86,29 @@ export function createPythonRunner(options: PythonRunnerOptions = {}): PythonRun
         return { ok: false, error: `code: the node's inputs are not JSON (${error instanceof Error ? error.message : String(error)})`, logs: [] };
       }
       const { limits } = request;
-      const { heapBytes, coldStartMs, snapshot, ...result } = await getPool().run(
+      const { heapBytes, rssBytes, coldStartMs, image, ...result } = await getPool().run(
         { source: request.source, paramsJSON, limits },
         {
           signal,
-          // Python cannot be interrupted from inside: the deadline kills the worker.
+          // Python cannot be interrupted from inside: the deadline kills the process.
           deadlineMs: limits.timeoutMs,
           onDeadline: () => ({ ok: false, error: limitExceededMessage('timeoutMs', limits), limit: 'timeoutMs', logs: [] }),
         },
       );
       if (heapBytes !== undefined) lastHeapBytes = heapBytes;
+      if (rssBytes !== undefined) lastRssBytes = rssBytes;
       if (coldStartMs !== undefined) coldStartsMs.push(coldStartMs);
-      // Interpreters started from now on begin from this image (the pool hands workerData to each new worker).
-      if (snapshot && !init.snapshot) init.snapshot = snapshot;
+      // Interpreters started from now on begin from this image (made before any script ran).
+      if (image && !init.image) init.image = image;
       return result;
     },
     async close() {
       const current = pool;
       pool = undefined;
       await current?.close();
+      const prepared = setup;
+      setup = undefined;
+      (await prepared?.catch(() => undefined))?.files.cleanup?.();
     },
   };
 }

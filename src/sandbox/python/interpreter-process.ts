@@ -1,0 +1,263 @@
+/**
+ * One Python interpreter (pyodide) in a child process of its own: the program `./process.ts` starts
+ * with no permissions (Node's permission model: it may read pyodide's files and nothing else), no
+ * environment, no network, no code generation from strings, as an unprivileged user where it can.
+ * Those are the wall; this file only keeps the interpreter honest inside it:
+ * - every execution starts from the same interpreter: the wasm memory is written back to the copy
+ *   taken after start-up once a script has answered (so it costs nothing on the request path);
+ * - what restores it was captured before any script ran, so a script that reaches JavaScript
+ *   cannot switch the restore off by patching prototypes;
+ * - nothing of Node is left in the global scope for such a script (no fetch, no process.binding).
+ *
+ * Messages (IPC, advanced serialization): the parent sends one `init`, then `job`s one at a time; this
+ * process answers `ready` (WORKER_READY) once, then one reply per job (WorkerReplyMessage).
+ * It imports nothing of the project at run time: it runs from its own source text, not from a file.
+ */
+import { constants as fsConstants } from 'node:fs';
+import type { ScriptLimits } from '../limits.js';
+import type { ScriptLog } from '../types.js';
+import type { WorkerJobMessage, WorkerReplyMessage } from '../worker-pool.js';
+import type { HarnessResult, InterpreterInit, InterpreterRequest, InterpreterResult } from './protocol.js';
+
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmInstance {
+  exports: Record<string, unknown>;
+}
+// The project's lib (ES2023, no DOM) has no WebAssembly types; these are the parts used here.
+declare const WebAssembly: {
+  Memory: { prototype: WasmMemory };
+  Instance: new (...args: never[]) => WasmInstance;
+  instantiate(...args: unknown[]): Promise<WasmInstance | { instance: WasmInstance }>;
+};
+type PythonFunction = ((...args: string[]) => string) & { destroy(): void };
+interface Pyodide {
+  runPython(code: string): unknown;
+  globals: { get(name: string): unknown };
+  makeMemorySnapshot(): Uint8Array;
+  _module: { _hiwire_num_refs(): number; HEAP8: Int8Array };
+}
+interface PyodideModule {
+  loadPyodide(config: Record<string, unknown>): Promise<Pyodide>;
+}
+
+// ---- primordials, captured before any script can touch them --------------------------------------
+const apply = Reflect.apply;
+const setBytes = Uint8Array.prototype.set;
+const fillBytes = Uint8Array.prototype.fill;
+const memoryBuffer = Object.getOwnPropertyDescriptor(WebAssembly.Memory.prototype, 'buffer')?.get as (this: WasmMemory) => ArrayBuffer;
+const byteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength')?.get as (this: ArrayBuffer) => number;
+const grow = WebAssembly.Memory.prototype.grow;
+const parseJSON = JSON.parse;
+const stringifyJSON = JSON.stringify;
+const now = performance.now.bind(performance);
+if (!process.send) throw new Error('the Python interpreter process needs an IPC channel');
+const send: NonNullable<typeof process.send> = process.send.bind(process);
+const onMessage = process.on.bind(process);
+const exit = process.exit.bind(process);
+const residentBytes = process.memoryUsage.rss.bind(process.memoryUsage);
+
+const pyodideDir = process.argv[1];
+if (!pyodideDir) throw new Error('usage: interpreter-process <pyodide directory>');
+
+/**
+ * The wasm memories instantiated while pyodide loads (it does not export its own); the one Python
+ * lives in is picked once it has loaded. Both ways of instantiating are watched.
+ */
+const memories: WasmMemory[] = [];
+function noteMemory(instance: WasmInstance): void {
+  const exported = instance.exports.memory as WasmMemory | undefined;
+  if (exported) memories.push(exported);
+}
+const instantiate = WebAssembly.instantiate;
+const Instance = WebAssembly.Instance;
+WebAssembly.instantiate = async function noteInstance(...args: unknown[]) {
+  const made = await apply(instantiate, WebAssembly, args);
+  noteMemory('instance' in made ? made.instance : made);
+  return made;
+};
+WebAssembly.Instance = new Proxy(Instance, {
+  construct(target, args, newTarget) {
+    const instance = Reflect.construct(target, args, newTarget) as WasmInstance;
+    noteMemory(instance);
+    return instance;
+  },
+});
+
+// The heap cap: the wasm memory may not grow past it while a script runs. A refused growth becomes a
+// MemoryError inside Python, so the interpreter answers; the restore then undoes what it allocated.
+let heapCapBytes = Number.POSITIVE_INFINITY;
+let growthRefused = false;
+WebAssembly.Memory.prototype.grow = function capGrowth(this: WasmMemory, pages: number): number {
+  if (apply(byteLength, apply(memoryBuffer, this, []), []) + pages * 65_536 > heapCapBytes) {
+    growthRefused = true;
+    throw new RangeError('heap cap reached');
+  }
+  return apply(grow, this, [pages]);
+};
+
+// pyodide's Node file system asks for `process.binding('constants').fs`, the one binding it needs;
+// the real process.binding is refused under the permission model anyway.
+Object.defineProperty(process, 'binding', {
+  value: (name: string) => {
+    if (name === 'constants') return { fs: fsConstants };
+    throw new Error(`process.binding(${name}) is not available in the Python sandbox`);
+  },
+});
+
+/** Leaves nothing in the global scope that reaches the network or the host, for a script that reached JavaScript. */
+function scrubGlobals(): void {
+  for (const method of ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const) console[method] = () => {};
+  const global = globalThis as Record<string, unknown>;
+  for (const name of ['fetch', 'WebSocket', 'Request', 'Response', 'Headers', 'FormData', 'EventSource', 'require', 'module', 'Buffer', 'navigator']) {
+    try {
+      delete global[name];
+    } catch {
+      // a non-configurable global stays; none of the dangerous ones is
+    }
+  }
+  for (const name of ['dlopen', 'binding', '_linkedBinding', 'openStdin', 'kill', 'chdir', 'setuid', 'setgid', 'setgroups', 'setegid', 'seteuid']) {
+    try {
+      Object.defineProperty(process, name, { value: undefined });
+    } catch {
+      // as above
+    }
+  }
+}
+
+const TRUNCATED_NOTICE: ScriptLog = { level: 'warning', message: 'console output truncated (consoleBytes limit reached)' };
+
+function limitMessage(limit: keyof ScriptLimits, limits: ScriptLimits): string {
+  const unit = limit === 'timeoutMs' ? 'ms' : 'bytes';
+  return `code: ${limit} exceeded (${limits[limit]} ${unit})`;
+}
+
+/** The harness's answer as a runner result; limit failures are worded as for JavaScript (sandbox/limits.ts). */
+function toResult(answer: HarnessResult, limits: ScriptLimits): InterpreterResult {
+  const logs: ScriptLog[] = answer.logs.map((message) => ({ level: 'log', message }));
+  if (answer.truncated) logs.push(TRUNCATED_NOTICE);
+  if (answer.ok) return { ok: true, value: answer.value, logs };
+  if (!answer.limit) return { ok: false, error: answer.error, logs };
+  const named = limitMessage(answer.limit, limits);
+  // A RecursionError carries the script's line; the other limits have nothing to add.
+  return { ok: false, error: answer.limit === 'stackBytes' ? `${named}: ${answer.error}` : named, limit: answer.limit, logs };
+}
+
+async function startInterpreter(init: InterpreterInit): Promise<{ pyodide: Pyodide; image?: Uint8Array }> {
+  const { loadPyodide } = (await import(new URL('pyodide.mjs', `file://${pyodideDir}/`).href)) as PyodideModule;
+  const config = {
+    indexURL: pyodideDir.endsWith('/') ? pyodideDir : `${pyodideDir}/`,
+    // An empty object instead of globalThis: `import js` would otherwise be this process's global scope.
+    jsglobals: {},
+    env: { HOME: '/home/pyodide' },
+    args: [],
+    stdout: () => {},
+    stderr: () => {},
+    stdin: () => null,
+  };
+  if (init.image) {
+    try {
+      // A copy: the image arrives as a view at any offset of the message's buffer, and pyodide reads it in 4-byte words.
+      return { pyodide: await loadPyodide({ ...config, _loadSnapshot: new Uint8Array(init.image) }) };
+    } catch {
+      // An image this build cannot read: start from scratch instead.
+    }
+  }
+  const pyodide = await loadPyodide({ ...config, _makeSnapshot: true });
+  pyodide.runPython(`
+import ast, json, opcode
+for name in json.loads(${stringifyJSON(stringifyJSON(init.allowedModules))}):
+    try:
+        __import__(name)
+    except ImportError:
+        pass
+del name
+`);
+  // Taken before the harness and before any script: it holds only a freshly started interpreter.
+  return { pyodide, image: pyodide.makeMemorySnapshot() };
+}
+
+async function serve(init: InterpreterInit & { harness: string }): Promise<void> {
+  const started = now();
+  const { pyodide, image } = await startInterpreter(init);
+  WebAssembly.instantiate = instantiate;
+  WebAssembly.Instance = Instance;
+  // The restore writes to this memory: it must be the one Python lives in.
+  const wasm = memories.find((candidate) => apply(memoryBuffer, candidate, []) === pyodide._module.HEAP8.buffer);
+  memories.length = 0;
+  if (!wasm) throw new Error('the interpreter memory was not found');
+  pyodide.runPython(init.harness);
+  const configure = pyodide.globals.get('_flowgram_configure') as PythonFunction;
+  const run = pyodide.globals.get('_flowgram_run') as PythonFunction;
+  configure(stringifyJSON(init.allowedModules));
+  configure.destroy();
+  // The harness functions stay reachable only from here: drop their names from Python's __main__.
+  pyodide.runPython('del _flowgram_configure, _flowgram_run');
+  const countRefs = pyodide._module._hiwire_num_refs;
+  scrubGlobals();
+  // One trusted run first, so what the interpreter sets up lazily is in the copy, not redone per script.
+  run('def main(p):\n    return p', '{"warm":[1,"a",1.5,null,true]}', stringifyJSON({ timeoutMs: 1000, memoryBytes: 1 << 24, stackBytes: 1 << 20, outputBytes: 1 << 16, consoleBytes: 1 << 16 }));
+  const pristine = new Uint8Array(apply(memoryBuffer, wasm, []).slice(0));
+  const pristineBytes = pristine.length;
+  const pristineRefs = countRefs();
+  const coldStartMs = now() - started;
+
+  /** Writes the copy back: the next script finds the interpreter exactly as it was after start-up. */
+  function restore(): void {
+    const heap = new Uint8Array(apply(memoryBuffer, wasm, []));
+    apply(setBytes, heap, [pristine]);
+    // Memory grown since is free again for the allocator, and must hold nothing of this run.
+    if (heap.length > pristineBytes) apply(fillBytes, heap, [0, pristineBytes]);
+  }
+
+  let first = true;
+  onMessage('message', (message: WorkerJobMessage<InterpreterRequest>) => {
+    const { limits } = message.request;
+    heapCapBytes = pristineBytes + limits.memoryBytes;
+    growthRefused = false;
+    let answer: HarnessResult;
+    let retire = false;
+    try {
+      answer = parseJSON(run(message.request.source, message.request.paramsJSON, stringifyJSON(limits))) as HarnessResult;
+    } catch (error) {
+      // Only a fatal interpreter error gets here (the harness catches every Python exception), most
+      // often the JavaScript stack overflowing under deep C recursion: the wasm stack pointer is lost.
+      retire = true;
+      answer =
+        error instanceof RangeError && /call stack/i.test(error.message)
+          ? { ok: false, error: 'RecursionError: stack overflow', limit: 'stackBytes', logs: [] }
+          : { ok: false, error: `code: the Python interpreter failed (${error instanceof Error ? error.message : String(error)})`, logs: [] };
+    } finally {
+      heapCapBytes = Number.POSITIVE_INFINITY;
+    }
+    // Even if the script caught its MemoryError: the cap was hit.
+    if (growthRefused) answer = { ok: false, error: 'MemoryError', limit: 'memoryBytes', logs: answer.logs };
+    // A script that still holds references to JavaScript objects reached past the harness: JavaScript
+    // state is not in the copy, so this process is not trusted with another script.
+    if (countRefs() !== pristineRefs) retire = true;
+    const result = toResult(answer, limits);
+    result.heapBytes = apply(byteLength, apply(memoryBuffer, wasm, []), []);
+    result.rssBytes = residentBytes();
+    if (first) {
+      first = false;
+      result.coldStartMs = coldStartMs;
+      if (image) result.image = image;
+    }
+    const reply: WorkerReplyMessage<InterpreterResult> = { id: message.id, result };
+    if (retire) reply.retire = true;
+    send(reply);
+    // A retired process is killed by the pool; it takes no other job meanwhile.
+    if (!retire) restore();
+  });
+  send('ready');
+}
+
+onMessage('message', function first(message: InterpreterInit & { harness: string }) {
+  process.off('message', first);
+  serve(message).catch((error: unknown) => {
+    // Its output goes nowhere: the reason travels as a message, and the pool reports it.
+    send({ startFailed: error instanceof Error ? error.message : String(error) }, undefined, undefined, () => exit(70));
+  });
+});
