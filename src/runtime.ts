@@ -166,9 +166,10 @@ export interface Runtime {
   runNode(schema: SchemaInput, nodeID: string, source: RunNodeSource): Promise<NodeRunResult>;
   /**
    * Continues a task from the state its earlier run left (see `TaskHistory`): the one entry crash
-   * recovery, `resume` and queue workers use. Throws when the schema or inputs are not valid.
+   * recovery, `resume`, signals and queue workers use. `answer` answers a node the task waited on.
+   * Throws when the schema or inputs are not valid.
    */
-  continueTask(task: ContinuedTask, history: TaskHistory, inputs?: WorkflowInputs): Task;
+  continueTask(task: ContinuedTask, history: TaskHistory, inputs?: WorkflowInputs, answer?: { nodeID: string; answer: WaitAnswer }): Task;
   /**
    * The schema as a task stores and runs it: literal keys typed into forms moved into `secrets` (their
    * writes durable once `flush()` resolves) and replaced by references; the input itself when it has none.
@@ -611,7 +612,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     if ('taskID' in source) {
       const earlier = await endedRun(source.taskID, 'running one of its nodes');
       if (!earlier.report.reports[nodeID]) throw new FlowgramError(ErrorCodes.BAD_REQUEST, `nodeID: node "${nodeID}" did not run in task "${source.taskID}"`);
-      nodes = checkpointFromReport(document, earlier.report).nodes;
+      nodes = checkpointFromReport(document, earlier.report, true).nodes;
       taskInputs = earlier.task.inputs;
     } else {
       const { loopFor, ...declared } = parseInputsInput(source.inputs);

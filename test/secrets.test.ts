@@ -1,11 +1,15 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMemoryStore, createRuntime, createServer, ErrorCodes, type Runtime } from '../src/index.js';
+import { createMemoryStore, createRuntime, createServer, createSqliteStore, ErrorCodes, type Runtime } from '../src/index.js';
 import { SecretStore } from '../src/secrets/store.js';
 import { startEchoServer, type EchoServer } from './helpers/echo-server.js';
 import { startOpenAIServer, type OpenAIServer } from './helpers/openai-server.js';
 import { runFailing } from './helpers/node-test-kit.js';
 import { constant, ref, secretFlow, template } from './helpers/secret-flows.js';
+import { filesContaining } from './helpers/secret-serve.js';
 
 let llm: OpenAIServer;
 let echo: EchoServer;
@@ -135,6 +139,59 @@ describe('the run viewer', () => {
       expect(JSON.stringify(flow)).toContain(secret); // what the task runs is unchanged
     } finally {
       await server.close();
+      await runtime.close();
+    }
+  });
+});
+
+describe('credentials that are not secrets of the store', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flowgram-credentials-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a task input sent as an HTTP Authorization header (ref or template) or built by a node is masked in the stored task, the echoed body and the report', async () => {
+    const path = join(dir, 'inputs.db');
+    const runtime = createRuntime({ store: createSqliteStore({ path }), secrets: new SecretStore({ env: false }) });
+    try {
+      const token = `tok-${randomBytes(12).toString('hex')}`;
+      const flows = {
+        ref: secretFlow(llm.baseURL, `${echo.origin}/echo`, { apiKey: constant('sk-unused'), authorization: ref('start_0', 'token'), param: constant('plain') }),
+        template: secretFlow(llm.baseURL, `${echo.origin}/echo`, { apiKey: constant('sk-unused'), authorization: template('Bearer {{start_0.token}}'), param: constant('plain') }),
+        // Built by the LLM node (it echoes its prompt): known only when the HTTP node sends it.
+        computed: secretFlow(llm.baseURL, `${echo.origin}/echo`, { apiKey: constant('sk-unused'), authorization: ref('llm_0', 'result'), param: constant('plain'), prompt: constant(token) }),
+      };
+      for (const [how, flow] of Object.entries(flows)) {
+        if (how === 'computed') {
+          // The inputs-fed ones are done: neither the database nor its WAL holds the token.
+          await runtime.flush();
+          expect(filesContaining(dir, token)).toEqual([]);
+        }
+        (flow as { nodes: Array<{ data: { outputs: { properties: Record<string, unknown> } } }> }).nodes[0].data.outputs.properties.token = { type: 'string' };
+        const task = runtime.start(flow, how === 'computed' ? {} : { token });
+        const events: unknown[] = [];
+        task.subscribe((event) => events.push(event));
+        const outputs = await task.wait();
+        expect(String(echo.requests.at(-1)?.headers.authorization), how).toContain(token);
+        expect(String(outputs.http), how).toContain('[redacted]');
+        if (how !== 'computed') expect(JSON.stringify([outputs, task.report(), events, await runtime.getResult(task.id)]), how).not.toContain(token);
+      }
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('a key typed into runNode\'s form for an LLM node is masked in its report and never stored', async () => {
+    const path = join(dir, 'run-node.db');
+    const runtime = createRuntime({ store: createSqliteStore({ path }), secrets: new SecretStore({ env: false }) });
+    try {
+      const flow = secretFlow(llm.baseURL, `${echo.origin}/echo`, { apiKey: ref('start_0', 'key'), authorization: constant('Bearer x-other'), param: constant('plain') });
+      const result = await runtime.runNode(flow, 'llm_0', { inputs: { modelName: 'echo', apiKey: secret, apiHost: llm.baseURL, temperature: 0, prompt: 'hello' } });
+      expect(result).toMatchObject({ status: 'succeeded', outputs: { result: 'Echo: hello' } });
+      expect(llm.requests.at(-1)?.headers.authorization).toBe(`Bearer ${secret}`);
+      expect(JSON.stringify(result)).not.toContain(secret);
+      await runtime.flush();
+      expect(JSON.stringify(await runtime.getReport(result.taskID))).not.toContain(secret);
+      expect(filesContaining(dir, secret)).toEqual([]);
+    } finally {
       await runtime.close();
     }
   });

@@ -68,8 +68,10 @@ export function checkpointFromEvents(document: WorkflowDocument, events: readonl
 /**
  * The checkpoint of an ended or waiting task, from its report: each top-level node whose latest run
  * succeeded (or failed with the failure handled by its `onError` policy), and the nodes waiting for a signal.
+ * `reuseMasked` keeps nodes whose outputs had a secret masked too (runNode: nothing else runs again,
+ * and the other outputs of such a node are still what the node under test reads).
  */
-export function checkpointFromReport(document: WorkflowDocument, report: IReport): TaskCheckpoint {
+export function checkpointFromReport(document: WorkflowDocument, report: IReport, reuseMasked = false): TaskCheckpoint {
   const nodes = new Map<string, NodeCheckpoint>();
   const waits = new Map<string, undefined>();
   for (const nodeID in report.reports) {
@@ -78,7 +80,7 @@ export function checkpointFromReport(document: WorkflowDocument, report: IReport
     const latest = nodeReport.snapshots[nodeReport.snapshots.length - 1] as { outputs?: WorkflowOutputs; branch?: string; errorHandled?: boolean; waiting?: boolean } | undefined;
     if (nodeReport.status === 'processing' && latest?.waiting === true) waits.set(nodeID, undefined);
     if (nodeReport.status !== 'succeeded' && !(nodeReport.status === 'failed' && latest?.errorHandled === true)) continue;
-    if (latest?.outputs === undefined || holdsRedacted(latest.outputs)) continue;
+    if (latest?.outputs === undefined || (!reuseMasked && holdsRedacted(latest.outputs))) continue;
     nodes.set(nodeID, { outputs: latest.outputs, branch: latest.branch });
   }
   return waits.size > 0 ? { nodes, iterations: new Map(), report, waits } : { nodes, iterations: new Map(), report };

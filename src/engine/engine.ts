@@ -118,7 +118,7 @@ export class WorkflowExecution {
     this.maxExecutions = params.limits.maxNodeExecutions;
     this.budget = { maxBytes: params.limits.maxValueBytes, maxDepth: params.limits.maxJsonDepth, bytes: 0, exceeded: undefined };
     // At acceptance, not at start: the stored task (its inputs) must already be masked.
-    registerKnownSecrets(params.document, params.executors, params.inputs, params.recorder);
+    registerKnownSecrets(params.document, params.executors, params.inputs, params.recorder, params.checkpoint?.only);
   }
 
   get ended(): boolean {
@@ -799,6 +799,10 @@ class NodeContext implements ExecutionContext {
   recordInputs(inputs: WorkflowInputs): void {
     if (this.execution.ended) return;
     this.run.recordInputs(this.node, this.snapshot, inputs);
+  }
+
+  markSecret(value: unknown): void {
+    this.execution.params.recorder.addSecret(value);
   }
 
   get finishedIterations(): readonly IterationCheckpoint[] {

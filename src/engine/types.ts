@@ -82,6 +82,11 @@ export interface ExecutionContext {
    * run panel shows what was really used. The executor masks what must not be shown before passing it.
    */
   recordInputs(inputs: WorkflowInputs): void;
+  /**
+   * Marks a value the node uses as a credential (e.g. an HTTP header named Authorization, whatever it
+   * was computed from): it is masked wherever it appears from now on, e.g. echoed back in the outputs.
+   */
+  markSecret(value: unknown): void;
   /** Runs the node's `blocks` sub-graph once with the given loop locals. Only for nodes with blocks. */
   runBlock(locals: Record<string, ResolvedValue>): Promise<BlockRun>;
   /**

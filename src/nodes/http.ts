@@ -3,6 +3,7 @@ import { isTypeCompatible } from '../engine/value-types.js';
 import { createPolicedFetch } from '../net/fetch.js';
 import { requestWithRetries } from '../net/request.js';
 import { REDACTED } from '../redact.js';
+import { CREDENTIAL_NAME } from '../secrets/credentials.js';
 import type { IFlowValue, IJsonSchema, VariableType, WorkflowOutputs } from '../schema/types.js';
 
 /** `data` of an HTTP node, as the flowgram editor writes it (HTTPNodeData in runtime-interface). */
@@ -36,8 +37,6 @@ interface EncodedBody {
   shown: unknown;
 }
 
-/** Header and query parameter names whose values a snapshot never shows. */
-const SENSITIVE_NAME = /authorization|cookie|token|secret|password|passwd|api[-_]?key|access[-_]?key/i;
 
 export const HTTP_DEFAULTS = {
   timeoutMs: 60_000,
@@ -166,9 +165,15 @@ function declaredTexts(
   return out;
 }
 
+/** Credential-named headers and query parameters and a URL's password are secrets, whichever value they hold. */
+function markCredentials(context: ExecutionContext, headers: Record<string, string>, params: Record<string, string>, url: URL): void {
+  for (const entries of [headers, params]) for (const [key, value] of Object.entries(entries)) if (CREDENTIAL_NAME.test(key)) context.markSecret(value);
+  if (url.password) context.markSecret(decodeURIComponent(url.password));
+}
+
 function masked(entries: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(entries)) out[key] = SENSITIVE_NAME.test(key) ? REDACTED : value;
+  for (const [key, value] of Object.entries(entries)) out[key] = CREDENTIAL_NAME.test(key) ? REDACTED : value;
   return out;
 }
 
@@ -176,7 +181,7 @@ function masked(entries: Record<string, string>): Record<string, string> {
 function shownUrl(url: URL): string {
   const shown = new URL(url);
   if (shown.password) shown.password = REDACTED;
-  for (const key of [...shown.searchParams.keys()]) if (SENSITIVE_NAME.test(key)) shown.searchParams.set(key, REDACTED);
+  for (const key of [...shown.searchParams.keys()]) if (CREDENTIAL_NAME.test(key)) shown.searchParams.set(key, REDACTED);
   return shown.toString();
 }
 
@@ -219,6 +224,7 @@ export const httpExecutor: NodeExecutor = {
     const params = declaredTexts(context, data.params, data.paramsValues, true);
     const url = buildUrl(context, data, params);
     const headerTexts = declaredTexts(context, data.headers, data.headersValues, false);
+    markCredentials(context, headerTexts, params, url);
     const headers = new Headers(headerTexts);
     const { body, contentType, shown } = method === 'GET' || method === 'HEAD' ? { body: undefined, shown: '' } : encodeBody(context, data);
     if (contentType && !headers.has('content-type')) headers.set('content-type', contentType);

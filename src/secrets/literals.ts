@@ -1,7 +1,5 @@
+import { CREDENTIAL_MAPS, CREDENTIAL_NAME } from './credentials.js';
 import { SECRETS_SCOPE } from './references.js';
-
-/** Header names whose values are credentials: typed into the HTTP node's form, they are moved into the secret store. */
-const CREDENTIAL_HEADER = /^(authorization|proxy-authorization|cookie|x-api-key|api-key|apikey|x-auth-token|.*[-_]token|.*[-_]secret|.*[-_]key)$/i;
 
 /** A literal credential found in a schema, to be stored under `name`. */
 export interface LiteralSecret {
@@ -17,7 +15,7 @@ export interface LiteralsMoved {
 
 /**
  * Replaces credentials typed into forms — constants in inputs an executor declares secret (the LLM
- * node's `apiKey`) and in credential-like HTTP headers — with `["secrets", name]` references, copying
+ * node's `apiKey`) and in credential-named HTTP headers and query parameters — with `["secrets", name]` references, copying
  * only the objects on the way to each (the input schema is not changed).
  */
 export function moveLiteralSecrets(
@@ -96,8 +94,12 @@ function moveInNode(node: unknown, secretInputs: (nodeType: string) => readonly 
     const keys = typeof record.type === 'string' ? secretInputs(record.type) : undefined;
     const inputs = keys && keys.length > 0 ? moveValues(data.inputsValues, (key) => keys.includes(key), refer) : data.inputsValues;
     if (inputs !== data.inputsValues) movedData = { ...movedData, inputsValues: inputs };
-    const headers = record.type === 'http' ? moveValues(data.headersValues, (key) => CREDENTIAL_HEADER.test(key), refer) : data.headersValues;
-    if (headers !== data.headersValues) movedData = { ...movedData, headersValues: headers };
+    if (record.type === 'http') {
+      for (const map of CREDENTIAL_MAPS) {
+        const moved = moveValues(data[map], (key) => CREDENTIAL_NAME.test(key), refer);
+        if (moved !== data[map]) movedData = { ...movedData, [map]: moved };
+      }
+    }
     if (movedData !== data) out = { ...out, data: movedData };
   }
   if (Array.isArray(record.blocks)) {
