@@ -9,6 +9,7 @@ import type { WaitAnswer } from './engine/checkpoint.js';
 import type { Task } from './engine/task.js';
 import { ErrorCodes, FlowgramError, errorMessage } from './errors.js';
 import type { WorkflowDocument } from './schema/document.js';
+import type { IJsonSchema } from './schema/types.js';
 import { validateInputs } from './schema/validate-inputs.js';
 import type { TaskRecord, TaskStore } from './store/types.js';
 
@@ -45,6 +46,20 @@ export function waitingInReport(report: IReport): Array<{ nodeID: string; deadli
   return out;
 }
 
+/**
+ * Checks a signal before anything changes: the node exists, waits, and `data` fit its declared outputs
+ * (FLOWGRAM_ERR_INPUTS_INVALID with a path per problem). Throws the FlowgramError that says why not.
+ */
+export function checkSignal(taskID: string, nodeID: string, node: { outputs?: IJsonSchema } | undefined, waiting: readonly string[], data: unknown): void {
+  if (!isObject(data)) throw new FlowgramError(ErrorCodes.BAD_REQUEST, `data: must be an object (the outputs of node "${nodeID}")`);
+  if (!node) throw new FlowgramError(ErrorCodes.BAD_REQUEST, `nodeID: the workflow of task "${taskID}" has no node "${nodeID}"`);
+  if (!waiting.includes(nodeID)) throw new FlowgramError(ErrorCodes.TASK_CONFLICT, `nodeID: node "${nodeID}" of task "${taskID}" is not waiting for a signal`);
+  const errors = validateInputs(node.outputs, data, 'data');
+  if (errors.length > 0) {
+    throw new FlowgramError(ErrorCodes.INPUTS_INVALID, `data: does not fit the outputs node "${nodeID}" declares: ${errors.join('; ')}`, { details: errors, nodeID });
+  }
+}
+
 export class WaitingTasks {
   /** Armed wait timeouts, by `taskID` + node. */
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -58,15 +73,7 @@ export class WaitingTasks {
    */
   async signal(taskID: string, nodeID: string, data: unknown): Promise<Task> {
     if (!isObject(data)) throw new FlowgramError(ErrorCodes.BAD_REQUEST, `data: must be an object (the outputs of node "${nodeID}")`);
-    return this.answer(taskID, nodeID, { outputs: data }, (document, waiting) => {
-      const node = document.nodes.get(nodeID);
-      if (!node) throw new FlowgramError(ErrorCodes.BAD_REQUEST, `nodeID: the workflow of task "${taskID}" has no node "${nodeID}"`);
-      if (!waiting.includes(nodeID)) throw new FlowgramError(ErrorCodes.TASK_CONFLICT, `nodeID: node "${nodeID}" of task "${taskID}" is not waiting for a signal`);
-      const errors = validateInputs(node.outputs, data, 'data');
-      if (errors.length > 0) {
-        throw new FlowgramError(ErrorCodes.INPUTS_INVALID, `data: does not fit the outputs node "${nodeID}" declares: ${errors.join('; ')}`, { details: errors, nodeID });
-      }
-    });
+    return this.answer(taskID, nodeID, { outputs: data }, (document, waiting) => checkSignal(taskID, nodeID, document.nodes.get(nodeID), waiting, data));
   }
 
   /**

@@ -9,6 +9,7 @@ import { ExitCode, exitCodeFor } from './exit-codes.js';
 import type { ResumeFlags } from './resume.js';
 import type { CommandIO, RunFlags } from './run.js';
 import type { SecretsFlags } from './secrets.js';
+import type { SignalFlags } from './signal.js';
 import type { ServeFlags } from './serve.js';
 import type { ValidateFlags } from './validate.js';
 import type { WorkerFlags } from './worker.js';
@@ -97,6 +98,17 @@ function buildProgram(io: CommandIO, setCode: (code: ExitCode) => void): Command
     .option('--no-wait', 'print {"taskID"} at once instead of waiting for the outputs')
     .addHelpText('after', '\nExit codes: 0 succeeded, 1 the task failed again or cannot be resumed (unknown, running, succeeded), 2 bad usage.')
     .action(async (taskID: string, flags: ResumeFlags) => setCode(await (await import('./resume.js')).resumeCommand(taskID, flags, io)));
+
+  program
+    .command('signal')
+    .description('answer a wait node of a task waiting on a running server; the task runs on')
+    .argument('<taskID>', 'the waiting task')
+    .argument('<nodeID>', 'the wait node to answer')
+    .addOption(new Option('--data <json>', 'the answer, a JSON object checked against the node\'s declared outputs').conflicts('dataFile'))
+    .option('--data-file <file>', 'the answer from a JSON file')
+    .option('--server <url>', 'the server (env FLOWGRAM_SERVER; default http://127.0.0.1:4000); FLOWGRAM_API_TOKEN is sent as the bearer token')
+    .addHelpText('after', '\nExit codes: 0 answered, 1 refused (not waiting, unknown task), 2 bad usage or data that does not fit the node\'s outputs.')
+    .action(async (taskID: string, nodeID: string, flags: SignalFlags) => setCode(await (await import('./signal.js')).signalCommand(taskID, nodeID, flags, io)));
 
   program
     .command('validate')

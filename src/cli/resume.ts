@@ -54,7 +54,8 @@ export async function resumeCommand(taskID: string, flags: ResumeFlags, io: Comm
   return ExitCode.OK;
 }
 
-function serverURL(value: string): string {
+/** The server's base URL, checked (a usage error when it is not http(s)). */
+export function serverURL(value: string): string {
   try {
     const url = new URL(value);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
@@ -65,7 +66,7 @@ function serverURL(value: string): string {
 }
 
 /** One request; a `{code, message}` answer becomes the FlowgramError it stands for. */
-async function call(base: string, path: string, init: RequestInit): Promise<unknown> {
+export async function call(base: string, path: string, init: RequestInit): Promise<unknown> {
   let response: Response;
   try {
     response = await fetch(`${base}${path}`, init);

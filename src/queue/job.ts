@@ -1,4 +1,4 @@
-import type { WorkflowInputs } from '../schema/types.js';
+import type { WorkflowInputs, WorkflowOutputs } from '../schema/types.js';
 
 /** What travels through the queue: everything a worker needs to run the task anywhere. */
 export interface TaskJob {
@@ -8,6 +8,10 @@ export interface TaskJob {
   inputs: WorkflowInputs;
   /** Continue the failed or cancelled task from its report in the store (`resume`); `inputs` replace the task's. */
   resume?: { inputs?: WorkflowInputs };
+  /** Continue the task that waited for a signal (the store has it `processing` again, claimed): answer `nodeID` with `data`. */
+  signal?: { nodeID: string; data: WorkflowOutputs };
+  /** Cancel the task that waited for a signal (claimed, as for `signal`), with this reason. */
+  cancelWaiting?: string;
 }
 
 /** A cancel request, published on the cancel channel. */

@@ -12,6 +12,7 @@ import type { IReport } from '@flowgram.ai/runtime-interface';
 import { ErrorCodes, FlowgramError } from '../errors.js';
 import type { FlowgramMetrics } from '../metrics/metrics.js';
 import type { Runtime } from '../runtime.js';
+import type { IJsonSchema } from '../schema/types.js';
 import { parseInputsInput, parseSchemaInput } from '../schema/parse.js';
 import { workflowTitle } from '../schema/workflow-title.js';
 import { noResult, taskNotFound } from '../server/errors.js';
@@ -24,6 +25,7 @@ import type { CancelMessage, TaskJob } from './job.js';
 import { CANCEL_CHANNEL, KEY_PREFIX, QUEUE_NAME, cancelKey, eventsKey, reportKey } from './keys.js';
 import { pendingReport } from './pending-report.js';
 import { queueStats } from './queue-stats.js';
+import { checkSignal, waitingInReport } from '../waiting-tasks.js';
 
 export interface QueueServiceOptions {
   /** `redis://host:port` of the queue. */
@@ -78,6 +80,15 @@ export function createQueueTaskService(runtime: Runtime, options: QueueServiceOp
     return text ? (JSON.parse(text) as IReport) : pendingReport(found);
   }
 
+  /** Hands a waiting task (claimed in the store: one signal or cancel wins) to a worker, which continues it from its report. */
+  async function continueWaiting(found: TaskRecord, job: Pick<TaskJob, 'signal' | 'cancelWaiting'>): Promise<void> {
+    if (!(await store.claimWaiting(found.id, undefined))) {
+      throw new FlowgramError(ErrorCodes.TASK_CONFLICT, `taskID: task "${found.id}" is no longer waiting (another signal, a timeout or a cancel came first)`);
+    }
+    await commands.del(cancelKey(found.id));
+    await queue.add('run', { taskID: found.id, schema: found.schema, inputs: found.inputs, ...job }, { jobId: `${found.id}:signal:${randomUUID()}`, removeOnComplete: true, removeOnFail: 1_000 });
+  }
+
   async function requestCancel(taskID: string, reason: string): Promise<void> {
     const message: CancelMessage = { taskID, reason };
     await commands.multi().set(cancelKey(taskID), reason, 'EX', cancelTTL).publish(CANCEL_CHANNEL, JSON.stringify(message)).exec();
@@ -125,6 +136,18 @@ export function createQueueTaskService(runtime: Runtime, options: QueueServiceOp
       return { taskID };
     },
     validate: (request) => local.validate(request),
+    async signal(request) {
+      if (draining) throw new FlowgramError(ErrorCodes.SHUTTING_DOWN, 'server: shutting down, not accepting new tasks');
+      const found = await record(request.taskID);
+      if (found.status !== 'waiting') throw new FlowgramError(ErrorCodes.TASK_CONFLICT, `taskID: task "${found.id}" is ${found.status}, not waiting for a signal`);
+      const report = await store.getReport(found.id);
+      const nodes = (parseSchemaInput(found.schema) as { nodes?: Array<{ id?: unknown; data?: { outputs?: IJsonSchema } }> }).nodes ?? [];
+      const node = nodes.find((candidate) => candidate.id === request.nodeID);
+      const waiting = report ? waitingInReport(report).map((wait) => wait.nodeID) : [];
+      checkSignal(found.id, request.nodeID, node && { outputs: node.data?.outputs }, waiting, request.data);
+      await continueWaiting(found, { signal: { nodeID: request.nodeID, data: request.data } });
+      return { taskID: found.id, status: 'processing' as const };
+    },
     // Runs here, on the API server's runtime (one node, in-process; nothing is queued).
     runNode: (request) => local.runNode(request),
     rerun() {
@@ -151,6 +174,8 @@ export function createQueueTaskService(runtime: Runtime, options: QueueServiceOp
     },
     async report(taskID) {
       const found = await record(taskID);
+      // A waiting task's report is in the store (its checkpoint); a running one's in Redis.
+      if (found.status === 'waiting') return (await store.getReport(taskID)) ?? liveReport(found);
       if (!ENDED.has(found.status)) return liveReport(found);
       const report = await store.getReport(taskID);
       if (!report) throw taskNotFound(taskID);
@@ -183,6 +208,11 @@ export function createQueueTaskService(runtime: Runtime, options: QueueServiceOp
     async cancel(taskID, reason) {
       const found = await record(taskID);
       if (ENDED.has(found.status)) return { success: false };
+      if (found.status === 'waiting') {
+        // No worker holds a waiting task: one takes it back from the store to cancel it.
+        await continueWaiting(found, { cancelWaiting: reason ?? 'cancelled by user' });
+        return { success: true };
+      }
       await requestCancel(taskID, reason ?? 'cancelled by user');
       return { success: true };
     },

@@ -146,6 +146,13 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       if (record && !(data.resume && record.status === 'pending')) earlier = { record, history: { events: await store.getEvents(data.taskID) } };
       await publisher.reset(data.taskID);
     }
+    if (!earlier && (data.signal || data.cancelWaiting !== undefined)) {
+      // A waiting task an API server claimed for this job: continued from the report it waited with.
+      const record = await store.getTask(data.taskID);
+      const report = await store.getReport(data.taskID);
+      if (!record || !report || ENDED.has(record.status)) return;
+      earlier = { record, history: { report } };
+    }
     if (!earlier && data.resume) {
       const record = await store.getTask(data.taskID);
       const report = await store.getReport(data.taskID);
@@ -167,13 +174,21 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       return;
     }
     if (cancelReason) return settle(data, await store.getTask(data.taskID), { cancelled: cancelReason });
-    const task = earlier ? runtime.continueTask(earlier.record, earlier.history, data.resume?.inputs) : runtime.start(data.schema, data.inputs, { taskID: data.taskID });
+    const answer = data.signal ? { nodeID: data.signal.nodeID, answer: { outputs: data.signal.data } } : undefined;
+    const task = earlier ? runtime.continueTask(earlier.record, earlier.history, data.resume?.inputs, answer) : runtime.start(data.schema, data.inputs, { taskID: data.taskID });
     journal.accept(task, data.schema);
     metrics?.observe(task);
     const published = publisher.follow(task, async () => {
       if (journal.has(task.id)) await journal.flush();
     });
-    await task.done;
+    if (data.cancelWaiting !== undefined) task.cancel(data.cancelWaiting);
+    await task.idle();
+    if (!task.ended && task.status === 'waiting') {
+      // Waiting for a signal: durable in the store (status and report), held by no worker meanwhile.
+      await journal.flush();
+      runtime.release(task.id);
+      return;
+    }
     await published;
   }
 

@@ -14,7 +14,8 @@ import type { TaskCounts } from '../store/types.js';
 import { noResult, taskNotFound } from './errors.js';
 import { packageVersion } from './version.js';
 import type { NodeRunResult } from '../runtime.js';
-import type { TaskListQuery, TaskListResponse, TaskRerunRequest, TaskResumeRequest, TaskRunNodeRequest, TaskRunRequest } from './wire.js';
+import type { TaskListQuery, TaskListResponse, TaskRerunRequest, TaskResumeRequest, TaskRunNodeRequest, TaskRunRequest, TaskSignalRequest } from './wire.js';
+import type { WorkflowStatusName } from '../engine/types.js';
 
 export interface ServerInfo {
   name: string;
@@ -62,6 +63,8 @@ export interface TaskService {
   resume(request: TaskResumeRequest): Promise<{ taskID: string }>;
   /** Starts a new task reusing an ended task's outputs for every node not downstream of `fromNodeID`; answers its ID. */
   rerun(request: TaskRerunRequest): Promise<{ taskID: string }>;
+  /** Answers a `wait` node of a waiting task with data (400 not fitting its outputs, 409 not waiting, 404 unknown); answers once it runs on. */
+  signal(request: TaskSignalRequest): Promise<{ taskID: string; status: WorkflowStatusName }>;
   /** Runs one node of a workflow and answers its outcome and a report of just it. */
   runNode(request: TaskRunNodeRequest): Promise<NodeRunResult>;
   report(taskID: string): Promise<IReport>;
@@ -95,9 +98,10 @@ export function createTaskService(runtime: Runtime): TaskService {
   const inFlight = new Set<Task>();
   let draining = false;
 
+  /** A task runs here until it ends or waits for a signal (a waiting task is durable: a shutdown leaves it waiting). */
   function track(task: Task): void {
     inFlight.add(task);
-    void task.done.then(() => inFlight.delete(task));
+    void task.idle().then(() => inFlight.delete(task));
   }
 
   async function waitForEnd(task: Task, waitMs: number): Promise<void> {
@@ -153,6 +157,14 @@ export function createTaskService(runtime: Runtime): TaskService {
       await runtime.flush();
       return { taskID: task.id };
     },
+    async signal(request) {
+      if (draining) throw new FlowgramError(ErrorCodes.SHUTTING_DOWN, 'server: shutting down, not accepting new tasks');
+      const task = await runtime.signal(request.taskID, request.nodeID, request.data);
+      if (!task.ended) track(task);
+      // The answer is durable before it is acknowledged: a crash after this continues with it.
+      await runtime.flush();
+      return { taskID: task.id, status: task.status };
+    },
     runNode(request) {
       if (draining) return Promise.reject(new FlowgramError(ErrorCodes.SHUTTING_DOWN, 'server: shutting down, not accepting new tasks'));
       if (request.taskID !== undefined && request.inputs !== undefined) return Promise.reject(new FlowgramError(ErrorCodes.BAD_REQUEST, 'body: give inputs or taskID, not both'));
@@ -188,10 +200,9 @@ export function createTaskService(runtime: Runtime): TaskService {
       return result.outputs;
     },
     async cancel(taskID, reason) {
-      const live = runtime.getTask(taskID);
-      if (live) return { success: live.cancel(reason ?? 'cancelled by user') };
-      if (await runtime.getResult(taskID)) return { success: false };
-      throw taskNotFound(taskID);
+      const success = await runtime.cancelTask(taskID, reason ?? 'cancelled by user');
+      if (success === undefined) throw taskNotFound(taskID);
+      return { success };
     },
     async delete(taskID) {
       if (!(await runtime.deleteTask(taskID))) throw taskNotFound(taskID);
@@ -208,7 +219,7 @@ export function createTaskService(runtime: Runtime): TaskService {
       const pending = [...inFlight];
       if (pending.length === 0) return;
       let timer: NodeJS.Timeout | undefined;
-      const allDone = Promise.all(pending.map((task) => task.done));
+      const allDone = Promise.all(pending.map((task) => task.idle()));
       const graceOver = new Promise<'grace-over'>((resolve) => (timer = setTimeout(() => resolve('grace-over'), graceMs)));
       const outcome = await Promise.race([allDone, graceOver]);
       clearTimeout(timer);

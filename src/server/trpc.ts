@@ -10,7 +10,7 @@ import { ZodError } from 'zod';
 import { FlowgramError } from '../errors.js';
 import { httpStatusFor } from './errors.js';
 import type { TaskService } from './task-service.js';
-import { TaskCancelRequest, TaskIDQuery, TaskListQuery, TaskResultQuery, TaskRerunRequest, TaskResumeRequest, TaskRunNodeRequest, TaskRunRequest, TaskValidateRequest, formatIssues } from './wire.js';
+import { TaskCancelRequest, TaskIDQuery, TaskListQuery, TaskResultQuery, TaskRerunRequest, TaskResumeRequest, TaskRunNodeRequest, TaskRunRequest, TaskSignalRequest, TaskValidateRequest, formatIssues } from './wire.js';
 
 export interface TrpcContext {
   service: TaskService;
@@ -62,12 +62,13 @@ const validate = procedure.input(TaskValidateRequest).mutation(({ ctx, input }) 
 const list = procedure.input(TaskListQuery.optional()).query(({ ctx, input }) => ctx.service.list(input ?? {}));
 const resume = procedure.input(TaskResumeRequest).mutation(({ ctx, input }) => ctx.service.resume(input));
 const rerun = procedure.input(TaskRerunRequest).mutation(({ ctx, input }) => ctx.service.rerun(input));
+const signal = procedure.input(TaskSignalRequest).mutation(({ ctx, input }) => ctx.service.signal(input));
 const runNode = procedure.input(TaskRunNodeRequest).mutation(({ ctx, input }) => ctx.service.runNode(input));
 const remove = procedure.input(TaskIDQuery).mutation(({ ctx, input }) => ctx.service.delete(input.taskID));
 
 export const flowgramRouter = t.router({
   info,
-  task: t.router({ run, report, result, cancel, validate, list, resume, rerun, runNode, delete: remove }),
+  task: t.router({ run, report, result, cancel, validate, list, resume, rerun, runNode, signal, delete: remove }),
   // Upstream's server names its procedures by REST path; clients written for it keep working.
   '/info': info,
   '/task/run': run,

@@ -65,6 +65,15 @@ export const TaskRunNodeResponse = z.object({
   report: FlowGramAPIs[FlowGramAPIName.TaskReport].schema.output,
 });
 
+/** Answer a `wait` node of a waiting task: `data` become its outputs (checked against its declared outputs). */
+export const TaskSignalRequest = z.object({
+  taskID: TaskIDSchema,
+  nodeID: z.string({ required_error: 'is required' }).min(1, 'must not be empty'),
+  data: z.record(z.string(), z.unknown(), { required_error: 'is required', invalid_type_error: 'must be an object' }),
+});
+export type TaskSignalRequest = z.infer<typeof TaskSignalRequest>;
+export const TaskSignalResponse = z.object({ taskID: z.string(), status: TaskStatusSchema });
+
 export const TaskCancelRequest = z.object({ taskID: TaskIDSchema, reason: z.string().max(1_000).optional() });
 
 export const TaskListQuery = z.object({

@@ -7,6 +7,7 @@
  *   POST /run {schema, inputs}   → {taskID}         (answered only after the task is persisted)
  *   GET  /result?taskID=         → {status, outputs} | 404
  *   GET  /report?taskID=         → IReport | 404
+ *   POST /signal {taskID, nodeID, data} → {taskID, status} (answered once durable) | {code, message}
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createPostgresStore, createRuntime, createSqliteStore } from '../../src/index.js';
@@ -36,6 +37,16 @@ async function handle(request: IncomingMessage, response: ServerResponse): Promi
     const task = runtime.start(schema, inputs);
     await runtime.flush(); // the task is on disk before the client hears of it
     send(response, 200, { taskID: task.id });
+  } else if (request.method === 'POST' && url.pathname === '/signal') {
+    const { taskID: id, nodeID, data } = (await readJSON(request)) as unknown as { taskID: string; nodeID: string; data: Record<string, unknown> };
+    try {
+      const task = await runtime.signal(id, nodeID, data);
+      await runtime.flush();
+      send(response, 200, { taskID: task.id, status: task.status });
+    } catch (error) {
+      const { code, message } = error as { code?: string; message?: string };
+      send(response, 409, { code, message });
+    }
   } else if (url.pathname === '/result') {
     const result = await runtime.getResult(taskID);
     send(response, result ? 200 : 404, result ?? { error: 'not found' });
