@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeExecutor } from '../engine/types.js';
 import { createRuntime } from '../runtime.js';
+import { TaskJournal } from './journal.js';
 import { createMemoryStore } from './memory.js';
 import type { StoreBatch, TaskStore } from './types.js';
 
@@ -133,5 +134,36 @@ describe('TaskJournal (through the runtime)', () => {
     expect(await result).toEqual({ status: 'succeeded', outputs: {} });
     expect(await inner.getTask(first.id)).toMatchObject({ status: 'succeeded' });
     await runtime.close();
+  });
+});
+
+describe('TaskJournal heartbeats', () => {
+  it('skip a beat while the last one still waits for the store, instead of queueing behind it', async () => {
+    // A locked SQLite file holds a heartbeat for up to busyTimeoutMs (5 s), longer than leaseMs / 3.
+    const inner = createMemoryStore();
+    const answers: Array<() => void> = [];
+    const store: TaskStore = { ...inner, heartbeat: () => new Promise<void>((resolve) => answers.push(resolve)) };
+    const journal = new TaskJournal(store, { owner: 'runtime-a' });
+    await journal.startRecovery(() => undefined, { leaseMs: 30 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(answers).toHaveLength(1);
+    // Once the store answers, the beats go on.
+    answers[0]();
+    const deadline = Date.now() + 5_000;
+    while (answers.length < 3 && Date.now() < deadline) {
+      answers.at(-1)?.();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(answers.length).toBeGreaterThanOrEqual(3);
+    // Closing sends the final beat (removing the mark), which the store answers too.
+    let closed = false;
+    const closing = journal.close().then(() => (closed = true));
+    const sent = answers.length;
+    while (!closed && Date.now() < deadline) {
+      for (const answer of answers) answer();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await closing;
+    expect(answers.length).toBe(sent + 1);
   });
 });

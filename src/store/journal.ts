@@ -93,6 +93,8 @@ export class TaskJournal {
   private recoveryTimer: NodeJS.Timeout | undefined;
   /** The recovery running now, if any: runs never overlap. */
   private recovering: Promise<void> | undefined;
+  /** The heartbeat the store has not answered yet, if any. */
+  private beating: Promise<void> | undefined;
   /**
    * Tasks claimed but not yet written as failed (the write failed): they are ours now, so no other
    * runtime will settle them; the next recovery tries again.
@@ -227,8 +229,21 @@ export class TaskJournal {
     this.unsettled = [];
   }
 
-  /** A heartbeat is also the probe that tells a failing store has recovered. */
+  /**
+   * A heartbeat is also the probe that tells a failing store has recovered. While one still waits for
+   * the store (a locked SQLite file holds it up to `busyTimeoutMs`, which may be longer than the
+   * interval), the next ones are skipped instead of queueing behind it without bound.
+   */
   private beat(owner: string, alive: boolean): Promise<void> {
+    if (alive && this.beating) return this.beating;
+    const beating = this.sendBeat(owner, alive).finally(() => {
+      if (this.beating === beating) this.beating = undefined;
+    });
+    this.beating = beating;
+    return beating;
+  }
+
+  private sendBeat(owner: string, alive: boolean): Promise<void> {
     const failed = (error: unknown): void => {
       this.failed(error);
       warnHeartbeatFailed(error);
