@@ -7,6 +7,7 @@ import { NODE_W, layoutLevel } from '../src/console/layout.js';
 import { RunModel } from '../src/console/run-model.js';
 import type { NodeReport, Report, SchemaNode, WorkflowSchema } from '../src/console/types.js';
 import { fieldErrors } from '../src/console/validation-errors.js';
+import { errorLine } from '../src/console/code-view.js';
 
 const node = (id: string, x?: number, y?: number): SchemaNode => ({ id, type: 'echo', ...(x === undefined ? {} : { meta: { position: { x, y } } }), data: { title: id } });
 
@@ -109,6 +110,20 @@ describe('console run model', () => {
     expect(model.failure()).toEqual({ nodeID: 'yes', message: 'bad 2' });
   });
 
+  it('says a run waits while a wait node waits for its answer, and no longer once the run ended', () => {
+    const waiting = nodeReport('yes', 'processing', [{ id: 't:3', nodeID: 'yes', inputs: { amount: 1 }, waiting: true, deadline: 5_000 }]);
+    const model = new RunModel(schema, report('processing', [nodeReport('start', 'succeeded', [{ id: 't:1', nodeID: 'start', outputs: {} }]), waiting]));
+    expect(model.waitingNodes()).toEqual(['yes']);
+    expect(model.state('yes')).toBe('waiting');
+    expect(model.snapshotState('yes', 0)).toBe('waiting');
+    expect(model.workflowState()).toBe('waiting');
+    expect(model.state('no')).toBe('pending');
+    const cancelled = new RunModel(schema, report('canceled', [{ ...waiting, status: 'canceled', terminated: true }]));
+    expect(cancelled.waitingNodes()).toEqual([]);
+    expect(cancelled.state('yes')).toBe('canceled');
+    expect(cancelled.workflowState()).toBe('canceled');
+  });
+
   it('is not fooled by a node ID that is an Object.prototype key', () => {
     const model = new RunModel({ nodes: [node('constructor')], edges: [] }, report('succeeded', []));
     expect(model.state('constructor')).toBe('skipped');
@@ -121,5 +136,17 @@ describe('console validation errors', () => {
       fields: { limit: 'must be number', tags: 'must be string' },
       other: ['nodes[1].data: broken', 'inputs: must be an object'],
     });
+    // A wait node's answer: its fields are under `data`.
+    expect(fieldErrors(['data.labels.0: must be string', 'inputs.x: no'], 'data')).toEqual({ fields: { labels: 'must be string' }, other: ['inputs.x: no'] });
+  });
+});
+
+describe('console code view', () => {
+  it('finds the script line an error names', () => {
+    expect(errorLine("TypeError: cannot read property 'x' of null (line 4)")).toBe(4);
+    expect(errorLine('SyntaxError: unexpected token (line 2, column 1)')).toBe(2);
+    expect(errorLine('Traceback (most recent call last):\n  File "<exec>", line 3, in main\nValueError: no')).toBe(3);
+    expect(errorLine('boom')).toBeUndefined();
+    expect(errorLine(undefined)).toBeUndefined();
   });
 });

@@ -12,6 +12,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** One message per problem, each starting with its path (`data.approved: must be boolean`). */
+    readonly details: string[] = [],
   ) {
     super(message);
   }
@@ -61,8 +63,9 @@ export class Api {
       body = text;
     }
     if (!response.ok) {
-      const error = (body ?? {}) as { code?: unknown; message?: unknown };
-      throw new ApiError(response.status, String(error.code ?? 'HTTP_ERROR'), typeof error.message === 'string' ? error.message : `HTTP ${response.status}`);
+      const error = (body ?? {}) as { code?: unknown; message?: unknown; details?: unknown };
+      const details = Array.isArray(error.details) ? error.details.filter((detail): detail is string => typeof detail === 'string') : [];
+      throw new ApiError(response.status, String(error.code ?? 'HTTP_ERROR'), typeof error.message === 'string' ? error.message : `HTTP ${response.status}`, details);
     }
     return body as T;
   }

@@ -34,6 +34,7 @@ export function titleText(title: unknown, fallback: string): string {
 export const STATUS_LABELS: Record<string, string> = {
   pending: 'pending',
   processing: 'running',
+  waiting: 'waiting',
   succeeded: 'succeeded',
   failed: 'failed',
   canceled: 'canceled',

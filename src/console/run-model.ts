@@ -1,7 +1,7 @@
 /** What the viewer shows of a run, derived from the workflow schema and the task's report. */
 import type { Message, NodeReport, Report, SchemaEdge, SchemaNode, Snapshot, WorkflowSchema } from './types.js';
 
-export type NodeState = 'pending' | 'processing' | 'succeeded' | 'failed' | 'canceled' | 'skipped';
+export type NodeState = 'pending' | 'processing' | 'waiting' | 'succeeded' | 'failed' | 'canceled' | 'skipped';
 
 export interface FailureSummary {
   nodeID?: string;
@@ -38,8 +38,21 @@ export class RunModel {
   /** A node that never ran is pending while the run goes on and skipped once it has ended. */
   state(nodeID: string): NodeState {
     const node = this.node(nodeID);
-    if (node) return node.status;
+    if (node) return !this.terminated && node.snapshots.at(-1)?.waiting === true ? 'waiting' : node.status;
     return this.terminated ? 'skipped' : 'pending';
+  }
+
+  /** Wait nodes waiting for an answer (the report says the run is processing; nothing runs). */
+  waitingNodes(): string[] {
+    if (this.terminated) return [];
+    return Object.values(this.report.reports)
+      .filter((node) => node.snapshots.at(-1)?.waiting === true)
+      .map((node) => node.id);
+  }
+
+  /** The run's status as people read it: `waiting` while it waits for an answer. */
+  workflowState(): NodeState {
+    return this.waitingNodes().length > 0 ? 'waiting' : this.report.workflowStatus.status;
   }
 
   /** How long the node's latest run took, or has been running so far. */
@@ -60,6 +73,7 @@ export class RunModel {
     const snapshot = node?.snapshots[index];
     if (!node || !snapshot) return 'pending';
     if (snapshot.error !== undefined) return 'failed';
+    if (snapshot.waiting === true && !this.terminated && index === node.snapshots.length - 1) return 'waiting';
     if (snapshot.outputs !== undefined) return 'succeeded';
     if (index === node.snapshots.length - 1 && node.status === 'processing') return 'processing';
     return node.status === 'canceled' || this.terminated ? 'canceled' : 'processing';

@@ -125,13 +125,16 @@ export async function runsPage(context: PageContext, filter: RunsFilter): Promis
 
   function render(): void {
     if (!listing) return;
-    const all = TASK_STATUSES.reduce((sum, name) => sum + listing!.counts[name], 0);
+    const counts = listing.counts;
+    // A server without wait nodes counts no `waiting`: no chip for it.
+    const statuses = TASK_STATUSES.filter((name) => counts[name] !== undefined);
+    const all = statuses.reduce((sum, name) => sum + (counts[name] ?? 0), 0);
     const chip = (name: TaskStatus | '', label: string, count: number): HTMLElement => {
       const button = h('button', { type: 'button', class: `chip status-${name || 'all'}`, 'aria-pressed': filter.status === name ? 'true' : 'false', 'data-status': name || 'all' }, `${label} `, h('strong', undefined, count));
       button.addEventListener('click', () => go({ status: name }));
       return button;
     };
-    fill(totals, chip('', 'All', all), TASK_STATUSES.map((name) => chip(name, STATUS_LABELS[name], listing!.counts[name])));
+    fill(totals, chip('', 'All', all), statuses.map((name) => chip(name, STATUS_LABELS[name], counts[name] ?? 0)));
     if (listing.tasks.length === 0) {
       fill(table, h('p', { class: 'empty' }, filter.q || filter.status || filter.range !== 'any' ? 'No runs match these filters.' : 'No runs yet. ', h('a', { href: '#/new' }, 'Start one')));
     } else {
@@ -146,7 +149,7 @@ export async function runsPage(context: PageContext, filter: RunsFilter): Promis
             'tbody',
             undefined,
             listing.tasks.map((task) => {
-              const running = task.status === 'processing' || task.status === 'pending';
+              const running = task.status === 'processing' || task.status === 'pending' || task.status === 'waiting';
               const duration = task.startTime === 0 ? '—' : formatDuration(running ? now - task.startTime : task.timeCost);
               return h(
                 'tr',
@@ -171,7 +174,7 @@ export async function runsPage(context: PageContext, filter: RunsFilter): Promis
     fill(pager, previous, h('span', { 'data-testid': 'range' }, `${first}–${last} of ${listing.total}`), next);
   }
 
-  /** Follows the running tasks on the page; a task that starts or ends refreshes the list. */
+  /** Follows the running tasks on the page; a task that starts or ends refreshes the list (waiting ones are polled: nothing runs). */
   function follow(): void {
     const running = (listing?.tasks ?? []).filter((task) => task.status === 'processing' || task.status === 'pending').map((task) => task.id);
     for (const [taskID, stream] of streams) {

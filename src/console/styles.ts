@@ -2,7 +2,7 @@
 
 const CSS = `
 :root { --bg:#f6f7f9; --fg:#1d2129; --muted:#5c6470; --line:#d0d4db; --card:#fff; --accent:#2f5fd0;
-  --pending:#8a919c; --processing:#2f5fd0; --succeeded:#0f8a3a; --failed:#d42a2a; --canceled:#b35900; --skipped:#8a919c;
+  --pending:#8a919c; --processing:#2f5fd0; --succeeded:#0f8a3a; --failed:#d42a2a; --canceled:#b35900; --skipped:#8a919c; --waiting:#7c3aed;
   color-scheme: light; }
 * { box-sizing: border-box; }
 [hidden] { display:none !important; }
@@ -30,6 +30,7 @@ textarea { width:100%; }
 .badge { display:inline-block; padding:1px 8px; border-radius:10px; color:#fff; font-size:12px; background:var(--pending); white-space:nowrap; }
 .status-processing.badge { background:var(--processing); } .status-succeeded.badge { background:var(--succeeded); }
 .status-failed.badge { background:var(--failed); } .status-canceled.badge { background:var(--canceled); }
+.status-waiting.badge { background:var(--waiting); }
 .status-skipped.badge { background:#fff; color:var(--skipped); border:1px dashed var(--skipped); }
 .totals { display:flex; gap:8px; flex-wrap:wrap; margin:8px 0; }
 .chip { border-radius:16px; } .chip[aria-pressed="true"] { background:#e8efff; border-color:var(--accent); }
@@ -56,6 +57,7 @@ td.title-cell { overflow-wrap:anywhere; } td.started { white-space:nowrap; } .ro
 .actions { display:flex; gap:8px; margin-left:auto; flex-wrap:wrap; }
 .banner { display:flex; gap:10px; flex-wrap:wrap; align-items:baseline; padding:10px 14px; border-radius:8px; }
 .banner.error { background:#fdecec; border:1px solid #f2b8b8; color:#7a1111; }
+.banner.waiting { background:#f3edff; border:1px solid #cdb8f7; color:#3b1a7a; }
 .banner-message { white-space:pre-wrap; overflow-wrap:anywhere; }
 .viewer-body { display:grid; grid-template-columns:minmax(0,1fr) 380px; gap:12px; min-height:520px; height:calc(100vh - 190px); }
 .canvas { position:relative; background:var(--card); border:1px solid var(--line); border-radius:8px; overflow:hidden; min-height:320px; }
@@ -78,6 +80,7 @@ svg text { font-size:12px; fill:var(--fg); } svg text.title { font-size:15px; fo
 .node.status-processing rect.bar { fill:var(--processing); } .node.status-processing rect.box { stroke:var(--processing); }
 .node.status-succeeded rect.bar { fill:var(--succeeded); } .node.status-failed rect.bar { fill:var(--failed); }
 .node.status-failed rect.box { stroke:var(--failed); stroke-width:2; } .node.status-canceled rect.bar { fill:var(--canceled); }
+.node.status-waiting rect.bar { fill:var(--waiting); } .node.status-waiting rect.box { stroke:var(--waiting); stroke-width:2; }
 .node.status-skipped { opacity:.55; } .node.status-skipped rect.box { stroke-dasharray:4 3; }
 .node.selected rect.box { stroke:var(--fg); stroke-width:2.5; }
 .edge { fill:none; stroke:#c3c8d0; stroke-width:1.5; } .edge.taken { stroke:var(--succeeded); stroke-width:2.5; }
@@ -95,7 +98,7 @@ ol.code li.marked { background:#fbd5d5; } ol.code li.marked::before { color:var(
 .track { position:relative; height:6px; background:#eef0f3; border-radius:3px; margin-top:3px; overflow:hidden; }
 .track .bar { position:absolute; top:0; height:6px; border-radius:3px; background:var(--pending); }
 .track .bar.status-processing { background:var(--processing); } .track .bar.status-succeeded { background:var(--succeeded); }
-.track .bar.status-failed { background:var(--failed); } .track .bar.status-canceled { background:var(--canceled); }
+.track .bar.status-failed { background:var(--failed); } .track .bar.status-waiting { background:var(--waiting); } .track .bar.status-canceled { background:var(--canceled); }
 @media (max-width: 900px) {
   main { padding:10px; }
   .viewer-body { grid-template-columns:1fr; height:auto; }

@@ -22,7 +22,8 @@ export function timeline(model: RunModel, nodes: Map<string, SchemaNode>, now: n
       const node = nodes.get(report.id) as SchemaNode;
       const took = model.elapsed(report.id, now) ?? 0;
       const offset = Math.max(0, report.startTime - origin);
-      const bar = h('span', { class: `bar status-${report.status}` });
+      const state = model.state(report.id);
+      const bar = h('span', { class: `bar status-${state}` });
       // Set through the CSSOM: the page's CSP allows no style attributes.
       bar.style.left = `${(offset / span) * 100}%`;
       bar.style.width = `max(2px, ${(took / span) * 100}%)`;
@@ -32,7 +33,7 @@ export function timeline(model: RunModel, nodes: Map<string, SchemaNode>, now: n
       return h(
         'li',
         undefined,
-        h('div', { class: 'timeline-head' }, badge(report.status, STATUS_LABELS[report.status] ?? report.status), open),
+        h('div', { class: 'timeline-head' }, badge(state, STATUS_LABELS[state] ?? state), open),
         h('div', { class: 'muted timeline-time' }, `+${formatDuration(offset)} · ${formatDuration(took)}${runs > 1 ? ` · ${runs} runs` : ''}`),
         h('div', { class: 'track', 'aria-hidden': 'true' }, bar),
       );

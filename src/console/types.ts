@@ -1,7 +1,8 @@
 /** The API's answers as the console reads them (a subset of the server's wire types). */
 
-export type TaskStatus = 'pending' | 'processing' | 'succeeded' | 'failed' | 'canceled';
-export const TASK_STATUSES: readonly TaskStatus[] = ['pending', 'processing', 'succeeded', 'failed', 'canceled'];
+/** A task's status in the history; `waiting` (for an answer to a wait node) is `processing` in a report. */
+export type TaskStatus = 'pending' | 'processing' | 'waiting' | 'succeeded' | 'failed' | 'canceled';
+export const TASK_STATUSES: readonly TaskStatus[] = ['pending', 'processing', 'waiting', 'succeeded', 'failed', 'canceled'];
 
 export interface TaskSummary {
   id: string;
@@ -16,11 +17,12 @@ export interface TaskSummary {
 export interface TaskListing {
   tasks: TaskSummary[];
   total: number;
-  counts: Record<TaskStatus, number>;
+  /** Per status (a server without wait nodes has no `waiting`). */
+  counts: Partial<Record<TaskStatus, number>>;
 }
 
 export interface StatusInfo {
-  status: TaskStatus;
+  status: Exclude<TaskStatus, 'waiting'>;
   terminated: boolean;
   startTime: number;
   endTime?: number;
@@ -35,6 +37,13 @@ export interface Snapshot {
   data?: Record<string, unknown>;
   branch?: string;
   error?: string;
+  /** Which attempt of a node with a retry policy this run was (1, 2, …). */
+  attempt?: number;
+  /** The node failed and its `onError` policy carried on (default outputs or the error port). */
+  errorHandled?: boolean;
+  /** A wait node waiting for its answer, until `deadline` (epoch ms) if it has a timeout. */
+  waiting?: boolean;
+  deadline?: number;
 }
 
 export interface NodeReport extends StatusInfo {

@@ -10,13 +10,16 @@ import { WorkflowGraph } from './graph.js';
 import { ApiError } from './api.js';
 import { badge, errorText, section, type PageContext } from './page.js';
 import { RunModel, indexNodes } from './run-model.js';
-import type { Message, Report, SchemaNode, WorkflowSchema } from './types.js';
+import type { Message, Report, SchemaNode, Snapshot, WorkflowSchema } from './types.js';
+import { SchemaForm } from './schema-form.js';
+import { fieldErrors } from './validation-errors.js';
 import { valueView } from './value-view.js';
 import { codeView, errorLine } from './code-view.js';
 import { timeline } from './timeline.js';
 
 const TICK_MS = 500;
 const REFRESH_DEBOUNCE_MS = 150;
+const WAITING_POLL_MS = 3_000;
 
 export async function viewerPage(context: PageContext, taskID: string): Promise<void> {
   const { api, root } = context;
@@ -99,7 +102,8 @@ export async function viewerPage(context: PageContext, taskID: string): Promise<
 
   function renderHeader(): void {
     const status = model.report.workflowStatus;
-    fill(statusBadge, badge(status.status, STATUS_LABELS[status.status] ?? status.status));
+    const state = model.workflowState();
+    fill(statusBadge, badge(state, STATUS_LABELS[state] ?? state));
     started.textContent = status.startTime ? `started ${formatDateTime(status.startTime)}` : 'not started yet';
     elapsed.textContent = status.startTime ? `${status.terminated ? 'took' : 'running for'} ${formatDuration(model.workflowElapsed(Date.now()))}` : '';
     const rerunOf = model.report.rerunOf;
@@ -144,6 +148,25 @@ export async function viewerPage(context: PageContext, taskID: string): Promise<
 
   function renderBanner(): void {
     const failure = model.failure();
+    const waiting = model.waitingNodes();
+    if (!failure && waiting.length > 0) {
+      fill(
+        banner,
+        waiting.map((nodeID) => {
+          const answer = h('button', { type: 'button', class: 'link', 'data-action': 'open-answer' }, 'Answer');
+          answer.addEventListener('click', () => select(nodeID));
+          const deadline = model.node(nodeID)?.snapshots.at(-1)?.deadline;
+          return h(
+            'div',
+            { class: 'banner waiting', role: 'status' },
+            h('strong', undefined, `Waiting for an answer at “${titleText(nodes.get(nodeID)?.data?.title, nodeID)}”`),
+            deadline ? h('span', { class: 'banner-message' }, `until ${formatDateTime(deadline)}`) : null,
+            answer,
+          );
+        }),
+      );
+      return;
+    }
     if (!failure) {
       fill(banner);
       return;
@@ -223,7 +246,8 @@ export async function viewerPage(context: PageContext, taskID: string): Promise<
     if (snapshots.length > 1) {
       const picker = h('select', { id: 'iteration', 'data-testid': 'iteration' });
       snapshots.forEach((_snapshot, i) => {
-        const option = h('option', { value: i }, `Run ${i + 1} of ${snapshots.length} — ${STATUS_LABELS[model.snapshotState(nodeID, i)]}`);
+        const attempt = snapshots[i].attempt;
+        const option = h('option', { value: i }, `Run ${i + 1} of ${snapshots.length}${attempt ? ` (attempt ${attempt})` : ''} — ${STATUS_LABELS[model.snapshotState(nodeID, i)]}`);
         if (i === index) option.selected = true;
         picker.appendChild(option);
       });
@@ -243,9 +267,11 @@ export async function viewerPage(context: PageContext, taskID: string): Promise<
     // The failing line next to its error; otherwise the script comes after what the node did.
     if (line !== undefined) parts.push(code);
     if (snapshot.branch !== undefined) parts.push(section('Branch', h('code', undefined, snapshot.branch)));
-    const attempts = snapshot.data?.attempts;
-    if (attempts !== undefined) parts.push(section('Attempts', valueView(attempts, 'Attempts')));
+    if (snapshot.attempt !== undefined) parts.push(h('p', { 'data-testid': 'attempt' }, `Attempt ${snapshot.attempt}${snapshot.attempt > 1 ? ' (a retry)' : ''}`));
+    if (snapshot.errorHandled) parts.push(h('p', { class: 'muted' }, 'Its error was handled by the node’s onError policy: the run went on.'));
     parts.push(section('Inputs', valueView(snapshot.inputs, 'Node inputs')));
+    // What the wait node asks about (its inputs) comes first, then the answer.
+    if (snapshotState === 'waiting') parts.push(section('Answer', answerForm(node, snapshot)));
     parts.push(section('Outputs', valueView(snapshot.outputs, 'Node outputs')));
     const logs = model.logs(nodeID, snapshot);
     parts.push(section('Logs', logs.length > 0 ? logList(logs) : h('p', { class: 'muted' }, 'No output.')));
@@ -255,6 +281,46 @@ export async function viewerPage(context: PageContext, taskID: string): Promise<
     if (script) delete data.script;
     if (Object.keys(data).length > 0) parts.push(section('Data', valueView(data, 'Node data')));
     return h('div', undefined, ...parts);
+  }
+
+  /** A form from the wait node's declared outputs; what it sends become its outputs and the run goes on. */
+  function answerForm(node: SchemaNode, snapshot: Snapshot): HTMLElement {
+    const nodeID = String(node.id);
+    const form = new SchemaForm(node.data?.outputs, {});
+    const problems = h('ul', { class: 'problems', role: 'alert' });
+    const send = h('button', { type: 'submit', class: 'primary', 'data-action': 'signal' }, 'Send answer');
+    const element = h(
+      'form',
+      { class: 'answer', novalidate: true },
+      h('p', { class: 'muted' }, snapshot.deadline ? `The run waits for this answer until ${formatDateTime(snapshot.deadline)}.` : 'The run waits for this answer.'),
+      form.element,
+      h('div', { class: 'row' }, send),
+      problems,
+    );
+    const show = (messages: string[]): void => fill(problems, messages.map((message) => h('li', undefined, message)));
+    element.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const { values, errors } = form.read();
+      if (Object.keys(errors).length > 0) {
+        show(form.showErrors(errors));
+        form.focusFirstError();
+        return;
+      }
+      send.setAttribute('disabled', '');
+      api
+        .request('POST', '/task/signal', { body: { taskID, nodeID, data: values } })
+        .then(refresh)
+        .then(follow)
+        .catch((error: unknown) => {
+          send.removeAttribute('disabled');
+          if (error instanceof ApiError && error.status === 401) return context.fail(error);
+          // The server's check against the declared outputs, shown at the fields it names.
+          const { fields, other } = fieldErrors(error instanceof ApiError ? error.details : [], 'data');
+          show([...form.showErrors(fields), ...(Object.keys(fields).length === 0 && other.length === 0 ? [errorText(error)] : other)]);
+          form.focusFirstError();
+        });
+    });
+    return element;
   }
 
   function scriptOf(node: SchemaNode): { content: string; language: string } | undefined {
@@ -271,6 +337,7 @@ export async function viewerPage(context: PageContext, taskID: string): Promise<
     const report = model.node(nodeID);
     if (!report) return '';
     const time = formatDuration(model.elapsed(nodeID, Date.now()));
+    if (model.state(nodeID) === 'waiting') return `waiting for ${time}`;
     return report.terminated || report.endTime !== undefined ? `took ${time} · started ${formatDateTime(report.startTime)}` : `running for ${time}`;
   }
 
@@ -301,6 +368,9 @@ export async function viewerPage(context: PageContext, taskID: string): Promise<
   let pending: number | undefined;
   async function refresh(): Promise<void> {
     const report = await api.get<Report>('/task/report', { taskID }, leaving.signal);
+    fill(actionError);
+    // Unchanged: the page stays as it is (a half-typed answer, the focus, the scroll position).
+    if (JSON.stringify(report) === JSON.stringify(model.report)) return;
     model = new RunModel(schema, report);
     renderAll();
   }
@@ -334,6 +404,11 @@ export async function viewerPage(context: PageContext, taskID: string): Promise<
       .finally(() => {
         window.clearInterval(ticker);
         following = false;
+        // A run waiting for an answer has no stream to follow: look again now and then (answered elsewhere, timed out).
+        if (!model.terminated && !leaving.signal.aborted) {
+          const again = window.setTimeout(follow, WAITING_POLL_MS);
+          context.onLeave(() => window.clearTimeout(again));
+        }
       });
   }
 
