@@ -12,53 +12,13 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresStore, createRuntime, createSqliteStore, type TaskStore } from '../src/index.js';
 import { RESUMED_MESSAGE } from '../src/store/recovery.js';
-import { httpNode } from './helpers/counted-flow.js';
+import { callsByStep, loopFlow, waitForItem } from './helpers/counted-flow.js';
 import { startEchoServer, type EchoServer } from './helpers/echo-server.js';
 import { postgresBinDir, startPostgres, type PostgresInstance } from './helpers/postgres.js';
 import { killStoreServer, startStoreServer, storeServerChildren } from './helpers/store-server-process.js';
 
 const ITEMS = Array.from({ length: 20 }, (_, i) => `item${i}`);
 const KILL_AT = 12;
-const meta = { position: { x: 0, y: 0 } };
-
-/** start → GET before → loop over items (GET each, slowly) → GET after → end(bodies, after). */
-function loopFlow(origin: string): Record<string, unknown> {
-  const strings = { type: 'array', items: { type: 'string' } };
-  return {
-    nodes: [
-      { id: 'start_0', type: 'start', meta, data: { title: 'Start', outputs: { type: 'object', properties: { items: strings } } } },
-      httpNode('before', `${origin}/echo?step=before`),
-      {
-        id: 'loop',
-        type: 'loop',
-        meta,
-        data: { title: 'Loop', loopFor: { type: 'ref', content: ['start_0', 'items'] }, loopOutputs: { bodies: { type: 'ref', content: ['fetch', 'body'] } } },
-        blocks: [{ id: 'bs', type: 'block-start', meta, data: {} }, httpNode('fetch', `${origin}/echo?item={{loop_locals.item}}&delay=150`), { id: 'be', type: 'block-end', meta, data: {} }],
-        edges: [
-          { sourceNodeID: 'bs', targetNodeID: 'fetch' },
-          { sourceNodeID: 'fetch', targetNodeID: 'be' },
-        ],
-      },
-      httpNode('after', `${origin}/echo?step=after`),
-      {
-        id: 'end_0',
-        type: 'end',
-        meta,
-        data: {
-          title: 'End',
-          inputs: { type: 'object', properties: { bodies: strings, after: { type: 'string' } } },
-          inputsValues: { bodies: { type: 'ref', content: ['loop', 'bodies'] }, after: { type: 'ref', content: ['after', 'body'] } },
-        },
-      },
-    ],
-    edges: [
-      { sourceNodeID: 'start_0', targetNodeID: 'before' },
-      { sourceNodeID: 'before', targetNodeID: 'loop' },
-      { sourceNodeID: 'loop', targetNodeID: 'after' },
-      { sourceNodeID: 'after', targetNodeID: 'end_0' },
-    ],
-  };
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'flowgram-durable-crash-'));
 let echo: EchoServer;
@@ -74,24 +34,6 @@ afterAll(async () => {
 const TERMINAL = new Set(['succeeded', 'failed', 'canceled']);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Requests the echo server got, by `step` or `item`. */
-function counts(): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const request of echo.requestsTo('/echo')) {
-    const key = request.query.get('step') ?? request.query.get('item') ?? '?';
-    out.set(key, (out.get(key) ?? 0) + 1);
-  }
-  return out;
-}
-
-async function waitForItem(item: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!echo.requestsTo('/echo').some((request) => request.query.get('item') === item)) {
-    if (Date.now() > deadline) throw new Error(`no request for ${item} within ${ms} ms`);
-    await sleep(5);
-  }
-}
-
 /**
  * Runs the loop workflow on a server process on `db`, kills it while item 12 is in flight, starts
  * another on the same database and checks what the continued task did. `openStore` reads the journal
@@ -103,7 +45,7 @@ async function crashAndContinue(db: string, openStore: () => Promise<TaskStore>)
   const first = await startStoreServer(db);
   const response = await fetch(`${first.base}/run`, { method: 'POST', body: JSON.stringify({ schema, inputs: { items: ITEMS } }) });
   const { taskID } = (await response.json()) as { taskID: string };
-  await waitForItem(`item${KILL_AT}`);
+  await waitForItem(echo, `item${KILL_AT}`);
   await sleep(75); // the journal writes every 200 ms: some finished items are durable, some may not be
   await killStoreServer(first);
 
@@ -113,7 +55,7 @@ async function crashAndContinue(db: string, openStore: () => Promise<TaskStore>)
   // At most one journal interval (~2 items) lost; the task is continued from what was written.
   expect(durable).toBeGreaterThanOrEqual(KILL_AT - 3);
   expect(durable).toBeLessThanOrEqual(KILL_AT);
-  const beforeCrash = counts();
+  const beforeCrash = callsByStep(echo);
 
   const second = await startStoreServer(db);
   let result: { status: string; outputs: Record<string, unknown> } | undefined;
@@ -129,7 +71,7 @@ async function crashAndContinue(db: string, openStore: () => Promise<TaskStore>)
 
   // Exactly once in all: `before`, the durable items, `after` (which never ran before the crash);
   // the items after the durable ones once more in the continued run (the one in flight: twice in all).
-  const total = counts();
+  const total = callsByStep(echo);
   expect(total.get('before')).toBe(1);
   expect(total.get('after')).toBe(1);
   for (let i = 0; i < ITEMS.length; i++) {
