@@ -122,6 +122,29 @@ function branchingWorkflow(): Schema {
   } as Schema;
 }
 
+/** start → wait for a person's approval (a boolean, a note, labels that are strings) → end. */
+function approvalWorkflow(): Schema {
+  const start = { id: 'start_0', type: 'start', meta: position(0, 0), data: { title: 'Start', outputs: { type: 'object', properties: { amount: { type: 'number', default: 120 } } } } };
+  const wait = {
+    id: 'approve',
+    type: 'wait',
+    meta: position(460, 0),
+    data: {
+      title: 'Approve payment',
+      inputs: { type: 'object', properties: { amount: { type: 'number' } } },
+      inputsValues: { amount: ref('start_0', 'amount') },
+      outputs: { type: 'object', required: ['approved', 'note'], properties: { approved: { type: 'boolean' }, note: { type: 'string' }, labels: { type: 'array', items: { type: 'string' } } } },
+    },
+  };
+  const end = {
+    id: 'end_0',
+    type: 'end',
+    meta: position(920, 0),
+    data: { title: 'End', inputs: { type: 'object', properties: { approved: {}, note: {} } }, inputsValues: { approved: ref('approve', 'approved'), note: ref('approve', 'note') } },
+  };
+  return { title: 'Approval', nodes: [start, wait, end], edges: [edge('start_0', 'approve'), edge('approve', 'end_0')] } as Schema;
+}
+
 /** The viewport's transform: what zoom, pan and fit change. */
 function viewTransform(page: Page): Promise<string | null> {
   return page.getAttribute('svg.graph g.viewport', 'transform');
@@ -429,6 +452,54 @@ describe.skipIf(!available)('web console (chromium)', () => {
     await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');
     expect(await page.textContent('[data-testid="node-title"]')).toBe('Start');
+  });
+
+  it('answers a waiting node from the page: its form, the server\'s check at its fields, then the run goes on', async () => {
+    const taskID = await runTask(approvalWorkflow());
+    await open(`${server.url}/#/runs?q=Approval`);
+    await page.waitForSelector(`tr[data-task-id="${taskID}"] .badge.status-waiting`, { timeout: 10_000 });
+    expect(Number(await page.textContent('.chip[data-status="waiting"] strong'))).toBeGreaterThanOrEqual(1);
+    await page.click(`tr[data-task-id="${taskID}"] a`);
+    await page.waitForSelector('.banner.waiting');
+    expect(await page.textContent('.run-meta .badge')).toBe('waiting');
+    expect(await page.textContent('.banner.waiting')).toContain('Approve payment');
+    expect(await page.getAttribute('[data-node-id="approve"]', 'class')).toContain('status-waiting');
+    await page.click('[data-action="open-answer"]');
+    expect(await page.textContent('.panel')).toContain('120');
+    await page.screenshot({ path: `${SHOTS}viewer-waiting.png` });
+    // Checked in the page first (required), then by the server against the node's outputs (item types).
+    await page.click('[data-action="signal"]');
+    await expect.poll(() => page.textContent('.answer')).toContain('note is required');
+    await page.check('.answer [data-field="approved"]');
+    await page.fill('.answer [data-field="note"]', 'fine by me');
+    await page.fill('.answer [data-field="labels"]', '[1]');
+    allowed = /status of 400/;
+    await page.click('[data-action="signal"]');
+    await expect.poll(() => page.textContent('.answer')).toContain('labels must be string');
+    expect(await page.getAttribute('.answer [data-field="labels"]', 'aria-invalid')).not.toBeNull();
+    await page.fill('.answer [data-field="labels"]', '');
+    await page.click('[data-action="signal"]');
+    await page.waitForSelector('.run-meta .badge.status-succeeded', { timeout: 10_000 });
+    expect(await page.locator('.banner.waiting').count()).toBe(0);
+    const report = (await (await fetch(`${server.url}/api/task/report?taskID=${taskID}`)).json()) as { outputs: unknown };
+    expect(report.outputs).toEqual({ approved: true, note: 'fine by me' });
+  });
+
+  it('shows each retry attempt of a node as its own run', async () => {
+    const schema = failingWorkflow();
+    (schema.nodes[2].data as Record<string, unknown>).retry = { maxAttempts: 3, initialDelayMs: 1 };
+    const taskID = await runTask(schema);
+    await waitForEnd(server.url, taskID);
+    await open(`${server.url}/#/task/${taskID}`);
+    await page.waitForSelector('.run-meta .badge.status-failed');
+    expect(await page.textContent('[data-node-id="boom"] text.detail')).toContain('3 runs');
+    await page.click('[data-node-id="boom"]');
+    const options = await page.locator('[data-testid="iteration"] option').allTextContents();
+    expect(options).toEqual(['Run 1 of 3 (attempt 1) — failed', 'Run 2 of 3 (attempt 2) — failed', 'Run 3 of 3 (attempt 3) — failed']);
+    expect(await page.textContent('[data-testid="attempt"]')).toBe('Attempt 1');
+    await page.selectOption('[data-testid="iteration"]', '2');
+    await expect.poll(() => page.textContent('[data-testid="attempt"]')).toBe('Attempt 3 (a retry)');
+    expect(await page.textContent('[data-testid="node-error"]')).toContain('kaput');
   });
 
   it('downloads the report as JSON', async () => {
