@@ -52,6 +52,12 @@ describe('tRPC', () => {
     const parse = await client.task.run.mutate({ schema: '{oops', inputs: {} }).catch((caught: unknown) => caught);
     expect((parse as TRPCClientError<FlowgramRouter>).data).toMatchObject({ httpStatus: 400, flowgramCode: ErrorCodes.SCHEMA_PARSE });
 
+    // A limit on what the request holds is the request's fault (400, as on the REST routes), not load (429).
+    const deep = `${'['.repeat(200)}${']'.repeat(200)}`;
+    const tooDeep = await client.task.run.mutate({ schema: JSON.stringify(helloSchema()), inputs: { name: JSON.parse(deep) as string } }).catch((caught: unknown) => caught);
+    expect((tooDeep as TRPCClientError<FlowgramRouter>).data).toMatchObject({ httpStatus: 400, flowgramCode: ErrorCodes.LIMIT_EXCEEDED });
+    expect((tooDeep as TRPCClientError<FlowgramRouter>).message).toMatch(/^maxJsonDepth: /);
+
     const missing = await client.task.result.query({} as { taskID: string }).catch((caught: unknown) => caught);
     expect((missing as TRPCClientError<FlowgramRouter>).message).toMatch(/^taskID: /);
     expect((missing as TRPCClientError<FlowgramRouter>).data).toMatchObject({ httpStatus: 400, flowgramCode: ErrorCodes.BAD_REQUEST });

@@ -74,14 +74,19 @@ function fastifyMessage(error: FastifyLikeError): string {
 /** Limits a request hits because of load (it may be retried: 429); any other limit is about what the request holds (400). */
 const LOAD_LIMITS: ReadonlySet<string> = new Set(['maxQueuedTasks']);
 
+/** The HTTP status for an error, REST and tRPC alike: a limit on what the request holds is its fault (400), not load (429). */
+export function httpStatusOf(error: FlowgramError): number {
+  const contentLimit = error.code === ErrorCodes.LIMIT_EXCEEDED && error.limit !== undefined && !LOAD_LIMITS.has(error.limit);
+  return contentLimit ? 400 : httpStatusFor(error.code);
+}
+
 /** Turns anything thrown while handling a request into a status and a `{ code, message }` body. */
 export function toHttpError(error: unknown): HttpError {
   if (error instanceof FlowgramError) {
     const body: ErrorBody = { code: error.code, message: error.message };
     if (error.details) body.details = error.details;
     if (error.nodeID) body.nodeID = error.nodeID;
-    const contentLimit = error.code === ErrorCodes.LIMIT_EXCEEDED && error.limit !== undefined && !LOAD_LIMITS.has(error.limit);
-    return { status: contentLimit ? 400 : httpStatusFor(error.code), body };
+    return { status: httpStatusOf(error), body };
   }
   const fastifyError = error as FastifyLikeError | null;
   const status = fastifyError?.statusCode;

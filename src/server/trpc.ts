@@ -8,7 +8,7 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { ZodError } from 'zod';
 import { FlowgramError } from '../errors.js';
-import { httpStatusFor } from './errors.js';
+import { httpStatusOf } from './errors.js';
 import type { TaskService } from './task-service.js';
 import { TaskCancelRequest, TaskIDQuery, TaskListQuery, TaskResultQuery, TaskRerunRequest, TaskResumeRequest, TaskRunNodeRequest, TaskRunRequest, TaskSignalRequest, TaskValidateRequest, formatIssues } from './wire.js';
 
@@ -46,7 +46,7 @@ const withFlowgramErrors = t.middleware(async ({ next }) => {
   const result = await next();
   if (!result.ok && result.error.cause instanceof FlowgramError) {
     const cause = result.error.cause;
-    throw new TRPCError({ code: TRPC_CODE_BY_STATUS[httpStatusFor(cause.code)] ?? 'INTERNAL_SERVER_ERROR', message: cause.message, cause });
+    throw new TRPCError({ code: TRPC_CODE_BY_STATUS[httpStatusOf(cause)] ?? 'INTERNAL_SERVER_ERROR', message: cause.message, cause });
   }
   return result;
 });
