@@ -261,7 +261,7 @@ describe('task listing and deletion', () => {
     expect(byTitle.body.tasks.map((task) => task.id)).toEqual([named]);
     expect(byTitle.body.tasks[0].title).toBe('Invoice run <b>');
     expect(byTitle.body.total).toBe(1);
-    expect(byTitle.body.counts).toEqual({ pending: 0, processing: 0, succeeded: 1, failed: 0, canceled: 0 });
+    expect(byTitle.body.counts).toEqual({ pending: 0, processing: 0, waiting: 0, succeeded: 1, failed: 0, canceled: 0 });
     const byID = await request<Listing>(`${url}/api/tasks?q=${named.slice(0, 12)}&limit=1`);
     expect(byID.body.tasks.map((task) => task.id)).toEqual([named]);
     const all = await request<Listing>(`${url}/api/tasks?limit=1`);

@@ -60,6 +60,6 @@ export async function expectListingRules(store: TaskStore): Promise<void> {
   expect(await ids({ ...page, q: '_' })).toEqual(['nightly']);
   expect(await ids({ ...page, q: 'invoice', status: 'failed' })).toEqual(['order-2']);
   expect(await ids({ ...page, since: 2_000, until: 4_000 })).toEqual(['nightly', 'order-2']);
-  expect(await store.countTasks({})).toEqual({ pending: 0, processing: 2, succeeded: 1, failed: 1, canceled: 0 });
-  expect(await store.countTasks({ q: 'orders', since: 1_500 })).toEqual({ pending: 0, processing: 0, succeeded: 0, failed: 1, canceled: 0 });
+  expect(await store.countTasks({})).toEqual({ pending: 0, processing: 2, waiting: 0, succeeded: 1, failed: 1, canceled: 0 });
+  expect(await store.countTasks({ q: 'orders', since: 1_500 })).toEqual({ pending: 0, processing: 0, waiting: 0, succeeded: 0, failed: 1, canceled: 0 });
 }
