@@ -7,7 +7,7 @@ import { NODE_W, layoutLevel } from '../src/console/layout.js';
 import { RunModel } from '../src/console/run-model.js';
 import type { NodeReport, Report, SchemaNode, WorkflowSchema } from '../src/console/types.js';
 import { fieldErrors } from '../src/console/validation-errors.js';
-import { errorLine } from '../src/console/code-view.js';
+import { errorLine } from '../src/console/error-line.js';
 
 const node = (id: string, x?: number, y?: number): SchemaNode => ({ id, type: 'echo', ...(x === undefined ? {} : { meta: { position: { x, y } } }), data: { title: id } });
 

@@ -1,12 +1,6 @@
 /** A code node's script with line numbers, the line its error names marked and scrolled to. */
 import { h } from './dom.js';
 
-/** The script line an error message names: `… (line 4)` from a code node, `line 4` from a Python traceback. */
-export function errorLine(error: string | undefined): number | undefined {
-  const match = error === undefined ? null : /\bline (\d+)/.exec(error);
-  return match ? Number(match[1]) : undefined;
-}
-
 export function codeView(source: string, language: string, marked: number | undefined): HTMLElement {
   const lines = source.split('\n');
   const list = h(

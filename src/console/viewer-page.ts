@@ -14,7 +14,8 @@ import type { Message, Report, SchemaNode, Snapshot, WorkflowSchema } from './ty
 import { SchemaForm } from './schema-form.js';
 import { fieldErrors } from './validation-errors.js';
 import { valueView } from './value-view.js';
-import { codeView, errorLine } from './code-view.js';
+import { codeView } from './code-view.js';
+import { errorLine } from './error-line.js';
 import { timeline } from './timeline.js';
 
 const TICK_MS = 500;
