@@ -8,7 +8,7 @@ import type { NetworkPolicy, NodeExecutor, RuntimeLimits, TaskEvent, WorkflowSta
 import { measureJson } from './json-bounds.js';
 import { limitExceeded, resolveLimits, type TaskLimits } from './limits.js';
 import { defaultExecutors } from './nodes/index.js';
-import { buildDocument, type WorkflowDocument } from './schema/document.js';
+import { buildDocument, type DocumentNode, type WorkflowDocument } from './schema/document.js';
 import { parseInputsInput, parseSchemaInput } from './schema/parse.js';
 import type { IJsonSchema, WorkflowInputs, WorkflowOutputs, WorkflowSchema } from './schema/types.js';
 import { checkDeclaration } from './schema/declaration.js';
@@ -72,11 +72,18 @@ export interface RuntimeOptions {
   checkpoints?: boolean;
 }
 
-/** What a task's earlier run left: its journal (the process died) or its final report (it failed or was cancelled). */
-export type TaskHistory = { events: readonly TaskEvent[] } | { report: IReport };
+/**
+ * What a task's earlier run left: its journal (the process died) or its final report (it failed or was
+ * cancelled); or, for a new task that re-runs an ended one (`rerun`), that task's final report and the
+ * node to run again from (`inputsChanged`: the start node runs again too).
+ */
+export type TaskHistory =
+  | { events: readonly TaskEvent[] }
+  | { report: IReport }
+  | { rerun: { of: string; report: IReport; fromNodeID: string; inputsChanged?: boolean } };
 
 /** The task a run continues: its ID, what it runs and with which inputs (a `TaskRecord` has these). */
-export type ContinuedTask = Pick<TaskRecord, 'id' | 'schema' | 'inputs' | 'startTime' | 'createdAt'>;
+export type ContinuedTask = Pick<TaskRecord, 'id' | 'schema' | 'inputs' | 'startTime' | 'createdAt' | 'rerunOf'>;
 
 /** What `runNode` runs the node with: these inputs, or the ones it had in an earlier task. */
 export type RunNodeSource = { inputs: WorkflowInputs | string } | { taskID: string };
@@ -158,6 +165,12 @@ export interface Runtime {
    * (no such node) or FLOWGRAM_ERR_SCHEMA_INVALID (the given schema or inputs, every problem listed).
    */
   rerun(taskID: string, options: RerunOptions): Promise<Task>;
+  /**
+   * Throws what `rerun` would (FLOWGRAM_ERR_SCHEMA_INVALID, FLOWGRAM_ERR_BAD_REQUEST for an unknown node)
+   * for re-running `taskID` with this schema and these inputs, without running anything (queue mode
+   * checks a re-run before it enqueues it).
+   */
+  checkRerun(taskID: string, schema: SchemaInput, inputs: WorkflowInputs, fromNodeID: string): void;
   /**
    * Runs one node of the workflow's top level and nothing else: with `inputs` (validated against its
    * declared inputs; a loop takes `loopFor`, the array its body runs for) or as it ran in the ended
@@ -493,6 +506,12 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   }
 
   function continueTask(task: ContinuedTask, history: TaskHistory, inputs: WorkflowInputs = task.inputs, answer?: { nodeID: string; answer: WaitAnswer }): Task {
+    if ('rerun' in history) {
+      const { of, report, fromNodeID, inputsChanged } = history.rerun;
+      const { document, from } = rerunPlan(of, task.schema, inputs, fromNodeID);
+      const also = inputsChanged && document.start ? [document.start] : [];
+      return start(task.schema, inputs, { taskID: task.id }, { checkpoint: rerunCheckpoint(document, report, from, also), rerunOf: of });
+    }
     const { compiled, errors } = check(task.schema, inputs);
     const { document } = compiled;
     if (!document || errors.length > 0) {
@@ -505,7 +524,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     // New inputs: the start node outputs them, and whatever depends on it sees them.
     if (inputs !== task.inputs && document.start) checkpoint = checkpointWithout(checkpoint, new Set([document.start.id]));
     if (answer) checkpoint = checkpointAnswering(checkpoint, answer.nodeID, answer.answer);
-    return start(task.schema, inputs, { taskID: task.id }, { checkpoint });
+    // A re-run task continued after a crash is still a re-run.
+    return start(task.schema, inputs, { taskID: task.id }, task.rerunOf === undefined ? { checkpoint } : { checkpoint, rerunOf: task.rerunOf });
   }
 
   const waits = new WaitingTasks({
@@ -577,12 +597,9 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     return continueTask(earlier.task, { report: earlier.report }, inputs);
   }
 
-  async function rerun(taskID: string, rerunOptions: RerunOptions): Promise<Task> {
-    const fromNodeID = (rerunOptions as Partial<RerunOptions> | undefined)?.fromNodeID;
+  /** The document a re-run runs and the node it runs from; throws what makes the re-run impossible. */
+  function rerunPlan(taskID: string, schema: SchemaInput, inputs: WorkflowInputs, fromNodeID: string): { document: WorkflowDocument; from: DocumentNode } {
     if (typeof fromNodeID !== 'string' || fromNodeID === '') throw new FlowgramError(ErrorCodes.BAD_REQUEST, 'fromNodeID: is required');
-    const earlier = await endedRun(taskID, 're-running it');
-    const schema = rerunOptions.schema ?? earlier.task.schema;
-    const inputs = rerunOptions.inputs === undefined ? earlier.task.inputs : parseInputsInput(rerunOptions.inputs);
     const { compiled, errors } = check(schema, inputs);
     const { document } = compiled;
     if (!document || errors.length > 0) {
@@ -590,6 +607,16 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     }
     const from = document.nodes.get(fromNodeID);
     if (!from) throw new FlowgramError(ErrorCodes.BAD_REQUEST, `fromNodeID: the workflow has no node "${fromNodeID}"`);
+    return { document, from };
+  }
+
+  async function rerun(taskID: string, rerunOptions: RerunOptions): Promise<Task> {
+    const fromNodeID = (rerunOptions as Partial<RerunOptions> | undefined)?.fromNodeID;
+    if (typeof fromNodeID !== 'string' || fromNodeID === '') throw new FlowgramError(ErrorCodes.BAD_REQUEST, 'fromNodeID: is required');
+    const earlier = await endedRun(taskID, 're-running it');
+    const schema = rerunOptions.schema ?? earlier.task.schema;
+    const inputs = rerunOptions.inputs === undefined ? earlier.task.inputs : parseInputsInput(rerunOptions.inputs);
+    const { document, from } = rerunPlan(taskID, schema, inputs, fromNodeID);
     // New inputs: the start node outputs them.
     const also = rerunOptions.inputs !== undefined && document.start ? [document.start] : [];
     return start(schema, inputs, {}, { checkpoint: rerunCheckpoint(document, earlier.report, from, also), rerunOf: taskID });
@@ -640,6 +667,9 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     start,
     resume,
     rerun,
+    checkRerun(taskID, schema, inputs, fromNodeID) {
+      rerunPlan(taskID, schema, inputs, fromNodeID);
+    },
     runNode,
     continueTask,
     run(schema, inputs, runOptions) {

@@ -11,10 +11,15 @@ import { TaskReportDefine } from '@flowgram.ai/runtime-interface';
 import { createTRPCClient, httpLink } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRuntime, createSqliteStore, ErrorCodes, type FlowgramRouter, type Runtime } from '../src/index.js';
+import { createQueueTaskService } from '../src/queue/queue-task-service.js';
+import { startQueueWorker } from '../src/queue/worker.js';
+import { createPostgresStore } from '../src/store/postgres.js';
 import { testExecutors } from './fixtures/test-nodes.js';
 import { delayNode, edge, endNode, startNode, workflow } from './fixtures/workflow-builders.js';
 import { countedFlow, stepCalls } from './helpers/counted-flow.js';
 import { startEchoServer, type EchoServer } from './helpers/echo-server.js';
+import { postgresBinDir, startPostgres } from './helpers/postgres.js';
+import { redisBinary, startRedis } from './helpers/redis.js';
 import { request, startTestServer } from './helpers/server-harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'flowgram-rerun-'));
@@ -66,6 +71,11 @@ describe('runtime.rerun', () => {
       expect(listed.find((task) => task.id === rerun.id)?.rerunOf).toBe(failed);
       expect(listed.find((task) => task.id === again.id)?.rerunOf).toBe(rerun.id);
       expect(listed.find((task) => task.id === failed)?.rerunOf).toBeUndefined();
+      // A re-run continued after a crash (from its journal) is still a re-run.
+      const record = { id: 'continued-rerun', schema: JSON.stringify(countedFlow(echo.origin)), inputs: { fail: false }, startTime: 0, createdAt: 0, rerunOf: failed };
+      const continued = runtime.continueTask(record, { events: [] });
+      expect(continued.rerunOf).toBe(failed);
+      await continued.wait();
     } finally {
       await runtime.close();
     }
@@ -73,7 +83,7 @@ describe('runtime.rerun', () => {
     const reader = createSqliteStore({ path, retention: { intervalMs: 0 } });
     try {
       const records = await reader.listTasks({ limit: 10, offset: 0 });
-      expect(records.filter((task) => task.rerunOf !== undefined)).toHaveLength(2);
+      expect(records.filter((task) => task.rerunOf !== undefined)).toHaveLength(3); // the two re-runs and the continued one
     } finally {
       await reader.close();
     }
@@ -139,4 +149,45 @@ describe('POST /api/task/rerun and tRPC task.rerun', () => {
       await server.close();
     }
   });
+});
+
+describe.skipIf(redisBinary() === undefined || postgresBinDir() === undefined)('rerun in queue mode', () => {
+  it('an API server checks and enqueues the re-run; a worker runs it from the earlier report in the shared store', async () => {
+    const [redis, postgres] = await Promise.all([startRedis(), startPostgres()]);
+    const runtime = createRuntime();
+    const service = createQueueTaskService(runtime, { url: redis.url, store: await createPostgresStore({ url: postgres.url }) });
+    const worker = await startQueueWorker({ url: redis.url, store: await createPostgresStore({ url: postgres.url }), concurrency: 2, lockMs: 5_000 });
+    try {
+      echo.requests.length = 0;
+      const { taskID: failed } = await service.run({ schema: JSON.stringify(countedFlow(echo.origin)), inputs: { fail: true } });
+      await expect(service.result(failed, 20_000)).rejects.toMatchObject({ code: ErrorCodes.TASK_FAILED });
+      expect(stepCalls(echo)).toEqual({ before: 1, after: 0 });
+
+      const { taskID } = await service.rerun({ taskID: failed, fromNodeID: 'code_0', inputs: { fail: false } });
+      expect(taskID).not.toBe(failed);
+      expect(await service.result(taskID, 20_000)).toEqual({ checked: 200, after: 200 });
+      expect(stepCalls(echo)).toEqual({ before: 1, after: 1 });
+      const report = (await service.report(taskID)) as unknown as { rerunOf: string; reports: Reports };
+      TaskReportDefine.schema.output.parse(report);
+      expect(report.rerunOf).toBe(failed);
+      expect(report.reports.before.snapshots).toHaveLength(1);
+      const listed = await service.list({});
+      expect(listed.tasks.find((task) => task.id === taskID)?.rerunOf).toBe(failed);
+      expect(listed.tasks.find((task) => task.id === failed)?.status).toBe('failed');
+
+      // Refused before anything is queued, as in-process.
+      await expect(service.rerun({ taskID: failed, fromNodeID: 'nope' })).rejects.toMatchObject({ code: ErrorCodes.BAD_REQUEST, message: expect.stringContaining('"nope"') });
+      await expect(service.rerun({ taskID: 'no-such-task', fromNodeID: 'code_0' })).rejects.toMatchObject({ code: ErrorCodes.TASK_NOT_FOUND });
+      const removed = countedFlow(echo.origin) as { nodes: Array<{ id: string }>; edges: Array<{ sourceNodeID: string; targetNodeID: string }> };
+      removed.nodes = removed.nodes.filter((node) => node.id !== 'before');
+      removed.edges = [...removed.edges.filter((link) => link.sourceNodeID !== 'before' && link.targetNodeID !== 'before'), { sourceNodeID: 'start_0', targetNodeID: 'code_0' }];
+      await expect(service.rerun({ taskID: failed, fromNodeID: 'code_0', schema: JSON.stringify(removed) })).rejects.toMatchObject({ code: ErrorCodes.SCHEMA_INVALID });
+      expect(stepCalls(echo)).toEqual({ before: 1, after: 1 });
+    } finally {
+      await worker.close(0);
+      await service.close();
+      await runtime.close();
+      await Promise.all([redis.stop(), postgres.stop()]);
+    }
+  }, 60_000);
 });

@@ -11,6 +11,8 @@ import type { TaskJob } from './job.js';
 
 interface Waiting {
   record: TaskRecord;
+  /** What the job carries beside the record (a re-run's node). */
+  extra: Pick<TaskJob, 'rerun'>;
   resolve(): void;
   reject(error: unknown): void;
 }
@@ -25,9 +27,9 @@ export class TaskAdmission {
     private readonly queue: Queue<TaskJob>,
   ) {}
 
-  admit(record: TaskRecord): Promise<void> {
+  admit(record: TaskRecord, extra: Pick<TaskJob, 'rerun'> = {}): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.waiting.push({ record, resolve, reject });
+      this.waiting.push({ record, extra, resolve, reject });
       if (this.scheduled) return;
       this.scheduled = true;
       setImmediate(() => {
@@ -52,9 +54,9 @@ export class TaskAdmission {
       await this.store.write({ tasks: batch.map((entry) => entry.record), updates: [], events: [], reports: [] });
       stored = true;
       await this.queue.addBulk(
-        batch.map(({ record }) => ({
+        batch.map(({ record, extra }) => ({
           name: 'run',
-          data: { taskID: record.id, schema: record.schema, inputs: record.inputs },
+          data: { taskID: record.id, schema: record.schema, inputs: record.inputs, ...extra },
           // The task ID is the job ID: a task is queued once however often it is submitted.
           opts: { jobId: record.id, removeOnComplete: true, removeOnFail: 1_000 },
         })),

@@ -8,6 +8,8 @@ export interface TaskJob {
   inputs: WorkflowInputs;
   /** Continue the failed or cancelled task from its report in the store (`resume`); `inputs` replace the task's. */
   resume?: { inputs?: WorkflowInputs };
+  /** A new task re-running `of` from `fromNodeID` (`rerun`): `of`'s outputs of the nodes before it are reused; `inputsChanged` runs the start node again. */
+  rerun?: { of: string; fromNodeID: string; inputsChanged: boolean };
   /** Continue the task that waited for a signal (the store has it `processing` again, claimed): answer `nodeID` with `data`. */
   signal?: { nodeID: string; data: WorkflowOutputs };
   /** Cancel the task that waited for a signal (claimed, as for `signal`), with this reason. */

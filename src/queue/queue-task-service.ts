@@ -150,9 +150,31 @@ export function createQueueTaskService(runtime: Runtime, options: QueueServiceOp
     },
     // Runs here, on the API server's runtime (one node, in-process; nothing is queued).
     runNode: (request) => local.runNode(request),
-    rerun() {
-      // The worker would need the earlier report and the node to continue from in the job; not yet.
-      return Promise.reject(new FlowgramError(ErrorCodes.BAD_REQUEST, 'rerun: not available in queue mode yet; run the server without --queue'));
+    async rerun(request) {
+      if (draining) throw new FlowgramError(ErrorCodes.SHUTTING_DOWN, 'server: shutting down, not accepting new tasks');
+      const found = await record(request.taskID);
+      if (!ENDED.has(found.status)) {
+        throw new FlowgramError(ErrorCodes.TASK_CONFLICT, `taskID: task "${found.id}" is still ${found.status}; cancel it or wait for it to end before re-running it`);
+      }
+      // Checked here, before anything is queued; a worker builds the re-run from the earlier report in the store.
+      const prepared = runtime.prepareSchema(request.schema ?? found.schema);
+      const inputs = request.inputs === undefined ? found.inputs : parseInputsInput(request.inputs);
+      runtime.checkRerun(found.id, prepared, inputs, request.fromNodeID);
+      await runtime.secrets.flush();
+      const schema = typeof prepared === 'string' ? prepared : JSON.stringify(prepared);
+      const accepted: TaskRecord = {
+        id: randomUUID(),
+        schemaHash: createHash('sha256').update(schema).digest('hex'),
+        schema,
+        inputs,
+        title: workflowTitle(typeof prepared === 'string' ? parseSchemaInput(prepared) : prepared),
+        status: 'pending',
+        createdAt: Date.now(),
+        startTime: 0,
+        rerunOf: found.id,
+      };
+      await admission.admit(accepted, { rerun: { of: found.id, fromNodeID: request.fromNodeID, inputsChanged: request.inputs !== undefined } });
+      return { taskID: accepted.id };
     },
     async resume(request) {
       if (draining) throw new FlowgramError(ErrorCodes.SHUTTING_DOWN, 'server: shutting down, not accepting new tasks');

@@ -143,7 +143,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       if (record && ENDED.has(record.status)) return; // it had finished; only the acknowledgement was lost
       if (!isResumable(data.schema) || job.attemptsStarted > maxReruns + 1) return settle(data, record, 'interrupted');
       // A resumed task still pending had not started its new run: its report is still what to continue from.
-      if (record && !(data.resume && record.status === 'pending')) earlier = { record, history: { events: await store.getEvents(data.taskID) } };
+      if (record && !((data.resume || data.rerun) && record.status === 'pending')) earlier = { record, history: { events: await store.getEvents(data.taskID) } };
       await publisher.reset(data.taskID);
     }
     if (!earlier && (data.signal || data.cancelWaiting !== undefined)) {
@@ -152,6 +152,14 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       const report = await store.getReport(data.taskID);
       if (!record || !report || ENDED.has(record.status)) return;
       earlier = { record, history: { report } };
+    }
+    if (!earlier && data.rerun) {
+      // A re-run: a new task reusing the outputs the earlier task's report holds.
+      const record = await store.getTask(data.taskID);
+      if (!record || ENDED.has(record.status)) return; // deleted or cancelled meanwhile
+      const report = await store.getReport(data.rerun.of);
+      if (!report) throw new FlowgramError(ErrorCodes.TASK_NOT_FOUND, `rerun: task "${data.rerun.of}" it re-runs was deleted before it started`);
+      earlier = { record, history: { rerun: { ...data.rerun, report } } };
     }
     if (!earlier && data.resume) {
       const record = await store.getTask(data.taskID);
