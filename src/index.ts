@@ -27,6 +27,8 @@ export type {
 export { Task, WorkflowRunError } from './engine/task.js';
 export type { WaitOptions, TaskSummary } from './engine/task.js';
 export type { WorkflowError } from './engine/engine.js';
+export { NODE_POLICY_JSON_SCHEMA } from './engine/node-policy.js';
+export type { NodePolicy, RetryPolicy, OnErrorMode } from './engine/node-policy.js';
 export type {
   BlockControl,
   BlockRun,

@@ -8,7 +8,9 @@ import { TaskReportDefine } from '@flowgram.ai/runtime-interface';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createRuntime, ErrorCodes, type NodeExecutor, type TaskEvent } from '../src/index.js';
 import { createMetrics } from '../src/metrics/metrics.js';
-import { retryDelayMs, RETRY_DEFAULTS } from '../src/engine/node-policy.js';
+import { readFileSync } from 'node:fs';
+import { Ajv } from 'ajv';
+import { NODE_POLICY_JSON_SCHEMA, retryDelayMs, RETRY_DEFAULTS } from '../src/engine/node-policy.js';
 import { testExecutors } from './fixtures/test-nodes.js';
 import { edge, endNode, failNode, input, echoNode, ref, startNode, workflow, type NodeSchema } from './fixtures/workflow-builders.js';
 import { startEchoServer, type EchoServer } from './helpers/echo-server.js';
@@ -353,5 +355,20 @@ describe('validation of policies', () => {
     const task = runtime.start(workflow(nodes, []) as unknown as Record<string, unknown>);
     expect(task.status).toBe('failed');
     expect(task.error?.code).toBe(ErrorCodes.SCHEMA_INVALID);
+  });
+});
+
+describe('the policies\' JSON Schema', () => {
+  it('is the one in the README, and accepts what validation accepts and refuses what it refuses', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('### Retry, timeout and error handling'));
+    const snippet = JSON.parse(/```json\n([\s\S]*?)```/.exec(section)?.[1] ?? '{}') as { properties: unknown };
+    expect(snippet.properties).toEqual(NODE_POLICY_JSON_SCHEMA.properties);
+    const check = new Ajv({ strict: false }).compile(NODE_POLICY_JSON_SCHEMA);
+    expect(check({ retry: { maxAttempts: 3, jitter: 0.2 }, timeoutMs: 500, onError: { continue: { outputs: { x: 1 } } } })).toBe(true);
+    expect(check({ onError: 'branch' })).toBe(true);
+    expect(check({ retry: { maxAttempts: 0 } })).toBe(false);
+    expect(check({ onError: 'ignore' })).toBe(false);
+    expect(check({ retry: { maxAttemps: 3 } })).toBe(false);
   });
 });
