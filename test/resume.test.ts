@@ -19,7 +19,7 @@ import { startQueueWorker } from '../src/queue/worker.js';
 import { createPostgresStore } from '../src/store/postgres.js';
 import { testExecutors } from './fixtures/test-nodes.js';
 import { delayNode, edge, endNode, startNode, workflow } from './fixtures/workflow-builders.js';
-import { countedFlow, stepCalls } from './helpers/counted-flow.js';
+import { callsByStep, countedFlow, loopFlow, stepCalls } from './helpers/counted-flow.js';
 import { startEchoServer, type EchoServer } from './helpers/echo-server.js';
 import { postgresBinDir, startPostgres } from './helpers/postgres.js';
 import { redisBinary, startRedis } from './helpers/redis.js';
@@ -108,6 +108,64 @@ describe('runtime.resume', () => {
       const again = await runtime.resume(slow.id);
       expect(again.status).toBe('processing');
       again.cancel();
+    } finally {
+      await runtime.close();
+    }
+  });
+});
+
+/** start(items, failAt) → GET before → loop over items (GET each; a code node throws at `failAt`) → GET after → end. */
+function failingLoopFlow(origin: string): Record<string, unknown> {
+  const flow = loopFlow(origin) as { nodes: Array<Record<string, unknown>> };
+  const start = flow.nodes[0] as { data: { outputs: { properties: Record<string, unknown> } } };
+  start.data.outputs.properties.failAt = { type: 'string' };
+  const loop = flow.nodes.find((node) => node.id === 'loop') as { blocks: Array<Record<string, unknown>>; edges: Array<Record<string, string>> };
+  loop.blocks.splice(2, 0, {
+    id: 'check',
+    type: 'code',
+    meta: { position: { x: 0, y: 0 } },
+    data: {
+      title: 'Check',
+      inputs: { type: 'object', properties: { item: { type: 'string' }, failAt: { type: 'string' } } },
+      inputsValues: { item: { type: 'ref', content: ['loop_locals', 'item'] }, failAt: { type: 'ref', content: ['start_0', 'failAt'] } },
+      outputs: { type: 'object', properties: {} },
+      script: { language: 'javascript', content: "function main({ params }) { if (params.item === params.failAt) throw new Error('failing at ' + params.item); return {}; }" },
+    },
+  });
+  loop.edges = [
+    { sourceNodeID: 'bs', targetNodeID: 'fetch' },
+    { sourceNodeID: 'fetch', targetNodeID: 'check' },
+    { sourceNodeID: 'check', targetNodeID: 'be' },
+  ];
+  return flow;
+}
+
+describe('resuming a task whose loop failed mid-way', () => {
+  it('continues the loop after its finished iterations: they are not called again, the failed one and the rest once', async () => {
+    const items = Array.from({ length: 8 }, (_, i) => `item${i}`);
+    const runtime = createRuntime({ store: createSqliteStore({ path: join(dir, 'loop.db') }) });
+    try {
+      echo.requests.length = 0;
+      const schema = failingLoopFlow(echo.origin);
+      const task = runtime.start(schema, { items, failAt: 'item5' });
+      await task.done;
+      expect(task.status).toBe('failed');
+      const first = callsByStep(echo);
+      expect([first.get('before'), first.get('item4'), first.get('item5'), first.get('item6'), first.get('after')]).toEqual([1, 1, 1, undefined, undefined]);
+
+      const resumed = await runtime.resume(task.id, { inputs: { items, failAt: 'none' } });
+      const outputs = await resumed.wait();
+      const total = callsByStep(echo);
+      expect(total.get('before')).toBe(1);
+      expect(total.get('after')).toBe(1);
+      expect(items.map((item) => (total.get(item) ?? 0) - (first.get(item) ?? 0))).toEqual([0, 0, 0, 0, 0, 1, 1, 1]);
+      TaskReportDefine.schema.output.parse(resumed.report());
+      const reference = createRuntime();
+      try {
+        expect(outputs).toEqual(await reference.run(schema, { items, failAt: 'none' }));
+      } finally {
+        await reference.close();
+      }
     } finally {
       await runtime.close();
     }

@@ -73,17 +73,29 @@ export function checkpointFromEvents(document: WorkflowDocument, events: readonl
  */
 export function checkpointFromReport(document: WorkflowDocument, report: IReport, reuseMasked = false): TaskCheckpoint {
   const nodes = new Map<string, NodeCheckpoint>();
+  const iterations = new Map<string, IterationCheckpoint[]>();
   const waits = new Map<string, undefined>();
   for (const nodeID in report.reports) {
     const nodeReport = report.reports[nodeID];
     if (!isTopLevel(document, nodeID)) continue;
-    const latest = nodeReport.snapshots[nodeReport.snapshots.length - 1] as { outputs?: WorkflowOutputs; branch?: string; errorHandled?: boolean; waiting?: boolean } | undefined;
+    const latest = nodeReport.snapshots[nodeReport.snapshots.length - 1] as
+      | { outputs?: WorkflowOutputs; branch?: string; errorHandled?: boolean; waiting?: boolean; iterations?: unknown }
+      | undefined;
+    // A loop that failed or was cancelled continues after its finished iterations (an unbroken run from 0, none masked).
+    if (!reuseMasked && nodeReport.status !== 'succeeded' && Array.isArray(latest?.iterations)) {
+      const done: IterationCheckpoint[] = [];
+      for (const iteration of latest.iterations as IterationCheckpoint[]) {
+        if (iteration?.index !== done.length || holdsRedacted(iteration.outputs ?? {})) break;
+        done.push(iteration);
+      }
+      if (done.length > 0) iterations.set(nodeID, done);
+    }
     if (nodeReport.status === 'processing' && latest?.waiting === true) waits.set(nodeID, undefined);
     if (nodeReport.status !== 'succeeded' && !(nodeReport.status === 'failed' && latest?.errorHandled === true)) continue;
     if (latest?.outputs === undefined || (!reuseMasked && holdsRedacted(latest.outputs))) continue;
     nodes.set(nodeID, { outputs: latest.outputs, branch: latest.branch });
   }
-  return waits.size > 0 ? { nodes, iterations: new Map(), report, waits } : { nodes, iterations: new Map(), report };
+  return waits.size > 0 ? { nodes, iterations, report, waits } : { nodes, iterations, report };
 }
 
 /** The checkpoint with an answer for one of the nodes it waits on. */

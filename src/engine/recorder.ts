@@ -57,6 +57,8 @@ interface SnapshotExtra {
   deadline?: number;
   /** Position of its node_waiting event in the task's event sequence. */
   waitSeq?: number;
+  /** A top-level loop that failed or was cancelled: its finished iterations, which a resume continues after. */
+  iterations?: readonly IterationCheckpoint[];
 }
 
 interface IterationRecord extends IterationCheckpoint {
@@ -492,7 +494,11 @@ export class TaskRecorder {
     this.processing--;
     snapshot.status = status;
     snapshot.endTime = this.since(now);
-    // A finished loop's outputs are its checkpoint now.
+    // A loop that failed or was cancelled keeps its finished iterations in its snapshot (the report is what a
+    // resume continues from); a finished loop's outputs are its checkpoint now.
+    if (status !== 'succeeded' && snapshot.iterations !== undefined && snapshot.iterations.length > 0) {
+      snapshot.extra = { ...snapshot.extra, iterations: snapshot.iterations.map(({ index, control, outputs: values }) => ({ index, control, outputs: values })) };
+    }
     snapshot.iterations = undefined;
     if (snapshot.extra?.waiting) snapshot.extra.waiting = false;
     // Only for replay: a canceled run's reason is not part of its snapshot in the report.
@@ -672,6 +678,7 @@ export class TaskRecorder {
       if (extra.errorHandled) out.errorHandled = true;
       if (extra.waiting) out.waiting = true;
       if (extra.waiting && extra.deadline !== undefined) out.deadline = extra.deadline;
+      if (extra.iterations !== undefined) out.iterations = copyValue(extra.iterations);
     }
     return out;
   }
@@ -755,6 +762,7 @@ export class TaskRecorder {
       if (extra.errorHandled) out += ',"errorHandled":true';
       if (extra.waiting) out += ',"waiting":true';
       if (extra.waiting && extra.deadline !== undefined) out += `,"deadline":${numberJSON(extra.deadline)}`;
+      if (extra.iterations !== undefined) out += property('iterations', extra.iterations);
     }
     return `${out}}`;
   }
@@ -805,12 +813,13 @@ const NO_MESSAGES_JSON = '{"log":[],"info":[],"debug":[],"error":[],"warning":[]
 
 /** What an exported snapshot says of its policies and waiting (see `SnapshotExtra`). */
 function restoredExtra(old: Record<string, unknown>): SnapshotExtra | undefined {
-  if (old.attempt === undefined && old.errorHandled === undefined && old.waiting === undefined) return undefined;
+  if (old.attempt === undefined && old.errorHandled === undefined && old.waiting === undefined && old.iterations === undefined) return undefined;
   const extra: SnapshotExtra = {};
   if (typeof old.attempt === 'number') extra.attempt = old.attempt;
   if (old.errorHandled === true) extra.errorHandled = true;
   if (old.waiting === true) extra.waiting = true;
   if (typeof old.deadline === 'number') extra.deadline = old.deadline;
+  if (Array.isArray(old.iterations)) extra.iterations = old.iterations as IterationCheckpoint[];
   return extra;
 }
 
