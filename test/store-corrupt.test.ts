@@ -107,4 +107,53 @@ describe('a corrupt SQLite database', () => {
       await store.close();
     }
   });
+
+  it('reads around a row whose text the database damaged: listings go on, the task says what is unreadable, recovery settles it', async () => {
+    // Bytes flipped inside a row's text pass PRAGMA quick_check: the pages are well formed, the JSON is not.
+    const path = await databaseWithTasks('damaged-rows.db');
+    const raw = new Database(path);
+    const [first, second, third] = raw.prepare<[], string>('SELECT id FROM tasks ORDER BY seq LIMIT 3').pluck().all();
+    raw.prepare(`UPDATE tasks SET status = 'failed', error = '{"code":"X","mess' WHERE id = ?`).run(first);
+    raw.prepare(`UPDATE reports SET body = '{"id":"' || char(255) WHERE task_seq = (SELECT seq FROM tasks WHERE id = ?)`).run(second);
+    // An unfinished task of a runtime that is gone, with damaged inputs; another one intact.
+    raw.prepare(`UPDATE tasks SET status = 'processing', end_time = NULL, owner = NULL, inputs = '{"name":' WHERE id = ?`).run(third);
+    const intact = raw.prepare<[], string>('SELECT id FROM tasks ORDER BY seq LIMIT 1 OFFSET 3').pluck().get() as string;
+    raw.prepare(`UPDATE tasks SET status = 'processing', end_time = NULL, owner = NULL WHERE id = ?`).run(intact);
+    raw.close();
+
+    const store = createSqliteStore({ path });
+    const runtime = createRuntime({ executors: testExecutors(), store, recovery: { leaseMs: 60_000 } });
+    try {
+      const tasks = await runtime.listTasks({ limit: 1_000 });
+      expect(tasks).toHaveLength(60);
+      expect(tasks.find((task) => task.id === first)?.error).toMatch(/cannot be read/);
+      const unreadable = await Promise.resolve()
+        .then(() => runtime.getReport(second))
+        .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(unreadable).toBeInstanceOf(FlowgramError);
+      expect(unreadable).toMatchObject({ code: ErrorCodes.STORE_CORRUPT });
+      expect((unreadable as FlowgramError).message).toMatch(new RegExp(`report of task "${second}".*backup`));
+      // Recovery is done once the listing answers; the intact task it continued then ends.
+      const deadline = Date.now() + 10_000;
+      while ((await store.getTask(intact))?.status !== 'succeeded' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      // The damaged unfinished task failed, saying why; the intact one was continued as before.
+      expect(await store.getTask(intact)).toMatchObject({ status: 'succeeded' });
+      const settled = await Promise.resolve()
+        .then(() => store.getTask(third))
+        .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(settled).toMatchObject({ code: ErrorCodes.STORE_CORRUPT });
+      const row = new Database(path, { readonly: true }).prepare<[string], { status: string; error: string }>('SELECT status, error FROM tasks WHERE id = ?').get(third);
+      expect(row?.status).toBe('failed');
+      expect(JSON.parse(row?.error ?? '{}')).toMatchObject({ code: ErrorCodes.STORE_CORRUPT });
+    } finally {
+      await runtime.close();
+      await store.close();
+    }
+  });
 });

@@ -6,7 +6,7 @@ import { migrate } from './postgres-migrations.js';
 import { containsPattern, emptyCounts } from './list-filter.js';
 import { postgresSecretTable } from './postgres-secrets.js';
 import { resolveRetention, startPruneTimer } from './retention.js';
-import { SUMMARY_COLUMNS, toRecord, toSummary, type SummaryRow, type TaskRow } from './task-row.js';
+import { SUMMARY_COLUMNS, parseStored, toRecord, toSummary, type SummaryRow, type TaskRow } from './task-row.js';
 import type { StoreBatch, StoreCountFilter, StoreListFilter, StoreRetention, TaskCounts, TaskStore } from './types.js';
 
 export interface PostgresStoreOptions {
@@ -212,7 +212,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     },
     async getReport(taskID) {
       const { rows } = await pool.query<{ body: string }>('SELECT r.body FROM reports r JOIN tasks t ON t.seq = r.task_seq WHERE t.id = $1', [taskID]);
-      return rows[0] && (JSON.parse(rows[0].body) as IReport);
+      return rows[0] && parseStored<IReport>(rows[0].body, taskID, 'report');
     },
     async listTasks(filter) {
       return (await listSummaries(pool, filter)).map(toSummary);
@@ -255,7 +255,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         'SELECT e.body FROM events e JOIN tasks t ON t.seq = e.task_seq WHERE t.id = $1 ORDER BY e.id',
         [taskID],
       );
-      return rows.map((row) => JSON.parse(row.body) as TaskEvent);
+      return rows.map((row) => parseStored<TaskEvent>(row.body, taskID, 'events'));
     },
     prune,
     secrets: postgresSecretTable(pool, inOrder),

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { ErrorCodes, errorMessage } from '../errors.js';
 import { TASK_WIDTH, UPDATE_WIDTH, type BatchRows, type Cell } from './sqlite-rows.js';
 import { toRecord, type TaskRow } from './task-row.js';
 import type { TaskRecord } from './types.js';
@@ -54,6 +55,7 @@ export function createSqliteWriter(db: Database.Database): SqliteWriter {
   const takeOver = db.prepare(`UPDATE tasks SET owner = ? WHERE id = ? AND owner IS ? AND status IN ('pending', 'processing')`);
   // One statement: the compare-and-set of a waiting task's status.
   const takeWaiting = db.prepare(`UPDATE tasks SET status = 'processing', owner = ? WHERE id = ? AND status = 'waiting'`);
+  const failUnreadable = db.prepare(`UPDATE tasks SET status = 'failed', end_time = ?, error = ? WHERE id = ?`);
   const selectTaskRow = db.prepare<[string], TaskRow>('SELECT t.*, s.body AS schema FROM tasks t JOIN schemas s ON s.hash = t.schema_hash WHERE t.id = ?');
 
   // Caches of what the database holds; a transaction that fails leaves them wrong, so they are rebuilt (`forget`).
@@ -151,12 +153,19 @@ export function createSqliteWriter(db: Database.Database): SqliteWriter {
     for (const seq of seqs) removeTask(seq);
   }));
 
-  const takeOverAll = db.transaction((owner: string, candidates: Array<{ id: string; owner: string | null }>): TaskRecord[] => {
+  const takeOverAll = db.transaction((owner: string, candidates: Array<{ id: string; owner: string | null }>, now: number): TaskRecord[] => {
     const claimed: TaskRecord[] = [];
     for (const candidate of candidates) {
       if (takeOver.run(owner, candidate.id, candidate.owner).changes === 0) continue;
       const row = selectTaskRow.get(candidate.id);
-      if (row) claimed.push(toRecord(row));
+      if (!row) continue;
+      try {
+        claimed.push(toRecord(row));
+      } catch (error) {
+        // A row the database damaged cannot be continued: it fails here, saying why, instead of failing
+        // every recovery (and so every other abandoned task's) from now on.
+        failUnreadable.run(now, JSON.stringify({ code: ErrorCodes.STORE_CORRUPT, message: errorMessage(error) }), candidate.id);
+      }
     }
     return claimed;
   });
@@ -170,7 +179,7 @@ export function createSqliteWriter(db: Database.Database): SqliteWriter {
     },
     claimAbandoned(owner, leaseMs, now) {
       const candidates = selectAbandoned.all(owner, now - leaseMs);
-      const claimed = candidates.length === 0 ? [] : takeOverAll.immediate(owner, candidates);
+      const claimed = candidates.length === 0 ? [] : takeOverAll.immediate(owner, candidates, now);
       // Dead runtimes' marks: their tasks are claimed now (a runtime that was only stalled writes its mark again).
       deleteStaleHeartbeats.run(now - leaseMs);
       return claimed;

@@ -9,7 +9,7 @@ import { sqliteSecretReads, sqliteSecretWrites } from './sqlite-secrets.js';
 import { createSqliteWriter } from './sqlite-writer.js';
 import { SqliteWriterThread } from './sqlite-writer-thread.js';
 import { containsPattern, emptyCounts } from './list-filter.js';
-import { SUMMARY_COLUMNS, toRecord, toSummary, type SummaryRow, type TaskRow } from './task-row.js';
+import { SUMMARY_COLUMNS, parseStored, toRecord, toSummary, type SummaryRow, type TaskRow } from './task-row.js';
 import type { StoreCountFilter, StoreListFilter, StoreRetention, TaskCounts, TaskRecord, TaskStore } from './types.js';
 
 export const DEFAULT_DB_PATH = './.flowgram/flowgram.db';
@@ -57,7 +57,7 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): TaskStore {
     },
     getReport(taskID) {
       const body = selectReport.get(taskID);
-      return body === undefined ? undefined : (JSON.parse(body) as IReport);
+      return body === undefined ? undefined : parseStored<IReport>(body, taskID, 'report');
     },
     listTasks(filter) {
       return listSummaries(db, filter).map(toSummary);
@@ -79,7 +79,7 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): TaskStore {
     getEvents(taskID) {
       const seq = selectSeq.get(taskID);
       if (seq === undefined) return [];
-      return selectEvents.all(seq).map((body) => JSON.parse(body) as TaskEvent);
+      return selectEvents.all(seq).map((body) => parseStored<TaskEvent>(body, taskID, 'events'));
     },
     prune,
     secrets: {
