@@ -21,7 +21,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NodeExecutor, TaskEvent } from '../src/engine/types.js';
 import { createRuntime, type Runtime } from '../src/runtime.js';
-import { createMemoryStore } from '../src/store/memory.js';
 import { createSqliteStore } from '../src/store/sqlite.js';
 import type { TaskStore } from '../src/store/types.js';
 import type { WorkflowInputs } from '../src/schema/types.js';
@@ -318,14 +317,21 @@ async function benchCheckpoints(flow: BenchWorkflow, dir: string, total: number)
   );
 }
 
-/** A chain of 1,000 asynchronous nodes run once; then the task is continued from its checkpoints with only the last node left. */
-async function benchResume(): Promise<void> {
+/**
+ * A chain of 1,000 asynchronous nodes run once; then the task is continued from its checkpoints with
+ * only the last node left: from events in memory (the engine alone), from the journal in a SQLite
+ * store (crash recovery: read the events, rebuild, run), and from its report in the store (resume).
+ */
+async function benchResume(dir: string): Promise<void> {
   const count = 1_000;
   const nodes: Schema['nodes'] = [startNode('start_0', { v: 'integer' })];
   for (let i = 0; i < count; i++) nodes.push(tickNode(`n${i}`, ref(i === 0 ? 'start_0' : `n${i - 1}`, 'v')));
   nodes.push(endNode('end_0', { v: input('integer', ref(`n${count - 1}`, 'v')) }));
   const schema = workflow(nodes, chain(...nodes.map((node) => node.id)));
-  const runtime = createRuntime({ store: createMemoryStore(), executors: [tick] });
+  const schemaText = JSON.stringify(schema);
+  const store = createSqliteStore({ path: join(dir, 'resume.db'), retention: { intervalMs: 0 } });
+  const runtime = createRuntime({ store, executors: [tick] });
+  const median = (times: number[]): number => [...times].sort((x, y) => x - y)[Math.floor(times.length / 2)];
   try {
     const events: TaskEvent[] = [];
     const started = performance.now();
@@ -336,15 +342,44 @@ async function benchResume(): Promise<void> {
     // The journal as a crash right before the last node finished would have left it.
     const lastFinished = events.findLastIndex((event) => event.type === 'node_finished' && event.nodeID === `n${count - 2}`);
     const journal = events.slice(0, lastFinished + 1).filter((event) => event.type !== 'workflow_started' && event.type !== 'message');
-    const times: number[] = [];
+    // The same, failed at the last node: its final report (what resume reads).
+    const failedReport = structuredClone(task.report()) as unknown as { reports: Record<string, { status: string; snapshots: Array<Record<string, unknown>> }> };
+    for (const id of [`n${count - 1}`, 'end_0']) delete failedReport.reports[id];
+    const inMemory: number[] = [];
+    const fromJournal: number[] = [];
+    const fromReport: number[] = [];
     for (let round = 0; round < 5; round++) {
-      const begin = performance.now();
-      const resumed = runtime.continueTask({ id: `resume-${round}`, schema: JSON.stringify(schema), inputs: { v: 7 }, startTime: 0, createdAt: 0 }, { events: journal });
-      await resumed.wait();
-      times.push(performance.now() - begin);
+      let begin = performance.now();
+      const record = { id: `mem-${round}`, schema: schemaText, inputs: { v: 7 }, startTime: 0, createdAt: 0 };
+      await runtime.continueTask(record, { events: journal }).wait();
+      inMemory.push(performance.now() - begin);
+
+      // A crashed task's journal in the store.
+      const id = `crashed-${round}`;
+      const row = { ...record, id, schemaHash: `h${round}`, status: 'processing' as const, startTime: Date.now() };
+      await store.write({ tasks: [row], updates: [], events: journal.map((event) => ({ ...event, taskID: id })), reports: [] });
+      begin = performance.now();
+      const stored = await store.getTask(id);
+      const storedEvents = await store.getEvents(id);
+      await runtime.continueTask(stored ?? row, { events: storedEvents }).wait();
+      fromJournal.push(performance.now() - begin);
+
+      // A failed task's report in the store.
+      const failedID = `failed-${round}`;
+      await store.write({ tasks: [{ ...row, id: failedID, status: 'failed', endTime: Date.now() }], updates: [], events: [], reports: [{ taskID: failedID, reportJSON: JSON.stringify({ ...failedReport, id: failedID }) }] });
+      begin = performance.now();
+      const failed = await store.getTask(failedID);
+      const report = await store.getReport(failedID);
+      if (!failed || !report) throw new Error('bench: the failed task was not stored');
+      const outputs = await runtime.continueTask(failed, { report }).wait();
+      fromReport.push(performance.now() - begin);
+      if (outputs.v !== 7) throw new Error(`bench: the resumed task output ${JSON.stringify(outputs)}`);
     }
-    console.log(`\ncontinuing a ${count}-node task from its checkpoints (${journal.length} journal events, 1 node left to run):`);
-    console.log(`  best ${Math.min(...times).toFixed(1)} ms, median ${times.sort((x, y) => x - y)[2].toFixed(1)} ms; running the whole task takes ${fullMs.toFixed(1)} ms`);
+    console.log(`\ncontinuing a ${count}-node task from its checkpoints (${journal.length} journal events, 1 node left to run), best / median of 5:`);
+    console.log(`  from events in memory (engine only):        ${Math.min(...inMemory).toFixed(1)} / ${median(inMemory).toFixed(1)} ms`);
+    console.log(`  from the SQLite journal (crash recovery):   ${Math.min(...fromJournal).toFixed(1)} / ${median(fromJournal).toFixed(1)} ms`);
+    console.log(`  from the stored report (resume of a failed task): ${Math.min(...fromReport).toFixed(1)} / ${median(fromReport).toFixed(1)} ms`);
+    console.log(`  running the whole task takes ${fullMs.toFixed(1)} ms`);
   } finally {
     await runtime.close();
   }
@@ -358,7 +393,7 @@ async function main(): Promise<void> {
     console.log(`\ncheckpoints (SQLite store, best of ${ROUNDS} rounds each):`);
     for (const flow of WORKFLOWS) await benchCheckpoints(flow, dir, CHECKPOINT_TASKS);
     await benchCheckpoints(LOOP_FLOW, dir, LOOP_TASKS);
-    await benchResume();
+    await benchResume(dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
