@@ -317,6 +317,19 @@ describe('HTTP node: timeouts, retries and backoff', () => {
     expect(second - first).toBeGreaterThanOrEqual(990);
   });
 
+  // Mirrors upstream's newer js-core/src/domain/__tests__/schemas/http.test.ts ("should use a fresh timeout signal
+  // when retrying a timed out request"): the retry after a timed-out attempt gets a whole timeout of its own.
+  it('http.test.ts › a retry after a timed-out attempt gets a fresh timeout and succeeds', async () => {
+    const started = performance.now();
+    const task = runtime().start(httpWorkflow({ url: `${server.origin}/flaky/timed-out-once?failures=1&slowMs=5000`, timeout: { timeout: 300, retryTimes: 1 }, bodyOutputType: 'object' }));
+    const out = await task.wait();
+    expect(out.statusCode).toBe(200);
+    expect(out.body).toEqual({ ok: true, attempt: 2 });
+    expect(server.requestsTo('/flaky/timed-out-once')).toHaveLength(2);
+    expect(performance.now() - started).toBeLessThan(4_000);
+    expect((task.report().reports.http_0.snapshots[0] as { data: Record<string, unknown> }).data.attempts).toBe(2);
+  });
+
   it('returns the last 5xx once retries run out', async () => {
     const before = server.requestsTo('/status/502').length;
     const out = await runtime().run(httpWorkflow({ url: `${server.origin}/status/502`, timeout: { retryTimes: 2 } }));

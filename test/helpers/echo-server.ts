@@ -4,7 +4,7 @@
  *   /echo?delay=N      any method; replies JSON { method, path, query, headers, bodyBase64 } (after N ms)
  *   /json              replies {"hello":"world","list":[1,2,3]} as application/json
  *   /status/<code>     replies with that status
- *   /flaky/<key>?failures=N&status=503&retryAfter=S   N failures for that key, then 200
+ *   /flaky/<key>?failures=N&status=503&retryAfter=S&slowMs=M   N failures for that key (each M ms late), then 200
  *   /drop/<key>?failures=N   the first N requests for that key lose their connection (a network error), then 200 JSON
  *   /redirect?to=<url>&status=302                      a redirect
  *   /slow?ms=N         replies after N ms (stops waiting when the client hangs up)
@@ -98,7 +98,12 @@ export async function startEchoServer(): Promise<EchoServer> {
       if (seen < Number(query.get('failures') ?? 1)) {
         failuresSeen.set(key, seen + 1);
         const retryAfter = query.get('retryAfter');
-        reply(res, Number(query.get('status') ?? 503), 'try again', retryAfter ? { 'retry-after': retryAfter } : {});
+        const fail = (): void => reply(res, Number(query.get('status') ?? 503), 'try again', retryAfter ? { 'retry-after': retryAfter } : {});
+        const slowMs = Number(query.get('slowMs') ?? 0);
+        if (slowMs > 0) {
+          const timer = setTimeout(fail, slowMs);
+          res.on('close', () => clearTimeout(timer));
+        } else fail();
       } else {
         reply(res, 200, JSON.stringify({ ok: true, attempt: seen + 1 }), { 'content-type': 'application/json' });
       }
