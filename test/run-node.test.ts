@@ -6,8 +6,10 @@
  */
 import { TaskReportDefine } from '@flowgram.ai/runtime-interface';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRuntime, ErrorCodes, type Runtime } from '../src/index.js';
+import { createTRPCClient, httpLink, type TRPCClientError } from '@trpc/client';
+import { createRuntime, ErrorCodes, type FlowgramRouter, type Runtime } from '../src/index.js';
 import { testExecutors } from './fixtures/test-nodes.js';
+import { delayNode, edge, endNode, startNode, workflow } from './fixtures/workflow-builders.js';
 import { httpNode } from './helpers/counted-flow.js';
 import { startEchoServer, type EchoServer } from './helpers/echo-server.js';
 import { startOpenAIServer, type OpenAIServer } from './helpers/openai-server.js';
@@ -175,6 +177,18 @@ describe('POST /api/task/run-node', () => {
       TaskReportDefine.schema.output.parse((answer.body as { report: unknown }).report);
       expect(await post({ schema: kitchenSink(), nodeID: 'nope' })).toMatchObject({ status: 400, body: { code: ErrorCodes.BAD_REQUEST } });
       expect(await post({ schema: kitchenSink() })).toMatchObject({ status: 400, body: { message: 'nodeID: is required' } });
+      expect(await post({ schema: kitchenSink(), nodeID: 'code_0', inputs: { name: 5 } })).toMatchObject({ status: 400, body: { code: ErrorCodes.INPUTS_INVALID, message: expect.stringContaining('name') } });
+      expect(await post({ schema: kitchenSink(), nodeID: 'code_0', inputs: {}, taskID: 'x' })).toMatchObject({ status: 400, body: { code: ErrorCodes.BAD_REQUEST } });
+      expect(await post({ schema: kitchenSink(), nodeID: 'code_0', taskID: 'no-such-task' })).toMatchObject({ status: 404, body: { code: ErrorCodes.TASK_NOT_FOUND } });
+      // A task still running: 409 with the reason.
+      const slow = server.runtime.start(workflow([startNode('start_0', {}), delayNode('wait', 60_000), endNode('end_0')], [edge('start_0', 'wait'), edge('wait', 'end_0')]));
+      expect(await post({ schema: kitchenSink(), nodeID: 'code_0', taskID: slow.id })).toMatchObject({ status: 409, body: { code: ErrorCodes.TASK_CONFLICT, message: expect.stringContaining('processing') } });
+      slow.cancel();
+
+      const client = createTRPCClient<FlowgramRouter>({ links: [httpLink({ url: `${server.url}/trpc` })] });
+      expect(await client.task.runNode.mutate({ schema: JSON.stringify(kitchenSink()), nodeID: 'code_0', inputs: { name: 'Eve' } })).toMatchObject({ status: 'succeeded', outputs: { greeting: 'hi Eve' } });
+      const refused = await client.task.runNode.mutate({ schema: JSON.stringify(kitchenSink()), nodeID: 'nope', inputs: {} }).catch((error: unknown) => error);
+      expect((refused as TRPCClientError<FlowgramRouter>).data).toMatchObject({ httpStatus: 400, flowgramCode: ErrorCodes.BAD_REQUEST });
     } finally {
       await server.close();
     }
