@@ -76,6 +76,28 @@ describe('secret references', () => {
   });
 });
 
+describe('error messages', () => {
+  it('a node that fails with a secret in its error message: masked in the error, the report, the events and the result', async () => {
+    const runtime = runtimeWith({ OPENAI_KEY: secret });
+    try {
+      const flow = secretFlow(llm.baseURL, `${echo.origin}/echo`, { apiKey: ref('secrets', 'OPENAI_KEY'), authorization: constant('Bearer x-other'), param: ref('secrets', 'OPENAI_KEY') }) as {
+        nodes: Array<{ data: { script?: { content: string } } }>;
+      };
+      (flow.nodes[3].data.script as { content: string }).content = 'function main({ params }) { throw new Error("rejected key " + params.key); }';
+      const task = runtime.start(flow);
+      const events: unknown[] = [];
+      task.subscribe((event) => events.push(event));
+      const error = await runFailing(task.wait());
+      expect(error.message).toContain('rejected key [redacted]');
+      expect(task.error?.message).toContain('rejected key [redacted]');
+      const everything = JSON.stringify([error.message, error.report, task.error, task.report(), events, await runtime.getResult(task.id)]);
+      expect(everything).not.toContain(secret);
+    } finally {
+      await runtime.close();
+    }
+  });
+});
+
 describe('literal keys typed into forms', () => {
   it('move into the secret store when a task is accepted: the task keeps references, identical keys share one name, re-runs work', async () => {
     const runtime = runtimeWith({});
