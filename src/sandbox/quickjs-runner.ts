@@ -1,6 +1,8 @@
 import { availableParallelism } from 'node:os';
 import type { CodeLimits } from '../engine/types.js';
+import { resumeLater, sliceOver } from '../engine/slices.js';
 import { DEFAULT_CODE_LIMITS, limitExceededMessage } from './limits.js';
+import { InlineQuickJS } from './quickjs-inline.js';
 import { decodeSandboxResult, encodeSandboxRequest } from './quickjs-frames.js';
 import type { SandboxRequest, SandboxResult } from './quickjs-sandbox.js';
 import { compiledQuickJS } from './quickjs-wasm.js';
@@ -29,12 +31,27 @@ const SYNC_STRETCH_MS = 2;
 const LANGUAGES = ['javascript', 'typescript'] as const;
 
 /**
- * Runs JavaScript and TypeScript in QuickJS (WebAssembly) on a pool of worker threads, so a
- * runaway script never blocks the event loop and can be killed at once.
+ * Runs JavaScript and TypeScript in QuickJS (WebAssembly): first tried on the main thread under a
+ * small CPU budget and memory cap (see quickjs-inline.ts), and on a pool of worker threads with the
+ * script's full limits when it does not fit in them, so a runaway script never blocks the event loop
+ * and can be killed at once.
  */
 export function createQuickJSRunner(options: QuickJSRunnerOptions = {}): ScriptRunner {
   let pool: Promise<WorkerPool<SandboxRequest, SandboxResult>> | undefined;
   const memoryBytes = options.memoryBytes ?? DEFAULT_CODE_LIMITS.memoryBytes;
+  /** The main thread's sandbox once it is ready (scripts go to the pool until then, or if it cannot start). */
+  let inline: InlineQuickJS | undefined;
+  let inlineStarting: Promise<void> | undefined;
+
+  function startInline(): Promise<void> {
+    inlineStarting ??= InlineQuickJS.create().then(
+      (created) => {
+        inline = created;
+      },
+      () => undefined,
+    );
+    return inlineStarting;
+  }
 
   function getPool(): Promise<WorkerPool<SandboxRequest, SandboxResult>> {
     pool ??= compiledQuickJS().then(({ module, layout }) => {
@@ -59,7 +76,7 @@ export function createQuickJSRunner(options: QuickJSRunnerOptions = {}): ScriptR
   return {
     languages: LANGUAGES,
     async warm() {
-      await (await getPool()).warm();
+      await Promise.all([startInline(), getPool().then((started) => started.warm())]);
     },
     async run(request: ScriptRequest, signal: AbortSignal): Promise<ScriptResult> {
       if (request.language !== 'javascript' && request.language !== 'typescript') {
@@ -72,16 +89,24 @@ export function createQuickJSRunner(options: QuickJSRunnerOptions = {}): ScriptR
         return { ok: false, error: `code: the node's inputs are not JSON (${error instanceof Error ? error.message : String(error)})`, logs: [] };
       }
       const limits = { ...request.limits, memoryBytes: Math.min(request.limits.memoryBytes, memoryBytes) };
+      const job: SandboxRequest = { language: request.language, source: request.source, paramsJSON, limits };
+      if (!inline) void startInline();
+      else {
+        // Inline attempts share the engine's time slices: when the slice is used up, the event loop turns first.
+        if (sliceOver(Date.now())) await new Promise<void>((resolve) => resumeLater(resolve));
+        if (signal.aborted) throw signal.reason;
+        const answered = inline.try(job);
+        if (answered) return toScriptResult(answered);
+      }
       const result = await (await getPool()).run(
-        { language: request.language, source: request.source, paramsJSON, limits },
+        job,
         {
           signal,
           deadlineMs: limits.timeoutMs + DEADLINE_GRACE_MS,
           onDeadline: () => ({ ok: false, error: limitExceededMessage('timeoutMs', limits), limit: 'timeoutMs', logs: [] }),
         },
       );
-      if (!result.ok) return result;
-      return { ok: true, value: JSON.parse(result.outputsJSON) as unknown, logs: result.logs };
+      return toScriptResult(result);
     },
     async close() {
       const current = pool;
@@ -90,6 +115,11 @@ export function createQuickJSRunner(options: QuickJSRunnerOptions = {}): ScriptR
       await (await current?.catch(() => undefined))?.close();
     },
   };
+}
+
+function toScriptResult(result: SandboxResult): ScriptResult {
+  if (!result.ok) return result;
+  return { ok: true, value: JSON.parse(result.outputsJSON) as unknown, logs: result.logs };
 }
 
 /** The runner a code executor builds from the runtime's code limits. */

@@ -157,11 +157,32 @@ const SANDBOX_SETUP = `(() => {
   return { lines, configure, describe, thrownName, thrownLine };
 })()`;
 
+/** Random words for seeding Math.random, drawn from the OS 256 executions' worth at a time. */
+const seeds = new Uint32Array(1024);
+let seedsUsed = seeds.length;
+
+function nextSeed(): Uint32Array {
+  if (seedsUsed === seeds.length) {
+    randomFillSync(seeds);
+    seedsUsed = 0;
+  }
+  seedsUsed += 4;
+  return seeds.subarray(seedsUsed - 4, seedsUsed);
+}
+
 const MAIN_LOOKUP = '\n;typeof main === "function" ? main : undefined';
 
 const EVAL_OPTIONS = { type: 'global', strict: true } as const;
 
 class ScriptFailure extends Error {}
+
+export interface QuickJSSandboxOptions {
+  /**
+   * Makes a module that was stopped in the middle of a call usable again (puts its stack pointer back,
+   * see wasm-polling.ts); the memory is restored after it. Without it such a sandbox stays unusable.
+   */
+  recover?: () => void;
+}
 
 /**
  * Runs scripts in QuickJS so that nothing survives from one script to the next, with the cost of a
@@ -176,9 +197,10 @@ class ScriptFailure extends Error {}
  *
  * Everything that lives outside that memory is fixed before the copy and never changes afterwards:
  * the handles held here, the interrupt handler (reading `deadline`), no host functions. A failure of
- * the WebAssembly module itself (a trap, V8's stack running out) may leave its stack pointer wrong,
- * which the copy does not cover: the sandbox then stops being `usable` and the worker is replaced.
- * Used inside a worker thread; synchronous by design.
+ * the WebAssembly module itself (a trap, V8's stack running out, the host stopping it) may leave its
+ * stack pointer wrong, which the copy does not cover: the sandbox then stops being `usable` and the
+ * worker is replaced, unless the owner can put the stack pointer back (`recover`, the main thread's
+ * polling build). Synchronous by design.
  */
 export class QuickJSSandbox {
   /** False once the WebAssembly module cannot be trusted; the worker then exits and the pool starts a fresh one. */
@@ -193,18 +215,21 @@ export class QuickJSSandbox {
   private readonly describeThrown: QuickJSHandle;
   private readonly thrownName: QuickJSHandle;
   private readonly thrownLine: QuickJSHandle;
+  /** The string "length", made once (a property key given as text is a new string every time). */
+  private readonly lengthKey: QuickJSHandle;
   private deadline = Number.POSITIVE_INFINITY;
   private readonly snapshot: MemorySnapshot;
-  /** Handles of the current attempt, disposed by reset(). */
-  private readonly owned: QuickJSHandle[] = [];
   /** An attempt ran since the last reset. */
   private dirty = false;
 
-  constructor(module: QuickJSWASMModule, layout: MemoryLayout) {
+  private readonly recover: (() => void) | undefined;
+
+  constructor(module: QuickJSWASMModule, layout: MemoryLayout, options: QuickJSSandboxOptions = {}) {
+    this.recover = options.recover;
     this.runtime = module.newRuntime();
     this.context = this.runtime.newContext();
     const { context } = this;
-    this.runtime.setInterruptHandler(() => Date.now() >= this.deadline);
+    this.runtime.setInterruptHandler(() => this.pastDeadline());
     const json = context.getProp(context.global, 'JSON');
     this.parse = context.getProp(json, 'parse');
     this.stringify = context.getProp(json, 'stringify');
@@ -216,6 +241,7 @@ export class QuickJSSandbox {
     this.thrownName = context.getProp(setup, 'thrownName');
     this.thrownLine = context.getProp(setup, 'thrownLine');
     setup.dispose();
+    this.lengthKey = context.newString('length');
     // Cached handles quickjs-emscripten creates on first use: made now, so they exist in the snapshot.
     void context.undefined;
     void context.global;
@@ -243,20 +269,20 @@ export class QuickJSSandbox {
     if (!this.usable) return { ok: false, error: 'code: the sandbox is restarting, try again', logs: [] };
     this.dirty = true;
     const { limits } = request;
-    const { runtime, owned } = this;
+    const { runtime } = this;
     runtime.setMaxStackSize(limits.stackBytes);
-    this.deadline = Date.now() + limits.timeoutMs;
+    this.deadline = performance.now() + limits.timeoutMs;
     let outcome: { ok: true; outputsJSON: string } | { ok: false; error: string; limit?: keyof ScriptLimits };
     let logs: ScriptLog[] = [];
     try {
-      this.configure(limits.consoleBytes, owned);
+      this.configure(limits.consoleBytes);
       runtime.setMemoryLimit(limits.memoryBytes);
       try {
-        outcome = { ok: true, outputsJSON: this.execute(request, owned) };
+        outcome = { ok: true, outputsJSON: this.execute(request) };
       } catch (error) {
-        outcome = this.failure(error, limits, owned);
+        outcome = this.failure(error, limits);
       }
-      if (this.usable) logs = this.readConsole(limits.consoleBytes, owned);
+      if (this.usable) logs = this.readConsole(limits.consoleBytes);
     } catch (error) {
       this.usable = false;
       outcome = { ok: false, error: `code: the sandbox failed: ${error instanceof Error ? error.message : String(error)}` };
@@ -264,24 +290,29 @@ export class QuickJSSandbox {
     return { ...outcome, logs };
   }
 
+  /** Whether the running attempt is out of time (asked by QuickJS's interrupt polling, and by the host's). */
+  pastDeadline(): boolean {
+    return performance.now() >= this.deadline;
+  }
+
   /** Back to the fresh context (this also resets the memory limit and the interrupt state to the snapshot's). */
   reset(): void {
     if (!this.dirty) return;
     this.dirty = false;
-    if (this.usable) {
-      for (const handle of this.owned) if (handle.alive) handle.dispose();
-      this.snapshot.restore();
+    if (!this.usable && this.recover) {
+      this.recover();
+      this.usable = true;
     }
-    this.owned.length = 0;
+    // The handles of the attempt are not disposed one by one: the restore frees everything they held.
+    if (this.usable) this.snapshot.restore();
     this.deadline = Number.POSITIVE_INFINITY;
   }
 
   /** The console's budget and a fresh seed for Math.random, before the script runs. */
-  private configure(consoleBytes: number, owned: QuickJSHandle[]): void {
+  private configure(consoleBytes: number): void {
     const { context } = this;
-    const args = [consoleBytes, ...randomFillSync(new Uint32Array(4))].map((value) => context.newNumber(value));
-    owned.push(...args);
-    owned.push(context.unwrapResult(context.callFunction(this.configureRun, context.undefined, ...args)));
+    const args = [consoleBytes, ...nextSeed()].map((value) => context.newNumber(value));
+    context.unwrapResult(context.callFunction(this.configureRun, context.undefined, ...args));
   }
 
   /**
@@ -289,11 +320,10 @@ export class QuickJSSandbox {
    * by entry from the list's own data properties, so no script code runs on the way out. The memory
    * limit still holds: a message that cannot be copied out for lack of memory ends the console there.
    */
-  private readConsole(consoleBytes: number, owned: QuickJSHandle[]): ScriptLog[] {
+  private readConsole(consoleBytes: number): ScriptLog[] {
     const { context } = this;
     const read = (key: number | string): string | number | undefined => {
       const handle = context.getProp(this.consoleLines, key);
-      owned.push(handle);
       const type = context.typeof(handle);
       return type === 'string' ? this.readString(handle) : type === 'number' ? context.getNumber(handle) : undefined;
     };
@@ -323,14 +353,12 @@ export class QuickJSSandbox {
   }
 
   /** Runs the script and main(); returns the outputs as JSON text or throws ScriptFailure / a handle error. */
-  private execute(request: SandboxRequest, owned: QuickJSHandle[]): string {
+  private execute(request: SandboxRequest): string {
     const { context, runtime } = this;
     const take = (result: { error?: QuickJSHandle; value?: QuickJSHandle }): QuickJSHandle => {
       if (result.error) {
-        owned.push(result.error);
         throw new HandleError(result.error);
       }
-      owned.push(result.value as QuickJSHandle);
       return result.value as QuickJSHandle;
     };
     const source = request.language === 'typescript' ? stripTypes(request.source) : request.source;
@@ -339,36 +367,33 @@ export class QuickJSSandbox {
     const main = take(context.evalCode(`${source}${MAIN_LOOKUP}`, 'script.js', EVAL_OPTIONS));
     if (context.typeof(main) !== 'function') throw new ScriptFailure('main function is required in the script');
     const paramsText = context.newString(request.paramsJSON);
-    owned.push(paramsText);
     const params = take(context.callFunction(this.parse, context.undefined, paramsText));
     const argument = context.newObject();
-    owned.push(argument);
     context.setProp(argument, 'params', params);
     let value = take(context.callFunction(main, context.undefined, argument));
     for (;;) {
       const state = context.getPromiseState(value);
       if (state.type === 'fulfilled') {
         if (!state.notAPromise) {
-          owned.push(state.value);
           value = state.value;
         }
         break;
       }
       if (state.type === 'rejected') {
-        owned.push(state.error);
         throw new HandleError(state.error);
       }
       // Nothing outside the sandbox can settle a promise (no timers, no I/O), so no jobs means never.
       if (!runtime.hasPendingJob()) throw new ScriptFailure('main returned a promise that never settles');
       const jobs = runtime.executePendingJobs();
       if (jobs.error) {
-        owned.push(jobs.error);
         throw new HandleError(jobs.error);
       }
     }
     const json = take(context.callFunction(this.stringify, context.undefined, value));
     // What JSON drops (undefined, functions, symbols) gives no outputs.
     if (context.typeof(json) !== 'string') return '{}';
+    // Every UTF-16 unit is at least one byte of UTF-8: a text this long is refused before it is copied out.
+    if (context.getNumber(context.getProp(json, this.lengthKey)) > request.limits.outputBytes) throw new LimitFailure('outputBytes');
     const text = this.readString(json);
     if (text === undefined) throw new LimitFailure('memoryBytes');
     if (Buffer.byteLength(text) > request.limits.outputBytes) {
@@ -377,22 +402,23 @@ export class QuickJSSandbox {
     return text.charCodeAt(0) === 123 /* { */ ? text : `{"result":${text}}`;
   }
 
-  private failure(error: unknown, limits: ScriptLimits, owned: QuickJSHandle[]): { ok: false; error: string; limit?: keyof ScriptLimits } {
+  private failure(error: unknown, limits: ScriptLimits): { ok: false; error: string; limit?: keyof ScriptLimits } {
     if (error instanceof LimitFailure) return { ok: false, error: limitExceededMessage(error.limit, limits), limit: error.limit };
+    const scriptFailed = error instanceof HandleError || error instanceof ScriptFailure || error instanceof SyntaxError;
+    // The WebAssembly module itself failed (or was stopped): do not trust it again as it is.
+    if (!scriptFailed) this.usable = false;
     // Anything that failed after the deadline failed because of it (the interrupt surfaces as many errors).
-    if (Date.now() >= this.deadline) return { ok: false, error: limitExceededMessage('timeoutMs', limits), limit: 'timeoutMs' };
+    if (this.pastDeadline()) return { ok: false, error: limitExceededMessage('timeoutMs', limits), limit: 'timeoutMs' };
     if (error instanceof ScriptFailure || error instanceof SyntaxError) return { ok: false, error: error.message };
     if (!(error instanceof HandleError)) {
-      // The WebAssembly module itself failed: do not trust it again.
-      this.usable = false;
       // The thread's own stack can run out before QuickJS's stack limit does (deep recursion in C code).
       if (error instanceof RangeError && /call stack size/i.test(error.message)) {
         return { ok: false, error: limitExceededMessage('stackBytes', limits), limit: 'stackBytes' };
       }
       return { ok: false, error: `code: the sandbox failed: ${error instanceof Error ? error.message : String(error)}` };
     }
-    const described = this.describe(error.handle, owned);
-    if (Date.now() >= this.deadline) return { ok: false, error: limitExceededMessage('timeoutMs', limits), limit: 'timeoutMs' };
+    const described = this.describe(error.handle);
+    if (this.pastDeadline()) return { ok: false, error: limitExceededMessage('timeoutMs', limits), limit: 'timeoutMs' };
     // Only running out of memory (or time, above) stops describe from answering.
     if (!described) return { ok: false, error: limitExceededMessage('memoryBytes', limits), limit: 'memoryBytes' };
     const { name, message, line } = described;
@@ -410,12 +436,11 @@ export class QuickJSSandbox {
   }
 
   /** Name and message of a thrown value, read inside the sandbox under the script's limits (its getters are script code). */
-  private describe(thrown: QuickJSHandle, owned: QuickJSHandle[]): { name: string | undefined; message: string; line: string | undefined } | undefined {
+  private describe(thrown: QuickJSHandle): { name: string | undefined; message: string; line: string | undefined } | undefined {
     const { context } = this;
     const call = (fn: QuickJSHandle, ...args: QuickJSHandle[]): string | undefined => {
       const result = context.callFunction(fn, context.undefined, ...args);
       const handle = result.error ?? result.value;
-      owned.push(handle);
       return result.error || context.typeof(handle) !== 'string' ? undefined : this.readString(handle);
     };
     const message = call(this.describeThrown, thrown);

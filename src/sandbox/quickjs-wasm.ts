@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { instrumentPolling } from './wasm-polling.js';
 
 /** A compiled WebAssembly.Module; opaque here, workers only hand it to quickjs-emscripten. */
 export type CompiledWasm = object;
@@ -30,6 +31,7 @@ const STACK_SIZE = 5 * 1024 * 1024;
 const MAX_ZERO_GLOBALS = 64 * 1024;
 
 let compiled: Promise<QuickJSBinary> | undefined;
+let compiledPolling: Promise<QuickJSBinary> | undefined;
 
 /**
  * QuickJS's WebAssembly module, compiled once per process, with its memory layout. Every sandbox
@@ -44,10 +46,23 @@ export function compiledQuickJS(): Promise<QuickJSBinary> {
   return compiled;
 }
 
-async function compile(): Promise<QuickJSBinary> {
+/**
+ * The same QuickJS rewritten to poll its host at every loop iteration and call (see wasm-polling.ts),
+ * compiled once per process: the build the main thread tries short scripts in, where the host must be
+ * able to stop any operation, not only those QuickJS interrupts itself.
+ */
+export function compiledPollingQuickJS(): Promise<QuickJSBinary> {
+  compiledPolling ??= compile(instrumentPolling).catch((error: unknown) => {
+    compiledPolling = undefined;
+    throw error;
+  });
+  return compiledPolling;
+}
+
+async function compile(rewrite?: (bytes: Uint8Array) => Uint8Array): Promise<QuickJSBinary> {
   const bytes = readFileSync(quickJSWasmFile());
   const layout = memoryLayout(bytes);
-  return { module: await WebAssembly.compile(bytes), layout };
+  return { module: await WebAssembly.compile(rewrite ? rewrite(bytes) : bytes), layout };
 }
 
 /** The file of the variant the workers run (RELEASE_SYNC), resolved from quickjs-emscripten, which depends on it. */
