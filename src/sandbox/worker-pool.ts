@@ -342,6 +342,8 @@ export class WorkerPool<Request, Result> {
       for (let i = this.queueHead; i < this.queue.length; i++) this.settle(this.queue[i], failure);
       this.queue.length = 0;
       this.queueHead = 0;
+      // warm() waits for the workers it started: this one will never be ready.
+      this.notifyReady();
       return;
     }
     if (job) {

@@ -118,7 +118,7 @@ function scrubGlobals(): void {
       // a non-configurable global stays; none of the dangerous ones is
     }
   }
-  for (const name of ['dlopen', 'binding', '_linkedBinding', 'openStdin', 'kill', 'chdir', 'setuid', 'setgid', 'setgroups', 'setegid', 'seteuid']) {
+  for (const name of ['getBuiltinModule', 'dlopen', 'binding', '_linkedBinding', 'openStdin', 'kill', 'chdir', 'setuid', 'setgid', 'setgroups', 'setegid', 'seteuid']) {
     try {
       Object.defineProperty(process, name, { value: undefined });
     } catch {
@@ -168,12 +168,14 @@ async function startInterpreter(init: InterpreterInit): Promise<{ pyodide: Pyodi
   const pyodide = await loadPyodide({ ...config, _makeSnapshot: true });
   pyodide.runPython(`
 import ast, json, opcode
-for name in json.loads(${stringifyJSON(stringifyJSON(init.allowedModules))}):
-    try:
-        __import__(name)
-    except ImportError:
-        pass
-del name
+def _warm(names):
+    for name in names:
+        try:
+            __import__(name)
+        except ImportError:
+            pass
+_warm(json.loads(${stringifyJSON(stringifyJSON(init.allowedModules))}))
+del _warm
 `);
   // Taken before the harness and before any script: it holds only a freshly started interpreter.
   return { pyodide, image: pyodide.makeMemorySnapshot() };

@@ -117,6 +117,28 @@ export async function preparePyodideFiles(): Promise<{ files: PyodideFiles; conf
   return { files: pyodideDirFor(found.unprivileged), confinement: found };
 }
 
+/**
+ * The command line of a confined Node process running `program` (ES module source) with `readableDir`
+ * as its first argument and the only place it may read. Spawn it with `env: {}` and no stdio but IPC.
+ */
+export function confinedNodeCommand(found: Confinement, readableDir: string, heapMb: number, program: string): string[] {
+  const readable = readableDir.endsWith(sep) ? readableDir : readableDir + sep;
+  return [
+    ...found.wrapper,
+    process.execPath,
+    '--experimental-permission',
+    `--allow-fs-read=${readable}`,
+    '--no-addons',
+    '--disallow-code-generation-from-strings',
+    '--no-warnings',
+    `--max-old-space-size=${heapMb}`,
+    '--input-type=module',
+    '-e',
+    program,
+    readable,
+  ];
+}
+
 export interface InterpreterProcessOptions {
   /** Resolves to where pyodide is and how to wrap the process (probed once per runner). */
   setup: Promise<{ files: PyodideFiles; confinement: Confinement }>;
@@ -124,6 +146,8 @@ export interface InterpreterProcessOptions {
   init: () => InterpreterInit;
   /** JavaScript heap of the process (MiB); the Python heap is capped per run by `memoryBytes`. */
   heapMb: number;
+  /** The Python harness it runs scripts with. Default: the sandbox's (./harness.ts). */
+  harness?: string;
 }
 
 /**
@@ -146,21 +170,7 @@ export class InterpreterProcess extends EventEmitter implements PoolWorker {
 
   private spawn(options: InterpreterProcessOptions, dir: string, found: Confinement): void {
     if (this.stopped) return;
-    const readable = dir.endsWith(sep) ? dir : dir + sep;
-    const node = [
-      process.execPath,
-      '--experimental-permission',
-      `--allow-fs-read=${readable}`,
-      '--no-addons',
-      '--disallow-code-generation-from-strings',
-      '--no-warnings',
-      `--max-old-space-size=${options.heapMb}`,
-      '--input-type=module',
-      '-e',
-      interpreterProgram(),
-      readable,
-    ];
-    const [file, ...args] = [...found.wrapper, ...node];
+    const [file, ...args] = confinedNodeCommand(found, dir, options.heapMb, interpreterProgram());
     const child = spawn(file as string, args, { env: {}, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], serialization: 'advanced' });
     this.child = child;
     if (!this.referenced) this.unrefChild();
@@ -173,7 +183,7 @@ export class InterpreterProcess extends EventEmitter implements PoolWorker {
     });
     child.on('error', (error) => this.emit('error', error));
     child.on('exit', (code, signal) => this.emit('exit', code ?? (signal ? 128 : null)));
-    child.send({ ...options.init(), harness: HARNESS_SOURCE });
+    child.send({ ...options.init(), harness: options.harness ?? HARNESS_SOURCE });
     for (const message of this.pending.splice(0)) child.send(message as never);
   }
 
