@@ -10,7 +10,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, cpSync, chmodSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, parse, sep } from 'node:path';
@@ -87,6 +87,7 @@ function pyodideDirFor(unprivileged: boolean): { dir: string; cleanup?: () => vo
   const copy = mkdtempSync(join(tmpdir(), 'flowgram-pyodide-'));
   cpSync(dir, copy, { recursive: true });
   chmodSync(copy, 0o755);
+  for (const name of readdirSync(copy)) chmodSync(join(copy, name), 0o644);
   return { dir: copy, cleanup: () => rmSync(copy, { recursive: true, force: true }) };
 }
 
