@@ -59,10 +59,10 @@ export function compiledPollingQuickJS(): Promise<QuickJSBinary> {
   return compiledPolling;
 }
 
-async function compile(rewrite?: (bytes: Uint8Array) => Uint8Array): Promise<QuickJSBinary> {
+async function compile(rewrite?: (bytes: Uint8Array) => Promise<Uint8Array>): Promise<QuickJSBinary> {
   const bytes = readFileSync(quickJSWasmFile());
   const layout = memoryLayout(bytes);
-  return { module: await WebAssembly.compile(rewrite ? rewrite(bytes) : bytes), layout };
+  return { module: await WebAssembly.compile(rewrite ? await rewrite(bytes) : bytes), layout };
 }
 
 /** The file of the variant the workers run (RELEASE_SYNC), resolved from quickjs-emscripten, which depends on it. */

@@ -31,8 +31,14 @@ const I32 = 0x7f;
 /** Bytes of memory.fill / memory.copy charged as one counted point (a point is some ns of work; so are 16 bytes). */
 const BULK_SHIFT = 4;
 
-/** Rewrites `bytes` (a WebAssembly module) to poll as described above. */
-export function instrumentPolling(bytes: Uint8Array): Uint8Array {
+/** Longest stretch of rewriting (ms) before the event loop gets a turn: the rewrite takes tens of ms in all. */
+const REWRITE_SLICE_MS = 2;
+
+/**
+ * Rewrites `bytes` (a WebAssembly module) to poll as described above. Asynchronous only so that it
+ * never holds the event loop for long: it pauses between slices of functions.
+ */
+export async function instrumentPolling(bytes: Uint8Array): Promise<Uint8Array> {
   const sections = readSections(bytes);
   const find = (id: number) => sections.find((section) => section.id === id);
   const types = find(SECTION.type);
@@ -78,7 +84,7 @@ export function instrumentPolling(bytes: Uint8Array): Uint8Array {
         payload = shiftedElements(bytes, section, shift);
         break;
       case SECTION.code:
-        payload = instrumentedCode(bytes, section, shift, check, bulkCharge);
+        payload = await instrumentedCode(bytes, section, shift, check, bulkCharge);
         break;
       default:
         payload = bytes.subarray(section.start, section.end);
@@ -252,12 +258,17 @@ function shiftedElements(bytes: Uint8Array, section: Section, shift: (index: num
 }
 
 /** Every function body with the check at its entry and at the top of every loop, and calls renumbered. */
-function instrumentedCode(bytes: Uint8Array, section: Section, shift: (index: number) => number, check: Uint8Array, bulkCharge: Uint8Array): Uint8Array {
+async function instrumentedCode(bytes: Uint8Array, section: Section, shift: (index: number) => number, check: Uint8Array, bulkCharge: Uint8Array): Promise<Uint8Array> {
   const reader = new Reader(bytes, section.start);
   const count = reader.u32();
   const out = new ByteWriter((section.end - section.start) * 1.5).u32(count);
   const body = new ByteWriter(64 * 1024);
+  let sliceStart = performance.now();
   for (let i = 0; i < count; i++) {
+    if ((i & 63) === 0 && performance.now() - sliceStart > REWRITE_SLICE_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
     const size = reader.u32();
     const end = reader.offset + size;
     body.reset();
