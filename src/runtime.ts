@@ -16,7 +16,7 @@ import { validateInputs } from './schema/validate-inputs.js';
 import { checkSchema, type ValidationReport } from './schema/check-schema.js';
 import type { SchemaIssue } from './schema/validate-schema.js';
 import { moveLiteralSecrets, type LiteralSecret } from './secrets/literals.js';
-import { secretReferences, unknownSecretMessages, type SecretReference } from './secrets/references.js';
+import { referencesUnder, secretReferences, unknownSecretMessages, type SecretReference } from './secrets/references.js';
 import { SecretStore } from './secrets/store.js';
 import { TaskJournal, type RecoveryOptions } from './store/journal.js';
 import { newOwnerID } from './store/owner.js';
@@ -457,12 +457,20 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     prune(task.endedAt);
   }
 
+  /** runNode: the secrets the node under test reads (not those of nodes that do not run, nor of inputs given in place of its own). */
+  function testedNodeReferences(compiled: CompiledSchema, only: NonNullable<TaskCheckpoint['only']>): readonly SecretReference[] {
+    const nodes: unknown[] = Array.isArray(compiled.schema.nodes) ? compiled.schema.nodes : [];
+    const path = `nodes[${nodes.findIndex((node) => (node as { id?: unknown } | null)?.id === only.nodeID)}]`;
+    return referencesUnder(compiled.references, path, only.inputs === undefined ? undefined : `${path}.data.inputsValues`);
+  }
+
   function start(schema: SchemaInput, rawInputs?: WorkflowInputs | string, startOptions: StartOptions = {}, from?: Continuation): Task {
     if (closed) throw new FlowgramError(ErrorCodes.SHUTTING_DOWN, 'runtime: closed, no new tasks are accepted');
     const inputs = parseInputsInput(rawInputs);
     // runNode gives the node its inputs: the workflow's own inputs are not needed.
     const { compiled, errors } = check(schema, inputs, from?.checkpoint.only === undefined);
-    const { document, references } = compiled;
+    const { document } = compiled;
+    const references = from?.checkpoint.only === undefined ? compiled.references : testedNodeReferences(compiled, from.checkpoint.only);
     const stored = prepared(schema, compiled);
     const taskID = startOptions.taskID ?? newTaskID();
     if (tasks.has(taskID)) throw new FlowgramError(ErrorCodes.BAD_REQUEST, `taskID: "${taskID}" is already in use`);

@@ -205,7 +205,8 @@ describe('credentials that are not secrets of the store', () => {
     const path = join(dir, 'run-node.db');
     const runtime = createRuntime({ store: createSqliteStore({ path }), secrets: new SecretStore({ env: false }) });
     try {
-      const flow = secretFlow(llm.baseURL, `${echo.origin}/echo`, { apiKey: ref('start_0', 'key'), authorization: constant('Bearer x-other'), param: constant('plain') });
+      // The HTTP node references a secret nobody set: testing the LLM node alone does not need it.
+      const flow = secretFlow(llm.baseURL, `${echo.origin}/echo`, { apiKey: ref('start_0', 'key'), authorization: ref('secrets', 'NOT_SET'), param: constant('plain') });
       const result = await runtime.runNode(flow, 'llm_0', { inputs: { modelName: 'echo', apiKey: secret, apiHost: llm.baseURL, temperature: 0, prompt: 'hello' } });
       expect(result).toMatchObject({ status: 'succeeded', outputs: { result: 'Echo: hello' } });
       expect(llm.requests.at(-1)?.headers.authorization).toBe(`Bearer ${secret}`);
@@ -213,6 +214,9 @@ describe('credentials that are not secrets of the store', () => {
       await runtime.flush();
       expect(JSON.stringify(await runtime.getReport(result.taskID))).not.toContain(secret);
       expect(filesContaining(dir, secret)).toEqual([]);
+      // The HTTP node itself does need it.
+      const http = await runtime.runNode(flow, 'http_0', { inputs: {} });
+      expect(http.error).toMatchObject({ code: ErrorCodes.SECRET_UNKNOWN, message: expect.stringContaining('NOT_SET') });
     } finally {
       await runtime.close();
     }

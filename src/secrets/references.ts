@@ -29,6 +29,12 @@ export function secretNames(references: readonly SecretReference[]): string[] {
   return [...new Set(references.map((reference) => reference.name))];
 }
 
+/** The references at `path` or inside it, except those inside `except`. */
+export function referencesUnder(references: readonly SecretReference[], path: string, except?: string): SecretReference[] {
+  const inside = (at: string, prefix: string): boolean => at === prefix || at.startsWith(`${prefix}.`) || at.startsWith(`${prefix}[`);
+  return references.filter((reference) => inside(reference.path, path) && (except === undefined || !inside(reference.path, except)));
+}
+
 /** `path: unknown secret "NAME"` for each reference no source holds. */
 export function unknownSecretMessages(references: readonly SecretReference[], has: (name: string) => boolean): string[] {
   return references.filter((reference) => !has(reference.name)).map((reference) => `${reference.path}: unknown secret "${reference.name}"`);
