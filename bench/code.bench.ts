@@ -257,7 +257,7 @@ async function benchRunner(): Promise<void> {
   }
   await runner.close();
   const s = summary(samples);
-  console.log('\nOne execution through the runner, sequential (fresh context from the snapshot, hop to the worker and back):');
+  console.log('\nOne execution through the runner, sequential (tried on the main thread, fresh context from the snapshot):');
   console.log(`  p50 ${fmt(s.p50)}   p99 ${fmt(s.p99)}`);
 }
 
