@@ -26,7 +26,7 @@ interface CodeBlock {
 }
 
 /** The ```ts / ```typescript blocks of a Markdown file, with the line each starts on. */
-export function typeScriptBlocks(markdown: string, readme: string): Omit<CodeBlock, 'file'>[] {
+function typeScriptBlocks(markdown: string, readme: string): Omit<CodeBlock, 'file'>[] {
   const lines = markdown.split('\n');
   const blocks: Omit<CodeBlock, 'file'>[] = [];
   for (let i = 0; i < lines.length; i++) {
