@@ -2,6 +2,11 @@
  * Python code nodes through whole workflows: the default runtime's code node, and a runtime that
  * configures its own Python runner (a narrower import allowlist).
  */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRuntime, ErrorCodes, type Runtime, type WorkflowInputs } from '../src/index.js';
 import { createCodeExecutor } from '../src/nodes/code.js';
@@ -84,4 +89,47 @@ describe('a runtime with its own Python configuration', () => {
     const task = narrow.start(codeWorkflow('function main({ params }) { return params.x + 1 }'), { x: 1 });
     expect(await task.wait()).toEqual({ result: 2 });
   });
+});
+
+describe('processes that run Python code nodes', () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+
+  function exited(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, args, { cwd: root });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    });
+  }
+
+  it('flowgram run prints the result and the script output, and exits 0 once its interpreter is gone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flowgram-py-cli-'));
+    const file = join(dir, 'double.json');
+    const script = 'def main(p):\n    print("hello", p["params"]["x"])\n    return {"y": p["params"]["x"] * 2}';
+    writeFileSync(file, JSON.stringify(codeWorkflow(script, { language: 'python', outputs: ['y'] })));
+    try {
+      const { code, stdout, stderr } = await exited(['bin/flowgram.js', 'run', file, '--inputs', '{"x":21}']);
+      expect(code).toBe(0);
+      expect(JSON.parse(stdout)).toEqual({ y: 42 });
+      expect(stderr).toContain('hello 21');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('lets a program that ran a Python node exit without closing the runtime', async () => {
+    const dist = new URL('../dist/index.js', import.meta.url).href;
+    const program = `
+      import { createRuntime } from ${JSON.stringify(dist)};
+      const runtime = createRuntime();
+      console.log(JSON.stringify(await runtime.run(JSON.parse(process.argv[1]), { x: 20 })));
+    `;
+    const schema = codeWorkflow('def main(p):\n    return p["params"]["x"] + 1', { language: 'python' });
+    const { code, stdout } = await exited(['--input-type=module', '-e', program, JSON.stringify(schema)]);
+    expect(code).toBe(0);
+    expect(stdout.trim()).toBe('{"result":21}');
+  }, 120_000);
 });

@@ -215,6 +215,8 @@ export class InterpreterProcess extends EventEmitter implements PoolWorker {
     if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
     return new Promise((resolve) => {
       child.once('exit', () => resolve());
+      // Held until it is gone: whoever awaits this (runtime.close) must not see the event loop run dry first.
+      child.ref();
       child.kill('SIGKILL');
     });
   }
