@@ -21,6 +21,7 @@
  * real limit.
  */
 import { newQuickJSWASMModule, newVariant, RELEASE_SYNC } from 'quickjs-emscripten';
+import { DEFAULT_CODE_LIMITS } from './limits.js';
 import { QuickJSSandbox, type SandboxRequest, type SandboxResult } from './quickjs-sandbox.js';
 import { compiledPollingQuickJS, type CompiledWasm } from './quickjs-wasm.js';
 import { POLL_FUNCTION, POLL_MODULE, STACK_POINTER_EXPORT } from './wasm-polling.js';
@@ -34,8 +35,24 @@ export const INLINE_MEMORY_BYTES = 8 * 1024 * 1024;
  * outputs out is work the budget does not see.
  */
 export const INLINE_MAX_INPUT = 64 * 1024;
-/** Counted points (loop iterations, calls) between two looks at the clock: some tens of µs of work. */
-const POLL_EVERY = 20_000;
+/**
+ * Counted points (loop iterations, calls) between two looks at the clock: some µs to tens of µs of
+ * work (a look costs ~0.1 µs). Larger values let the regex engine and promise jobs run for ms between looks.
+ */
+const POLL_EVERY = 5_000;
+/**
+ * Run once when the sandbox is made: WebAssembly functions are compiled on their first call, on this
+ * thread, and the first regex, sort or failure would otherwise pay tens of ms inside a script's budget.
+ */
+const WARM_UP = [
+  'async function main({ params }) { await null; console.log("x", [1], { a: 1 }); return { v: params.x + Math.random() } }',
+  'function main() { const s = "ab".repeat(50); return [/(a|b)+c?$/.test(s), s.replace(/a/g, "c").split("c").join("-").length, [3, 1, 2].sort(), new Float64Array([3, 1, 2]).sort()[0], JSON.parse(JSON.stringify({ a: [1, "x", null] })), 2n ** 70n + ""] }',
+  'function main() { return Promise.all([1, 2].map(async (n) => n * 2)).then((v) => new Map([[1, v]]).size) }',
+  'function main() { throw new TypeError("warm") }',
+  'function main() { return nope( }',
+];
+
+const WARM_UP_LIMITS = { ...DEFAULT_CODE_LIMITS, timeoutMs: 10_000 };
 
 const PAGE = 64 * 1024;
 /** The memory the QuickJS build starts with (its static data, stack and an empty heap), as in a worker. */
@@ -111,6 +128,7 @@ export class InlineQuickJS {
     });
     made.sandbox = sandbox;
     made.inline = new InlineQuickJS(sandbox);
+    for (const source of WARM_UP) sandbox.run({ language: 'javascript', source, paramsJSON: '{"x":1}', limits: WARM_UP_LIMITS });
     return made.inline;
   }
 
