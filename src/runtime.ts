@@ -268,6 +268,8 @@ function isExecutor(value: unknown): value is NodeExecutor {
   );
 }
 
+const TERMINAL_STATUSES: ReadonlySet<WorkflowStatusName> = new Set(['succeeded', 'failed', 'canceled']);
+
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const executors = new Map<string, NodeExecutor>();
   const limits: RuntimeLimits & Readonly<TaskLimits> = { ...options.limits, ...resolveLimits(options.limits) };
@@ -577,8 +579,13 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     if (live) {
       const schema = typeof live.schema === 'string' ? live.schema : JSON.stringify(live.schema);
       const { startTime } = live.summary();
-      earlier = { task: { id: taskID, schema, inputs: live.inputs, startTime, createdAt: startTime }, status: live.status, report: live.ended ? live.report() : undefined };
+      const task: ContinuedTask = { id: taskID, schema, inputs: live.inputs, startTime, createdAt: startTime };
+      if (live.rerunOf !== undefined) task.rerunOf = live.rerunOf;
+      earlier = { task, status: live.status, report: live.ended ? live.report() : undefined };
       await durable(live);
+      // Runtimes sharing the store (servers on one database): another may have resumed it since it ended here.
+      const record = live.ended ? await (await stored())?.getTask(taskID) : undefined;
+      if (record && !TERMINAL_STATUSES.has(record.status)) earlier.status = record.status;
     } else {
       const persisted = await stored();
       const record = await persisted?.getTask(taskID);

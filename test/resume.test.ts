@@ -140,6 +140,28 @@ function failingLoopFlow(origin: string): Record<string, unknown> {
   return flow;
 }
 
+describe('runtimes sharing one database', () => {
+  it('a task another runtime resumed since it failed here is not resumed here again (409), so it runs once', async () => {
+    const path = join(dir, 'shared.db');
+    const here = createRuntime({ store: createSqliteStore({ path }) });
+    const there = createRuntime({ store: createSqliteStore({ path }) });
+    try {
+      echo.requests.length = 0;
+      // `after` answers slowly: the resumed run is still going when the other runtime is asked.
+      const slowAfter = JSON.parse(JSON.stringify(countedFlow(echo.origin)).replace('step=after', 'step=after&delay=1000')) as object;
+      const failed = here.start(slowAfter, { fail: true });
+      await failed.done;
+      await here.flush(); // what a client sees as failed is durable
+      const resumed = await there.resume(failed.id, { inputs: { fail: false } });
+      await expect(here.resume(failed.id, { inputs: { fail: false } })).rejects.toMatchObject({ code: ErrorCodes.TASK_CONFLICT, message: expect.stringContaining('processing') });
+      expect(await resumed.wait()).toEqual({ checked: 200, after: 200 });
+      expect(stepCalls(echo)).toEqual({ before: 1, after: 1 });
+    } finally {
+      await Promise.all([here.close(), there.close()]);
+    }
+  });
+});
+
 describe('resuming a task whose loop failed mid-way', () => {
   it('continues the loop after its finished iterations: they are not called again, the failed one and the rest once', async () => {
     const items = Array.from({ length: 8 }, (_, i) => `item${i}`);
