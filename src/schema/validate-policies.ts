@@ -18,6 +18,8 @@ function checkLayer(nodes: unknown, edges: unknown, path: string, topLevel: bool
   if (!Array.isArray(nodes)) return;
   const errorSources = new Set<unknown>();
   if (Array.isArray(edges)) for (const edge of edges) if (isObject(edge) && edge.sourcePortID === ERROR_PORT) errorSources.add(edge.sourceNodeID);
+  // Edges that are not an array are reported by the structure check; whether an error edge exists is unknown.
+  const edgesKnown = Array.isArray(edges) || (!topLevel && edges === undefined);
   nodes.forEach((node: unknown, index) => {
     if (!isObject(node)) return;
     const nodePath = `${path}[${index}]`;
@@ -26,7 +28,7 @@ function checkLayer(nodes: unknown, edges: unknown, path: string, topLevel: bool
     }
     if (isObject(node.data)) {
       const outputs = isObject(node.data.outputs) ? (node.data.outputs as unknown as IJsonSchema) : undefined;
-      const found = policyIssues({ data: node.data, outputs, hasErrorEdge: errorSources.has(node.id) }, `${nodePath}.data`, validateInputs);
+      const found = policyIssues({ data: node.data, outputs, hasErrorEdge: !edgesKnown || errorSources.has(node.id) }, `${nodePath}.data`, validateInputs);
       for (const issue of found) issues.push({ code: 'policy', ...issue });
     }
     checkLayer(node.blocks, node.edges, `${nodePath}.blocks`, false, issues);

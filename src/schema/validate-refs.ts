@@ -6,7 +6,7 @@
  */
 import { isTypeCompatible, parseConstant, typeOfValue } from '../engine/value-types.js';
 import { SECRETS_SCOPE } from '../secrets/references.js';
-import type { SchemaIssue } from './validate-schema.js';
+import type { GraphLayer, SchemaIssue, WorkflowGraph } from './validate-schema.js';
 import { splitTemplate } from './template.js';
 import { NodeTypes, type VariableType } from './types.js';
 
@@ -25,6 +25,8 @@ interface Placed {
 interface Layer {
   owner: Placed | undefined;
   nodes: Placed[];
+  /** False when the layer's edges are missing or broken (reported already): what runs before what is unknown. */
+  edgesSound: boolean;
   /** Per node ID, the IDs of the nodes with an edge into it. */
   sources: Map<string, string[]>;
   /** Per node ID, the IDs its edges lead to. */
@@ -46,24 +48,37 @@ const MAX_DEPTH = 64;
 
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-function place(nodes: unknown[], edges: unknown[], nodesPath: string, owner: Placed | undefined, byID: Map<string, Placed>): Layer {
-  const layer: Layer = { owner, nodes: [], sources: new Map(), targets: new Map(), before: new Map() };
-  nodes.forEach((raw, index) => {
-    const node = raw as Json;
+/** The layers of the graph the structure check read, linked to their loops (a body's layer comes after its loop's). */
+function place(graph: WorkflowGraph, byID: Map<string, Placed>): Layer | undefined {
+  const placedOf = new Map<Record<string, unknown>, Placed>();
+  let root: Layer | undefined;
+  for (const read of graph.layers) {
+    const owner = read.owner ? placedOf.get(read.owner) : undefined;
+    // A body whose loop has no usable ID is never reached (its loop's ID is the problem, reported already).
+    if (read.owner && !owner) continue;
+    const layer = placeLayer(read, owner, byID, placedOf);
+    if (owner) owner.body = layer;
+    else root = layer;
+  }
+  return root;
+}
+
+function placeLayer(read: GraphLayer, owner: Placed | undefined, byID: Map<string, Placed>, placedOf: Map<Record<string, unknown>, Placed>): Layer {
+  const layer: Layer = { owner, nodes: [], edgesSound: read.edgesSound, sources: new Map(), targets: new Map(), before: new Map() };
+  read.nodes.forEach((node, index) => {
     const placed: Placed = {
       id: node.id as string,
       type: node.type as string,
       data: isObject(node.data) ? node.data : {},
-      path: `${nodesPath}[${index}]`,
+      path: read.nodePaths[index],
       layer,
       body: undefined,
     };
     layer.nodes.push(placed);
-    byID.set(placed.id, placed);
-    if (Array.isArray(node.blocks)) placed.body = place(node.blocks, Array.isArray(node.edges) ? node.edges : [], `${placed.path}.blocks`, placed, byID);
+    placedOf.set(node, placed);
+    if (!byID.has(placed.id)) byID.set(placed.id, placed);
   });
-  for (const raw of edges) {
-    const edge = raw as Json;
+  for (const edge of read.edges) {
     append(layer.sources, edge.targetNodeID as string, edge.sourceNodeID as string);
     append(layer.targets, edge.sourceNodeID as string, edge.targetNodeID as string);
   }
@@ -76,8 +91,9 @@ function append(map: Map<string, string[]>, key: string, value: string): void {
   else map.set(key, [value]);
 }
 
-/** Nodes the layer's entry (start / block-start) leads to; the engine never runs the others. */
+/** Nodes the layer's entry (start / block-start) leads to; the engine never runs the others. All of them when the edges are unknown. */
 function reachable(layer: Layer): Set<string> {
+  if (!layer.edgesSound) return new Set(layer.nodes.map((node) => node.id));
   const entryType = layer.owner ? NodeTypes.BlockStart : NodeTypes.Start;
   const entry = layer.nodes.find((node) => node.type === entryType);
   const found = new Set<string>();
@@ -117,7 +133,8 @@ function enclosingLoops(reader: Reader): Placed[] {
 function isVisible(reader: Reader, target: Placed): boolean {
   if (reader.inBody && target.layer === reader.node.body) return true;
   for (let at: Placed | undefined = reader.node; at; at = at.layer.owner) {
-    if (target.layer === at.layer) return runsBefore(at.layer, at.id).has(target.id);
+    // Broken edges say nothing about the order: only what is wrong whatever they are is reported.
+    if (target.layer === at.layer) return !at.layer.edgesSound || runsBefore(at.layer, at.id).has(target.id);
   }
   return false;
 }
@@ -138,6 +155,7 @@ class RefChecker {
 
   constructor(
     private readonly byID: Map<string, Placed>,
+    private readonly duplicateIDs: ReadonlySet<string>,
     globalVariable: unknown,
   ) {
     const properties = isObject(globalVariable) && isObject(globalVariable.properties) ? globalVariable.properties : undefined;
@@ -162,6 +180,8 @@ class RefChecker {
     }
     // Secret names are checked against the secret store when the task is validated or starts (src/secrets).
     if (nodeID === SECRETS_SCOPE && !this.byID.has(nodeID)) return;
+    // Which of two nodes with one ID a ref means cannot be told; the duplicate ID is the problem, reported already.
+    if (this.duplicateIDs.has(nodeID) || (nodeID.endsWith(LOCALS_SUFFIX) && this.duplicateIDs.has(nodeID.slice(0, -LOCALS_SUFFIX.length)))) return;
     if (nodeID.endsWith(LOCALS_SUFFIX) && !this.byID.has(nodeID)) {
       const loopID = nodeID.slice(0, -LOCALS_SUFFIX.length);
       const loop = this.byID.get(loopID);
@@ -230,13 +250,14 @@ class RefChecker {
 }
 
 /**
- * Ref and constant checks of a schema that passed `validateSchemaStructure` (unique IDs, edges between
- * existing nodes). Errors make it invalid; warnings do not.
+ * Ref and constant checks over the graph `readWorkflowGraph` read, whatever else is wrong with the schema:
+ * where its edges are broken, only what is wrong whatever they are (a ref to a node that does not exist,
+ * a constant of the wrong type) is reported. Errors make it invalid; warnings do not.
  */
-export function validateRefs(schema: Json): { errors: SchemaIssue[]; warnings: SchemaIssue[] } {
+export function validateRefs(schema: Json, graph: WorkflowGraph): { errors: SchemaIssue[]; warnings: SchemaIssue[] } {
   const byID = new Map<string, Placed>();
-  const root = place(schema.nodes as unknown[], schema.edges as unknown[], 'nodes', undefined, byID);
-  const checker = new RefChecker(byID, schema.globalVariable);
+  const root = place(graph, byID);
+  const checker = new RefChecker(byID, graph.duplicateIDs, schema.globalVariable);
   const visit = (layer: Layer): void => {
     const runs = reachable(layer);
     for (const node of layer.nodes) {
@@ -251,6 +272,6 @@ export function validateRefs(schema: Json): { errors: SchemaIssue[]; warnings: S
       if (node.body) visit(node.body);
     }
   };
-  visit(root);
+  if (root) visit(root);
   return { errors: checker.errors, warnings: checker.warnings };
 }

@@ -21,8 +21,14 @@ export interface SchemaIssue {
   message: string;
 }
 
-interface Layer {
-  /** Path of the loop node owning this block, or '' for the workflow itself. */
+/**
+ * One graph level (the workflow, or a loop's body) as far as its shape allows: the nodes with a usable ID
+ * and the well-formed edges. Later checks (refs) walk these instead of the raw schema.
+ */
+export interface GraphLayer {
+  /** The loop node owning this block, or undefined for the workflow itself. */
+  owner: Record<string, unknown> | undefined;
+  /** Path of `owner`, or '' for the workflow itself. */
   ownerPath: string;
   nodesPath: string;
   nodes: Record<string, unknown>[];
@@ -31,6 +37,18 @@ interface Layer {
   edgePaths: string[];
   edgesPath: string;
   isRoot: boolean;
+  /**
+   * Whether the edges are all there and all join nodes of this layer: only then does "runs before" mean
+   * anything. A bad `edges` value or a bad edge is reported once; checks that need the order skip the layer.
+   */
+  edgesSound: boolean;
+}
+
+/** What `readWorkflowGraph` could make of a schema: its layers, workflow first, each loop's body after its loop. */
+export interface WorkflowGraph {
+  layers: GraphLayer[];
+  /** IDs used by more than one node (reported once each; refs naming them are ambiguous). */
+  duplicateIDs: ReadonlySet<string>;
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -43,15 +61,23 @@ const isNonEmptyString = (value: unknown): value is string => typeof value === '
  * `knownTypes`, when given, also flags nodes no executor can run.
  */
 export function validateSchemaStructure(schema: unknown, knownTypes?: ReadonlySet<string>): SchemaIssue[] {
+  return readWorkflowGraph(schema, knownTypes).issues;
+}
+
+/**
+ * The structure check, with the graph it read: one problem never hides another (a bad `edges` value, a
+ * duplicate ID or a malformed node is reported, and the rest is still read and checked).
+ */
+export function readWorkflowGraph(schema: unknown, knownTypes?: ReadonlySet<string>): { issues: SchemaIssue[]; graph: WorkflowGraph | undefined } {
   const issues: SchemaIssue[] = [];
   if (!isObject(schema)) {
     issues.push({ code: 'shape', path: 'schema', message: 'schema: must be an object with "nodes" and "edges"' });
-    return issues;
+    return { issues, graph: undefined };
   }
-  const layers: Layer[] = [];
-  collectLayer(schema.nodes, schema.edges, 'nodes', 'edges', '', layers, issues);
+  const layers: GraphLayer[] = [];
+  collectLayer(schema.nodes, schema.edges, 'nodes', 'edges', undefined, '', layers, issues);
   const seen = new Map<string, string>();
-  let duplicates = false;
+  const duplicateIDs = new Set<string>();
   for (const layer of layers) {
     layer.nodes.forEach((node, index) => {
       const path = layer.nodePaths[index];
@@ -59,12 +85,12 @@ export function validateSchemaStructure(schema: unknown, knownTypes?: ReadonlySe
       const first = seen.get(id);
       if (first !== undefined) {
         issues.push({ code: 'duplicate_node_id', path: `${path}.id`, message: `${path}.id: duplicate node ID "${id}" (also at ${first})` });
-        duplicates = true;
+        duplicateIDs.add(id);
       } else {
         seen.set(id, path);
       }
-      const type = node.type as string;
-      if (knownTypes && !knownTypes.has(type) && !PASSIVE_NODE_TYPES.has(type)) {
+      const type = node.type;
+      if (knownTypes && isNonEmptyString(type) && !knownTypes.has(type) && !PASSIVE_NODE_TYPES.has(type)) {
         issues.push({
           code: 'unknown_node_type',
           path: `${path}.type`,
@@ -75,11 +101,11 @@ export function validateSchemaStructure(schema: unknown, knownTypes?: ReadonlySe
   }
   for (const layer of layers) {
     checkEntryAndExit(layer, issues);
-    const edgesOK = checkEdges(layer, issues);
+    checkEdges(layer, issues);
     // Edges between duplicated IDs are ambiguous: the duplicate is the problem, not a cycle.
-    if (edgesOK && !duplicates) checkCycles(layer, issues);
+    if (layer.edgesSound && duplicateIDs.size === 0) checkCycles(layer, issues);
   }
-  return issues;
+  return { issues, graph: { layers, duplicateIDs } };
 }
 
 function collectLayer(
@@ -87,55 +113,55 @@ function collectLayer(
   edges: unknown,
   nodesPath: string,
   edgesPath: string,
+  owner: Record<string, unknown> | undefined,
   ownerPath: string,
-  layers: Layer[],
+  layers: GraphLayer[],
   issues: SchemaIssue[],
 ): void {
-  const isRoot = ownerPath === '';
+  const isRoot = owner === undefined;
   if (!Array.isArray(nodes)) {
     issues.push({ code: 'shape', path: nodesPath, message: `${nodesPath}: must be an array` });
     return;
   }
-  if (edges !== undefined && !Array.isArray(edges)) {
-    issues.push({ code: 'shape', path: edgesPath, message: `${edgesPath}: must be an array` });
-    return;
-  }
-  if (isRoot && edges === undefined) {
-    issues.push({ code: 'shape', path: edgesPath, message: `${edgesPath}: must be an array` });
-    return;
-  }
-  const layer: Layer = { ownerPath, nodesPath, nodes: [], nodePaths: [], edges: [], edgePaths: [], edgesPath, isRoot };
+  // A loop's bad `edges` is reported with its node's shape; the workflow's here. Either way its nodes are still read.
+  let edgesSound = Array.isArray(edges) || (!isRoot && edges === undefined);
+  if (isRoot && !Array.isArray(edges)) issues.push({ code: 'shape', path: edgesPath, message: `${edgesPath}: must be an array` });
+  const layer: GraphLayer = { owner, ownerPath, nodesPath, nodes: [], nodePaths: [], edges: [], edgePaths: [], edgesPath, isRoot, edgesSound };
   const children: Array<{ node: Record<string, unknown>; path: string }> = [];
   nodes.forEach((node: unknown, index) => {
     const path = `${nodesPath}[${index}]`;
-    if (checkNodeShape(node, path, issues)) {
+    if (!checkNodeShape(node, path, issues)) return;
+    // A node is part of the graph by its ID, whatever else is wrong with it (so edges to it are no errors).
+    if (isNonEmptyString(node.id)) {
       layer.nodes.push(node);
       layer.nodePaths.push(path);
-      if (node.blocks !== undefined) children.push({ node, path });
     }
+    if (Array.isArray(node.blocks)) children.push({ node, path });
   });
-  ((edges as unknown[] | undefined) ?? []).forEach((edge, index) => {
+  (Array.isArray(edges) ? edges : []).forEach((edge: unknown, index) => {
     const path = `${edgesPath}[${index}]`;
     if (checkEdgeShape(edge, path, issues)) {
       layer.edges.push(edge);
       layer.edgePaths.push(path);
+    } else {
+      edgesSound = false;
     }
   });
+  layer.edgesSound = edgesSound;
   layers.push(layer);
   for (const child of children) {
-    collectLayer(child.node.blocks, child.node.edges ?? [], `${child.path}.blocks`, `${child.path}.edges`, child.path, layers, issues);
+    collectLayer(child.node.blocks, child.node.edges, `${child.path}.blocks`, `${child.path}.edges`, child.node, child.path, layers, issues);
   }
 }
 
+/** Reports what is wrong with a node's shape; false when it is not even an object. */
 function checkNodeShape(node: unknown, path: string, issues: SchemaIssue[]): node is Record<string, unknown> {
   if (!isObject(node)) {
     issues.push({ code: 'shape', path, message: `${path}: must be an object` });
     return false;
   }
-  let ok = true;
   const fail = (field: string, what: string): void => {
     issues.push({ code: 'shape', path: `${path}.${field}`, message: `${path}.${field}: ${what}` });
-    ok = false;
   };
   if (!isNonEmptyString(node.id)) fail('id', 'must be a non-empty string');
   if (!isNonEmptyString(node.type)) fail('type', 'must be a non-empty string');
@@ -150,7 +176,7 @@ function checkNodeShape(node: unknown, path: string, issues: SchemaIssue[]): nod
     }
     if (node.data.title !== undefined && typeof node.data.title !== 'string') fail('data.title', 'must be a string if present');
   }
-  return ok;
+  return true;
 }
 
 function checkEdgeShape(edge: unknown, path: string, issues: SchemaIssue[]): edge is Record<string, unknown> {
@@ -175,7 +201,7 @@ function checkEdgeShape(edge: unknown, path: string, issues: SchemaIssue[]): edg
   return ok;
 }
 
-function checkEntryAndExit(layer: Layer, issues: SchemaIssue[]): void {
+function checkEntryAndExit(layer: GraphLayer, issues: SchemaIssue[]): void {
   const [entryType, exitType, where] = layer.isRoot
     ? [NodeTypes.Start, NodeTypes.End, 'workflow']
     : [NodeTypes.BlockStart, NodeTypes.BlockEnd, `block of ${layer.ownerPath}`];
@@ -189,24 +215,22 @@ function checkEntryAndExit(layer: Layer, issues: SchemaIssue[]): void {
   }
 }
 
-function checkEdges(layer: Layer, issues: SchemaIssue[]): boolean {
+function checkEdges(layer: GraphLayer, issues: SchemaIssue[]): void {
   const ids = new Set(layer.nodes.map((node) => node.id as string));
-  let ok = true;
   layer.edges.forEach((edge, index) => {
     for (const [field, role] of [['sourceNodeID', 'source'], ['targetNodeID', 'target']] as const) {
       const id = edge[field] as string;
       if (!ids.has(id)) {
         const path = `${layer.edgePaths[index]}.${field}`;
         issues.push({ code: 'edge_missing_node', path, message: `${path}: edge ${role} node "${id}" does not exist` });
-        ok = false;
+        layer.edgesSound = false;
       }
     }
   });
-  return ok;
 }
 
 /** Kahn's algorithm: whatever cannot be ordered sits on or behind a cycle. */
-function checkCycles(layer: Layer, issues: SchemaIssue[]): void {
+function checkCycles(layer: GraphLayer, issues: SchemaIssue[]): void {
   const next = new Map<string, string[]>();
   const indegree = new Map<string, number>();
   for (const node of layer.nodes) {

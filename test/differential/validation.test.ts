@@ -10,6 +10,7 @@ import {
   blockEnd,
   blockStart,
   chain,
+  constant,
   edge,
   echoNode,
   endNode,
@@ -325,6 +326,58 @@ describe('validation of refs, constants and declarations (intended; upstream 1.0
   it('duplicate node IDs are reported as such, not as a cycle', () => {
     const schema = minimal([echoNode('a', {}), echoNode('a', {})], [edge('start_0', 'a'), edge('a', 'end_0')]);
     expect(errorsOf(schema)).toEqual(['nodes[2].id: duplicate node ID "a" (also at nodes[1])']);
+  });
+
+  it('duplicate node IDs do not hide the other problems: refs, constants and shapes are reported beside them', () => {
+    const schema = minimal(
+      [echo('a', ref('ghost', 'v')), echoNode('a', { n: input('integer', constant('x')) }), echo('b', ref('a', 'v')), { id: 'c', type: 'echo', data: { inputs: 'nope' } }],
+      [edge('start_0', 'a'), edge('a', 'b'), edge('b', 'c'), edge('c', 'end_0')],
+    );
+    expect(errorsOf(schema)).toEqual([
+      'nodes[4].data.inputs: must be an object if present',
+      'nodes[2].id: duplicate node ID "a" (also at nodes[1])',
+      'nodes[1].data.inputsValues.v: ref "ghost.v": node "ghost" does not exist',
+      'nodes[2].data.inputsValues.n: constant "x" is a string, but "n" is declared integer',
+    ]);
+  });
+
+  it('an edges value that is not an array does not hide the node errors, and causes no ref errors of its own', () => {
+    const schema = {
+      nodes: [startNode('start_0', { v: 'string' }), echo('a', ref('ghost', 'v')), echo('b', ref('a', 'v')), { id: 'c', type: 'echo', data: { inputs: 'nope' } }, endNode('end_0')],
+      edges: { start_0: 'a' },
+    } as unknown as Schema;
+    // Whether b has an "error" edge for its onError "branch" is unknown too.
+    (schema.nodes[2].data as Record<string, unknown>).onError = 'branch';
+    expect(errorsOf(schema)).toEqual([
+      'edges: must be an array',
+      'nodes[3].data.inputs: must be an object if present',
+      // Without edges nothing is known to run before anything: only what is wrong whatever the edges are.
+      'nodes[1].data.inputsValues.v: ref "ghost.v": node "ghost" does not exist',
+    ]);
+  });
+
+  it("a loop's edges that are not an array: its body's problems are still reported, and its own ID stays known", () => {
+    const loop = loopNode('loop_0', {
+      loopFor: ref('start_0', 'list'),
+      blocks: [blockStart('bs'), echo('inner', ref('ghost', 'v')), { id: '', type: 'echo' }, blockEnd('be')],
+      edges: 'nope' as unknown as Schema['edges'],
+      loopOutputs: { vs: ref('inner', 'v') },
+    });
+    const schema = withLoop(loop);
+    schema.nodes[2] = endNode('end_0', { vs: input('array', ref('loop_0', 'vs')) });
+    expect(errorsOf(schema)).toEqual([
+      'nodes[1].edges: must be an array if present',
+      'nodes[1].blocks[2].id: must be a non-empty string',
+      'nodes[1].blocks[1].data.inputsValues.v: ref "ghost.v": node "ghost" does not exist',
+    ]);
+  });
+
+  it('a dangling edge and a ref to a missing node are both reported, with no ref errors the bad edge causes', () => {
+    const schema = minimal([echo('a', ref('ghost', 'v')), echo('b', ref('a', 'v'))], [edge('start_0', 'a'), edge('typo', 'b'), edge('a', 'end_0'), edge('b', 'end_0')]);
+    expect(errorsOf(schema)).toEqual([
+      'edges[1].sourceNodeID: edge source node "typo" does not exist',
+      'nodes[1].data.inputsValues.v: ref "ghost.v": node "ghost" does not exist',
+    ]);
   });
 
   it('an unknown declared type is one message with its full path (not three ajv lines)', () => {
