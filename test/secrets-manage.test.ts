@@ -131,6 +131,12 @@ describe('flowgram secrets', () => {
     expect(listed.stdout).toMatch(/^OPENAI\tstore\tchanged \d{4}-\d\d-\d\dT[\d:.]+Z\n$/);
     expect((await cli(['secrets', 'set', 'EMPTY', '--db', db], '')).code).toBe(2);
     expect((await cli(['secrets', 'set', '1bad', '--db', db], 'x')).code).toBe(2);
+    // A value on the command line (it would show in `ps` and shell history) is refused, and neither echoed nor stored.
+    const inArgv = `sk-${randomBytes(16).toString('hex')}`;
+    const refused = await cli(['secrets', 'set', 'ARGV', inArgv, '--db', db], '');
+    expect(refused.code).toBe(2);
+    expect(refused.stdout + refused.stderr).not.toContain(inArgv);
+    expect((await cli(['secrets', 'list', '--db', db])).stdout).not.toContain('ARGV');
 
     const server = await serve(['--db', db], {});
     try {
