@@ -85,7 +85,8 @@ function buildProgram(io: CommandIO, setCode: (code: ExitCode) => void): Command
     .option('--no-progress', 'do not show per-node progress')
     .option('--quiet', 'do not show what nodes log (code nodes\' console output) under their progress lines')
     .option('--strict', 'inputs the start node does not declare are an error (default: a warning)')
-    .addHelpText('after', '\nExit codes: 0 succeeded, 1 the workflow failed or was cancelled, 2 bad usage or an invalid file.')
+    .option('--wait', 'at a wait node, keep waiting for its timeoutMs (its onError decides what follows) instead of stopping: nothing can signal a run of flowgram run')
+    .addHelpText('after', '\nA workflow that reaches a wait node stops there with exit code 1 (a signal needs a server: flowgram serve, then flowgram signal).\nExit codes: 0 succeeded, 1 the workflow failed, was cancelled or waits for a signal, 2 bad usage or an invalid file.')
     .action(async (file: string, flags: RunFlags) => setCode(await (await import('./run.js')).runCommand(file, flags, io)));
 
   program

@@ -3,6 +3,7 @@
  * prints the outputs as JSON on stdout.
  */
 import { writeFile } from 'node:fs/promises';
+import type { Task } from '../engine/task.js';
 import { createRuntime } from '../runtime.js';
 import { errorMessage } from '../errors.js';
 import { ExitCode } from './exit-codes.js';
@@ -19,6 +20,11 @@ export interface RunFlags extends ValidateFlags {
   quiet?: boolean;
   /** Inputs the start node does not declare are an error instead of a warning. */
   strict?: boolean;
+  /**
+   * When the workflow waits at a `wait` node, keep waiting (for its timeoutMs, whose onError decides what
+   * follows) instead of stopping with exit code 1: nothing can signal a task of `flowgram run`.
+   */
+  wait?: boolean;
 }
 
 export interface CommandIO {
@@ -48,6 +54,44 @@ function failureReason(message: string, nodeID: string | undefined): string {
   return prefix !== undefined && message.startsWith(prefix) ? message.slice(prefix.length) : message;
 }
 
+type WaitingNodes = ReturnType<Task['waitingNodes']>;
+
+const nodeList = (waits: WaitingNodes): string => `${waits.length === 1 ? 'node' : 'nodes'} ${waits.map((wait) => wait.nodeID).join(', ')}`;
+
+/** When the first of these waits times out, in whole seconds from now; undefined when none has a timeout. */
+function secondsToTimeout(waits: WaitingNodes): number | undefined {
+  const deadlines = waits.flatMap((wait) => (wait.deadline === undefined ? [] : [wait.deadline]));
+  return deadlines.length === 0 ? undefined : Math.max(0, Math.ceil((Math.min(...deadlines) - Date.now()) / 1000));
+}
+
+/** Why `flowgram run` stops at a wait node, and how to run such a workflow instead. */
+export function waitingLine(waits: WaitingNodes): string {
+  const first = waits[0]?.nodeID ?? '<nodeID>';
+  const timeout = secondsToTimeout(waits);
+  const orWait = timeout === undefined ? '' : `, or pass --wait to wait for its timeout (${timeout} s)`;
+  return `flowgram: workflow waiting for a signal at ${nodeList(waits)}, which flowgram run cannot receive: run it on a server (flowgram serve) and answer with flowgram signal <taskID> ${first} --data '<json>'${orWait}`;
+}
+
+/** `--wait`: the task waits (nothing can signal it here) until its waits time out, or Ctrl-C; the process stays up meanwhile. */
+async function waitThrough(task: Task, io: CommandIO): Promise<void> {
+  const announce = (): void => {
+    const waits = task.waitingNodes();
+    const timeout = secondsToTimeout(waits);
+    const until = timeout === undefined ? 'which has no timeout: this waits until Ctrl-C' : `until its timeout in ${timeout} s (Ctrl-C stops)`;
+    io.stderr.write(`flowgram: waiting for a signal at ${nodeList(waits)}, ${until}\n`);
+  };
+  announce();
+  const unsubscribe = task.subscribe((event) => event.type === 'workflow_waiting' && announce(), { replay: false });
+  // Wait timeouts do not keep a process alive on their own (a server's waits must not): this does.
+  const hold = setInterval(() => undefined, 60_000);
+  try {
+    await task.done;
+  } finally {
+    clearInterval(hold);
+    unsubscribe();
+  }
+}
+
 export async function runCommand(file: string, flags: RunFlags, io: CommandIO): Promise<ExitCode> {
   const schema = await loadWorkflow(file, io.stdin);
   const inputs = await loadInputs(flags);
@@ -72,7 +116,8 @@ export async function runCommand(file: string, flags: RunFlags, io: CommandIO): 
     // Ctrl-C cancels the run (its report still gets written) instead of killing the process.
     const onInterrupt = (): void => void task.cancel('interrupted (SIGINT)');
     process.once('SIGINT', onInterrupt);
-    await task.done;
+    await task.idle();
+    if (task.status === 'waiting' && flags.wait) await waitThrough(task, io);
     process.off('SIGINT', onInterrupt);
     progress?.stop();
 
@@ -82,6 +127,10 @@ export async function runCommand(file: string, flags: RunFlags, io: CommandIO): 
       } catch (error) {
         throw new UsageError(`--report ${flags.report}: ${errorMessage(error)}`);
       }
+    }
+    if (task.status === 'waiting') {
+      io.stderr.write(`${waitingLine(task.waitingNodes())}\n`);
+      return ExitCode.FAILED;
     }
     if (task.status !== 'succeeded') {
       const error = task.error;
