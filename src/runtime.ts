@@ -18,9 +18,9 @@ import type { SchemaIssue } from './schema/validate-schema.js';
 import { moveLiteralSecrets, type LiteralSecret } from './secrets/literals.js';
 import { referencesUnder, secretReferences, unknownSecretMessages, type SecretReference } from './secrets/references.js';
 import { SecretStore } from './secrets/store.js';
-import { TaskJournal, type RecoveryOptions } from './store/journal.js';
+import { DEFAULT_LEASE_MS, TaskJournal, type RecoveryOptions } from './store/journal.js';
 import { newOwnerID } from './store/owner.js';
-import { RESUMED_MESSAGE, journalReport } from './store/recovery.js';
+import { RESUMED_MESSAGE, journalReport, type LeftBehind } from './store/recovery.js';
 import { newTaskID } from './store/task-id.js';
 import { emptyCounts, matchesCountFilter, matchesListFilter } from './store/list-filter.js';
 import type { TaskCounts, TaskRecord, TaskStore } from './store/types.js';
@@ -556,8 +556,17 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     continueStored: (record, report, answer) => continueTask(record, { report }, record.inputs, answer),
   });
 
-  // Tasks of dead runtimes (the previous process, a crashed peer) are settled before any query is answered, then every lease.
-  const recovered = journal?.startRecovery((record, events) => continueTask(record, { events }), options.recovery).then(() => waits.rearmStored().catch(() => undefined));
+  /** Continues a task a dead runtime left: from its journal, or from the report it was stored with (it waited, and was claimed by a signal that had written nothing more). */
+  function continueInterrupted(record: TaskRecord, left: LeftBehind): Task {
+    if ('events' in left) return continueTask(record, left);
+    const { messages } = left.report;
+    const warning = [...messages.warning, resumedWarning(record.id)] as unknown as IReport['messages']['warning'];
+    return continueTask(record, { report: { ...left.report, messages: { ...messages, warning } } });
+  }
+
+  // Tasks of dead runtimes (the previous process, a crashed peer) are settled before any query is answered, then every lease;
+  // the timeouts of tasks waiting in the store (a dead peer's too) are armed then, and again every lease.
+  const recovered = journal?.startRecovery(continueInterrupted, options.recovery).then(() => waits.watchStored(leaseMs ?? DEFAULT_LEASE_MS));
   /** The store, once recovery is done and pending writes are durable. */
   async function stored(): Promise<TaskStore | undefined> {
     if (!store || !journal) return undefined;

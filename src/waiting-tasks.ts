@@ -29,8 +29,10 @@ export interface WaitingTasksHost {
   continueStored(record: TaskRecord, report: IReport, answer?: { nodeID: string; answer: WaitAnswer }): Task;
 }
 
-/** Stored waiting tasks whose timeouts are armed at start (beyond this, only new waits are). */
+/** Stored waiting tasks whose timeouts are armed per scan of the store (beyond this, only new waits are). */
 const MAX_REARMED = 10_000;
+/** A stored waiting task's report is read again every this many scans: it may wait on another node by now. */
+const RESCAN_EVERY = 10;
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -63,6 +65,12 @@ export function checkSignal(taskID: string, nodeID: string, node: { outputs?: IJ
 export class WaitingTasks {
   /** Armed wait timeouts, by `taskID` + node. */
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Stored waiting tasks whose report a scan read, with the number of that scan. */
+  private readonly scanned = new Map<string, number>();
+  private scans = 0;
+  private scanTimer: NodeJS.Timeout | undefined;
+  /** The scan running now, if any: scans never overlap. */
+  private scanning: Promise<void> | undefined;
   private closed = false;
 
   constructor(private readonly host: WaitingTasksHost) {}
@@ -91,7 +99,10 @@ export class WaitingTasks {
     const report = await store.getReport(taskID);
     if (!report) return false;
     await this.host.flush();
-    if (!(await store.claimWaiting(taskID, this.host.owner))) return false;
+    if (!(await store.claimWaiting(taskID, this.host.owner))) {
+      if (live?.status === 'waiting') this.host.forget(live); // another runtime took it: this copy is stale
+      return false;
+    }
     if (live?.status === 'waiting') return live.cancel(reason);
     if (live) this.host.forget(live);
     // Taken back from the store, it waits again at once (nothing runs), and is cancelled like any task.
@@ -103,22 +114,55 @@ export class WaitingTasks {
     for (const { nodeID, deadline } of task.waitingNodes()) if (deadline !== undefined) this.arm(task.id, nodeID, deadline);
   }
 
-  /** Arms the timeouts of the tasks the store holds waiting (after a restart nothing else would fire them). */
-  async rearmStored(): Promise<void> {
-    const store = this.host.store;
-    if (!store) return;
-    const waiting = await store.listTasks({ status: 'waiting', limit: MAX_REARMED, offset: 0 });
-    for (const summary of waiting) {
-      const report = await store.getReport(summary.id);
-      if (!report) continue;
-      for (const { nodeID, deadline } of waitingInReport(report)) if (deadline !== undefined) this.arm(summary.id, nodeID, deadline);
-    }
+  /**
+   * Arms the timeouts of the tasks the store holds waiting now and every `intervalMs`: after a restart,
+   * or once the runtime a task waited on has died, nothing else would fire them. Every runtime on the
+   * store arms them; when one fires, the store's claim lets one runtime through. Resolves after the first scan; never rejects.
+   */
+  watchStored(intervalMs: number): Promise<void> {
+    if (!this.host.store || this.closed) return Promise.resolve();
+    this.scanTimer ??= setInterval(() => void this.scanStored(), intervalMs);
+    this.scanTimer.unref();
+    return this.scanStored();
   }
 
   close(): void {
     this.closed = true;
+    clearInterval(this.scanTimer);
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
+  }
+
+  private scanStored(): Promise<void> {
+    this.scanning ??= this.rearmStored()
+      .catch((error: unknown) => process.emitWarning(`flowgram: reading the tasks waiting in the store failed: ${errorMessage(error)}`, 'FlowgramWaitWarning'))
+      .finally(() => (this.scanning = undefined));
+    return this.scanning;
+  }
+
+  /** Arms the timeouts of the waiting tasks the store lists; a report is read once per RESCAN_EVERY scans. */
+  private async rearmStored(): Promise<void> {
+    const store = this.host.store;
+    if (!store || this.closed) return;
+    const scan = ++this.scans;
+    const waiting = await store.listTasks({ status: 'waiting', limit: MAX_REARMED, offset: 0 });
+    const listed = new Set<string>();
+    for (const summary of waiting) {
+      listed.add(summary.id);
+      const seen = this.scanned.get(summary.id);
+      if (seen !== undefined && scan - seen < RESCAN_EVERY) continue;
+      this.scanned.set(summary.id, scan);
+      const report = await store.getReport(summary.id);
+      if (!report) continue;
+      for (const { nodeID, deadline } of waitingInReport(report)) if (deadline !== undefined) this.arm(summary.id, nodeID, deadline);
+    }
+    for (const taskID of this.scanned.keys()) if (!listed.has(taskID)) this.scanned.delete(taskID);
+    if (waiting.length === MAX_REARMED) return; // the listing is partial: an unlisted task may still wait
+    // Waits that ended elsewhere (answered, cancelled) hold no timer here until their deadline.
+    for (const key of this.timers.keys()) {
+      const taskID = key.slice(0, key.indexOf('\u0000'));
+      if (!listed.has(taskID) && this.host.live(taskID)?.status !== 'waiting') this.disarm(taskID, key.slice(taskID.length + 1));
+    }
   }
 
   private arm(taskID: string, nodeID: string, deadline: number): void {
@@ -133,7 +177,8 @@ export class WaitingTasks {
       this.answer(taskID, nodeID, { error }, (_document, waiting) => {
         if (!waiting.includes(nodeID)) throw new FlowgramError(ErrorCodes.TASK_CONFLICT, 'answered meanwhile');
       }).catch((failure: unknown) => {
-        // Answered, cancelled or taken by another runtime meanwhile: nothing to time out.
+        // Answered, cancelled or taken by another runtime meanwhile: nothing to time out (the next scan reads what it waits on now).
+        this.scanned.delete(taskID);
         if (!(failure instanceof FlowgramError && (failure.code === ErrorCodes.TASK_CONFLICT || failure.code === ErrorCodes.TASK_NOT_FOUND))) {
           process.emitWarning(`flowgram: the wait of node "${nodeID}" in task ${taskID} could not time out: ${errorMessage(failure)}`, 'FlowgramWaitWarning');
         }
@@ -152,7 +197,10 @@ export class WaitingTasks {
       if (store) {
         // The store must know the task waits before its wait can be claimed.
         await this.host.flush();
-        if (!(await store.claimWaiting(taskID, this.host.owner))) throw this.takenMeanwhile(taskID);
+        if (!(await store.claimWaiting(taskID, this.host.owner))) {
+          this.host.forget(live); // another runtime took it: the store's state is newer than this copy
+          throw this.takenMeanwhile(taskID);
+        }
       }
       if (!live.answer(nodeID, answer)) throw this.takenMeanwhile(taskID);
       this.disarm(taskID, nodeID);

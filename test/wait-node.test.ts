@@ -5,39 +5,62 @@
  * SIGKILL of the server before its signal (SQLite), and in queue mode a second API server signals a
  * task a worker left waiting (real Redis and PostgreSQL).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { TaskReportDefine } from '@flowgram.ai/runtime-interface';
 import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
-import { afterAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/index.js';
-import { createRuntime, createSqliteStore, ErrorCodes, type FlowgramRouter } from '../src/index.js';
+import { createRuntime, createSqliteStore, ErrorCodes, type FlowgramRouter, type TaskStore } from '../src/index.js';
 import { createMetrics } from '../src/metrics/metrics.js';
 import { createQueueTaskService } from '../src/queue/queue-task-service.js';
 import { startQueueWorker } from '../src/queue/worker.js';
 import { createServer } from '../src/server/index.js';
 import { createPostgresStore } from '../src/store/postgres.js';
-import { postgresBinDir, startPostgres } from './helpers/postgres.js';
+import { RESUMED_MESSAGE } from '../src/store/recovery.js';
+import { testExecutors } from './fixtures/test-nodes.js';
+import { httpNode, stepCalls } from './helpers/counted-flow.js';
+import { startEchoServer, type EchoServer } from './helpers/echo-server.js';
+import { postgresBinDir, startPostgres, type PostgresInstance } from './helpers/postgres.js';
 import { redisBinary, startRedis } from './helpers/redis.js';
 import { request, startTestServer } from './helpers/server-harness.js';
 import { killStoreServer, startStoreServer, storeServerChildren } from './helpers/store-server-process.js';
 
+const root = fileURLToPath(new URL('..', import.meta.url));
+const queueSignalHelper = join(root, 'test/helpers/queue-signal-process.ts');
+const cliHelper = join(root, 'test/helpers/flowgram-cli.ts');
 const dir = mkdtempSync(join(tmpdir(), 'flowgram-wait-'));
-afterAll(() => {
+let echo: EchoServer;
+beforeAll(async () => {
+  echo = await startEchoServer();
+});
+afterAll(async () => {
   for (const child of storeServerChildren) child.kill('SIGKILL');
+  await echo?.close();
   rmSync(dir, { recursive: true, force: true });
 });
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 const meta = { position: { x: 0, y: 0 } };
 type Snapshot = { waiting?: boolean; outputs?: Record<string, unknown>; error?: string; errorHandled?: boolean; inputs?: Record<string, unknown> };
 type Reports = Record<string, { status: string; snapshots: Snapshot[] }>;
 
-/** start(q) → ask (wait: shows q, expects {approved, note?}) → end(approved, note) */
-function approvalFlow(wait: Record<string, unknown> = {}): Record<string, unknown> {
+/**
+ * start(q) → ask (wait: shows q, expects {approved, note?}) → end(approved, note); with `echoOrigin`, an
+ * HTTP node `before` (GET /echo?step=before, counted by the echo server) runs between start and ask.
+ */
+function approvalFlow(wait: Record<string, unknown> = {}, echoOrigin?: string): Record<string, unknown> {
+  const before = echoOrigin === undefined ? [] : [httpNode('before', `${echoOrigin}/echo?step=before`)];
+  const first = before.length > 0 ? 'before' : 'start_0';
   return {
     nodes: [
       { id: 'start_0', type: 'start', meta, data: { title: 'Start', outputs: { type: 'object', properties: { q: { type: 'string' } } } } },
+      ...before,
       {
         id: 'ask',
         type: 'wait',
@@ -62,7 +85,8 @@ function approvalFlow(wait: Record<string, unknown> = {}): Record<string, unknow
       },
     ],
     edges: [
-      { sourceNodeID: 'start_0', targetNodeID: 'ask' },
+      ...(before.length > 0 ? [{ sourceNodeID: 'start_0', targetNodeID: 'before' }] : []),
+      { sourceNodeID: first, targetNodeID: 'ask' },
       { sourceNodeID: 'ask', targetNodeID: 'end_0' },
       ...(wait.onError === 'branch' ? [{ sourceNodeID: 'ask', targetNodeID: 'end_0', sourcePortID: 'error' }] : []),
     ],
@@ -214,34 +238,212 @@ describe('POST /api/task/signal, tRPC task.signal, flowgram signal', () => {
   });
 });
 
-describe('a waiting task survives its server', () => {
-  it('SQLite: the server is SIGKILLed while the task waits; the next one answers the signal and the task finishes', async () => {
-    const db = join(dir, 'wait.db');
+describe('flowgram run on a workflow with a wait node', () => {
+  const flowFile = (name: string, flow: Record<string, unknown>): string => {
+    const file = join(dir, `${name}.json`);
+    writeFileSync(file, JSON.stringify(flow));
+    return file;
+  };
+
+  /** `flowgram run` as a real process (from the sources): its exit code and output. */
+  async function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const child = spawn(process.execPath, ['--import', 'tsx', cliHelper, 'run', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const [code] = (await once(child, 'exit')) as [number | null];
+    clearTimeout(timer);
+    return { code, stdout, stderr };
+  }
+
+  it('stops at the wait with exit code 1 and one line saying where it waits and how to answer it (a server)', async () => {
+    const file = flowFile('waits', approvalFlow({ timeoutMs: 60_000 }));
+    const report = join(dir, 'waits-report.json');
+    const { code, stdout, stderr } = await runCli([file, '--inputs', '{"q":"ship?"}', '--no-progress', '--report', report]);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(
+      /^flowgram: workflow waiting for a signal at node ask, which flowgram run cannot receive: run it on a server \(flowgram serve\) and answer with flowgram signal <taskID> ask --data '<json>', or pass --wait to wait for its timeout \(60 s\)\n$/,
+    );
+    // The report says where it stopped: the wait's snapshot, waiting, with what it shows.
+    const written = JSON.parse(readFileSync(report, 'utf8')) as unknown;
+    expect(reportsOf(written).ask).toMatchObject({ status: 'processing', snapshots: [{ waiting: true, inputs: { question: 'ship?' } }] });
+
+    const output = { stdout: '', stderr: '' };
+    const io = { stdout: { write: (text: string) => (output.stdout += text) }, stderr: { write: (text: string) => (output.stderr += text), isTTY: false } };
+    expect(await main(['run', flowFile('no-timeout', approvalFlow()), '--no-progress'], io)).toBe(1);
+    expect(output.stderr).toBe("flowgram: workflow waiting for a signal at node ask, which flowgram run cannot receive: run it on a server (flowgram serve) and answer with flowgram signal <taskID> ask --data '<json>'\n");
+  }, 30_000);
+
+  it('--wait keeps the process waiting until the timeout, whose onError decides the outputs', async () => {
+    const onError = { continue: { outputs: { approved: false, note: 'nobody answered' } } };
+    const { code, stdout, stderr } = await runCli([flowFile('times-out', approvalFlow({ timeoutMs: 500, onError })), '--inputs', '{"q":"?"}', '--no-progress', '--wait']);
+    expect(stderr).toMatch(/^flowgram: waiting for a signal at node ask, until its timeout in 1 s \(Ctrl-C stops\)\n$/);
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toEqual({ approved: false, note: 'nobody answered' });
+  }, 30_000);
+});
+
+/** One store the crash tests run on: a SQLite file or a PostgreSQL database, fresh per test. */
+interface StoreUnderTest {
+  name: string;
+  /** A new, empty database: a SQLite path or a postgres:// URL. */
+  fresh(label: string): Promise<string>;
+  open(db: string): Promise<TaskStore>;
+}
+
+const sqliteUnderTest: StoreUnderTest = {
+  name: 'SQLite',
+  fresh: async (label) => join(dir, `${label}.db`),
+  open: async (db) => createSqliteStore({ path: db, retention: { intervalMs: 0 } }),
+};
+
+let postgres: PostgresInstance | undefined;
+const postgresUnderTest: StoreUnderTest = {
+  name: 'PostgreSQL',
+  async fresh(label) {
+    postgres ??= await startPostgres();
+    const admin = new pg.Pool({ connectionString: postgres.url, max: 1 });
+    await admin.query(`CREATE DATABASE ${label}`);
+    await admin.end();
+    return postgres.url.replace(/\/postgres$/, `/${label}`);
+  },
+  open: (db) => createPostgresStore({ url: db, retention: { intervalMs: 0 } }),
+};
+afterAll(() => postgres?.stop());
+
+const storesUnderTest = postgresBinDir() === undefined ? [sqliteUnderTest] : [sqliteUnderTest, postgresUnderTest];
+
+async function readStored<T>(target: StoreUnderTest, db: string, read: (store: TaskStore) => Promise<T> | T): Promise<T> {
+  const store = await target.open(db);
+  try {
+    return await read(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Polls the store (as another process would see it) until the task has `status`. */
+async function storedStatus(target: StoreUnderTest, db: string, taskID: string, status: string, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const now = await readStored(target, db, async (store) => (await store.getTask(taskID))?.status);
+    if (now === status) return;
+    if (Date.now() > deadline) throw new Error(`task ${taskID} is still ${now}, not ${status}, after ${ms} ms`);
+    await sleep(50);
+  }
+}
+
+async function post(base: string, path: string, body: unknown): Promise<Record<string, unknown>> {
+  return (await (await fetch(`${base}${path}`, { method: 'POST', body: JSON.stringify(body) })).json()) as Record<string, unknown>;
+}
+
+async function getJSON(base: string, path: string): Promise<Record<string, unknown>> {
+  return (await (await fetch(`${base}${path}`)).json()) as Record<string, unknown>;
+}
+
+/** Polls a store server until the task has ended; its {status, outputs}. */
+async function endedResult(base: string, taskID: string, ms = 20_000): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const result = await getJSON(base, `/result?taskID=${taskID}`);
+    if (['succeeded', 'failed', 'canceled'].includes(String(result.status))) return result;
+    if (Date.now() > deadline) throw new Error(`task ${taskID} is still ${String(result.status)} after ${ms} ms`);
+    await sleep(50);
+  }
+}
+
+describe.each(storesUnderTest)('a waiting task survives its server ($name)', (target) => {
+  it('the server is SIGKILLed while the task waits; the next one answers the signal and the task finishes', async () => {
+    const db = await target.fresh('survives');
     const first = await startStoreServer(db);
-    const run = await fetch(`${first.base}/run`, { method: 'POST', body: JSON.stringify({ schema: approvalFlow(), inputs: { q: 'after a crash?' } }) });
-    const { taskID } = (await run.json()) as { taskID: string };
+    const { taskID } = (await post(first.base, '/run', { schema: approvalFlow(), inputs: { q: 'after a crash?' } })) as { taskID: string };
     // Waiting is written within a moment (its report is its checkpoint).
-    for (let status = ''; status !== 'waiting'; await new Promise((resolve) => setTimeout(resolve, 20))) {
-      const reader = createSqliteStore({ path: db, retention: { intervalMs: 0 } });
-      status = (await reader.getTask(taskID))?.status ?? '';
-      await reader.close();
-    }
+    await storedStatus(target, db, taskID, 'waiting');
     await killStoreServer(first);
 
     const second = await startStoreServer(db);
     try {
-      const bad = await fetch(`${second.base}/signal`, { method: 'POST', body: JSON.stringify({ taskID, nodeID: 'ask', data: { approved: 'maybe' } }) });
-      expect(await bad.json()).toMatchObject({ code: ErrorCodes.INPUTS_INVALID });
-      const signalled = await fetch(`${second.base}/signal`, { method: 'POST', body: JSON.stringify({ taskID, nodeID: 'ask', data: { approved: true, note: 'restarted' } }) });
-      expect(await signalled.json()).toEqual({ taskID, status: 'succeeded' });
-      const result = (await (await fetch(`${second.base}/result?taskID=${taskID}`)).json()) as { status: string; outputs: unknown };
-      expect(result).toMatchObject({ status: 'succeeded', outputs: { approved: true, note: 'restarted' } });
-      const report = (await (await fetch(`${second.base}/report?taskID=${taskID}`)).json()) as unknown;
+      expect(await post(second.base, '/signal', { taskID, nodeID: 'ask', data: { approved: 'maybe' } })).toMatchObject({ code: ErrorCodes.INPUTS_INVALID });
+      expect(await post(second.base, '/signal', { taskID, nodeID: 'ask', data: { approved: true, note: 'restarted' } })).toEqual({ taskID, status: 'succeeded' });
+      expect(await getJSON(second.base, `/result?taskID=${taskID}`)).toMatchObject({ status: 'succeeded', outputs: { approved: true, note: 'restarted' } });
+      const report = await getJSON(second.base, `/report?taskID=${taskID}`);
       TaskReportDefine.schema.output.parse(report);
       // The wait's snapshot from before the crash is the one answered: inputs kept, no second run.
       expect(reportsOf(report).ask.snapshots).toEqual([expect.objectContaining({ inputs: { question: 'after a crash?' }, outputs: { approved: true, note: 'restarted' } })]);
     } finally {
       await killStoreServer(second);
+    }
+  }, 60_000);
+
+  it('the server dies just after a signal claimed the wait: the next one continues from the stored report, nothing before the wait runs again', async () => {
+    const db = await target.fresh('claimed');
+    echo.requests.length = 0;
+    const first = await startStoreServer(db, '--die-after-claim');
+    const { taskID } = (await post(first.base, '/run', { schema: approvalFlow({}, echo.origin), inputs: { q: 'claimed?' } })) as { taskID: string };
+    await storedStatus(target, db, taskID, 'waiting');
+    const exited = new Promise((resolve) => first.child.once('exit', (_code, signal) => resolve(signal)));
+    // The server dies answering it: the client never hears that the signal was taken.
+    await expect(post(first.base, '/signal', { taskID, nodeID: 'ask', data: { approved: true, note: 'lost' } })).rejects.toThrow();
+    expect(await exited).toBe('SIGKILL');
+    // The window: claimed (processing), and nothing of the continued run written (no journal, the waiting report).
+    const left = await readStored(target, db, async (store) => ({ status: (await store.getTask(taskID))?.status, events: (await store.getEvents(taskID)).length }));
+    expect(left).toEqual({ status: 'processing', events: 0 });
+
+    const second = await startStoreServer(db);
+    try {
+      // Recovered from its report: it waits again at the same node (the answer never reached a client).
+      expect(await getJSON(second.base, `/result?taskID=${taskID}`)).toMatchObject({ status: 'waiting' });
+      expect(stepCalls(echo).before).toBe(1);
+      expect(await post(second.base, '/signal', { taskID, nodeID: 'ask', data: { approved: true, note: 'again' } })).toEqual({ taskID, status: 'succeeded' });
+      expect(await getJSON(second.base, `/result?taskID=${taskID}`)).toMatchObject({ status: 'succeeded', outputs: { approved: true, note: 'again' } });
+      const report = await getJSON(second.base, `/report?taskID=${taskID}`);
+      TaskReportDefine.schema.output.parse(report);
+      expect(reportsOf(report).before.snapshots).toHaveLength(1);
+      expect(reportsOf(report).ask.snapshots).toEqual([expect.objectContaining({ inputs: { question: 'claimed?' }, outputs: { approved: true, note: 'again' } })]);
+      expect((report as { messages: { warning: Array<{ message: string }> } }).messages.warning.map((message) => message.message)).toContain(RESUMED_MESSAGE);
+      expect(stepCalls(echo).before).toBe(1);
+    } finally {
+      await killStoreServer(second);
+    }
+  }, 60_000);
+
+  it('the server is SIGKILLed while the task waits; after a restart its timeout fires and follows onError', async () => {
+    const db = await target.fresh('timeout');
+    const first = await startStoreServer(db);
+    const onError = { continue: { outputs: { approved: false, note: 'nobody answered' } } };
+    const { taskID } = (await post(first.base, '/run', { schema: approvalFlow({ timeoutMs: 3_000, onError }), inputs: { q: 'anyone?' } })) as { taskID: string };
+    await storedStatus(target, db, taskID, 'waiting');
+    await killStoreServer(first);
+    // Killed before its timeout: only a restarted server can fire it.
+    await storedStatus(target, db, taskID, 'waiting', 0);
+
+    const second = await startStoreServer(db);
+    try {
+      expect(await endedResult(second.base, taskID)).toMatchObject({ status: 'succeeded', outputs: { approved: false, note: 'nobody answered' } });
+      const report = await getJSON(second.base, `/report?taskID=${taskID}`);
+      expect(reportsOf(report).ask).toMatchObject({ status: 'failed', snapshots: [{ errorHandled: true, error: expect.stringContaining('timed out') }] });
+    } finally {
+      await killStoreServer(second);
+    }
+  }, 60_000);
+
+  it('a peer sharing the store fires the timeout of a task whose server died after the peer started', async () => {
+    const db = await target.fresh('peer');
+    const peer = createRuntime({ executors: testExecutors(), store: await target.open(db), recovery: { leaseMs: 300 } });
+    try {
+      await peer.listTasks(); // its first scan of the store is over: the task below is not in it
+      const first = await startStoreServer(db, '--lease-ms=300');
+      const onError = { continue: { outputs: { approved: false, note: 'timed out on the peer' } } };
+      const { taskID } = (await post(first.base, '/run', { schema: approvalFlow({ timeoutMs: 2_000, onError }), inputs: { q: 'peer?' } })) as { taskID: string };
+      await storedStatus(target, db, taskID, 'waiting');
+      await killStoreServer(first);
+      for (const deadline = Date.now() + 20_000; (await peer.getResult(taskID))?.status !== 'succeeded' && Date.now() < deadline; ) await sleep(50);
+      expect(await peer.getResult(taskID)).toEqual({ status: 'succeeded', outputs: { approved: false, note: 'timed out on the peer' } });
+    } finally {
+      await peer.close();
     }
   }, 60_000);
 });
@@ -280,6 +482,36 @@ describe.skipIf(!queueAvailable)('wait node in queue mode', () => {
       await worker.close(0);
       await Promise.all([serverA.close(), serverB.close()]);
       await Promise.all(runtimes.map((runtime) => runtime.close()));
+      await Promise.all([redis.stop(), postgres.stop()]);
+    }
+  }, 90_000);
+
+  it('an API server SIGKILLed just after it claimed the wait for a signal: a worker still continues the task with that signal', async () => {
+    const [redis, postgres] = await Promise.all([startRedis(), startPostgres()]);
+    const runtime = createRuntime();
+    const server = createQueueTaskService(runtime, { url: redis.url, store: await createPostgresStore({ url: postgres.url }) });
+    const worker = await startQueueWorker({ url: redis.url, store: await createPostgresStore({ url: postgres.url }), concurrency: 2, lockMs: 5_000 });
+    const reader = await createPostgresStore({ url: postgres.url, retention: { intervalMs: 0 } });
+    try {
+      const { taskID } = await server.run({ schema: JSON.stringify(approvalFlow()), inputs: { q: 'who answers?' } });
+      for (let status = ''; status !== 'waiting'; await sleep(50)) status = (await reader.getTask(taskID))?.status ?? '';
+
+      const data = JSON.stringify({ approved: true, note: 'from the dead server' });
+      const child = spawn(process.execPath, ['--import', 'tsx', queueSignalHelper, redis.url, postgres.url, taskID, 'ask', data, '500'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const [, signal] = (await once(child, 'exit')) as [number | null, string | null];
+      expect(signal, stderr).toBe('SIGKILL');
+      // Claimed by the dead server, which handed nothing to a worker after its claim.
+      expect((await reader.getTask(taskID))?.status).toBe('processing');
+
+      expect(await server.result(taskID, 20_000)).toEqual({ approved: true, note: 'from the dead server' });
+      await expect(server.signal({ taskID, nodeID: 'ask', data: { approved: false } })).rejects.toMatchObject({ code: ErrorCodes.TASK_CONFLICT });
+    } finally {
+      await reader.close();
+      await worker.close(0);
+      await server.close();
+      await runtime.close();
       await Promise.all([redis.stop(), postgres.stop()]);
     }
   }, 90_000);

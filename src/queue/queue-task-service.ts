@@ -35,6 +35,12 @@ export interface QueueServiceOptions {
   metrics?: FlowgramMetrics;
   /** How long a cancel request waits for a worker to pick its task up (s). Default 86,400. */
   cancelTTLSeconds?: number;
+  /**
+   * A signal's (or a waiting task's cancel's) job is queued, delayed by this, before the wait is claimed
+   * in the store, and handed over at once after: if this server dies in between, a worker takes the job
+   * once the delay is over (ms). Default 30,000.
+   */
+  claimGraceMs?: number;
 }
 
 /** A TaskService that also releases its connections. */
@@ -57,6 +63,7 @@ export async function connectQueueService(options: QueueServiceOptions): Promise
 export function createQueueTaskService(runtime: Runtime, options: QueueServiceOptions): QueueTaskService {
   const { store, metrics } = options;
   const cancelTTL = options.cancelTTLSeconds ?? 86_400;
+  const claimGraceMs = options.claimGraceMs ?? 30_000;
   const commands: Redis = connectRedis(options.url, { enableAutoPipelining: true });
   const blocking: Redis = connectRedis(options.url);
   const queue = new Queue<TaskJob>(QUEUE_NAME, { connection: commands, prefix: KEY_PREFIX });
@@ -80,13 +87,22 @@ export function createQueueTaskService(runtime: Runtime, options: QueueServiceOp
     return text ? (JSON.parse(text) as IReport) : pendingReport(found);
   }
 
-  /** Hands a waiting task (claimed in the store: one signal or cancel wins) to a worker, which continues it from its report. */
+  /**
+   * Hands a waiting task (claimed in the store: one signal or cancel wins) to a worker, which continues it
+   * from its report. The job is queued first, delayed, and claims with its own owner: a server dying
+   * between the claim and the hand-over leaves the job to run after `claimGraceMs`, never a task
+   * `processing` that no job will run.
+   */
   async function continueWaiting(found: TaskRecord, job: Pick<TaskJob, 'signal' | 'cancelWaiting'>): Promise<void> {
-    if (!(await store.claimWaiting(found.id, undefined))) {
+    const token = randomUUID();
+    const claim = `signal/${token}`;
+    const queued = await queue.add('run', { taskID: found.id, schema: found.schema, inputs: found.inputs, ...job, claim }, { jobId: `${found.id}:signal:${token}`, delay: claimGraceMs, removeOnComplete: true, removeOnFail: 1_000 });
+    if (!(await store.claimWaiting(found.id, claim))) {
+      await queued.remove().catch(() => undefined); // its worker would find the wait taken and drop it anyway
       throw new FlowgramError(ErrorCodes.TASK_CONFLICT, `taskID: task "${found.id}" is no longer waiting (another signal, a timeout or a cancel came first)`);
     }
     await commands.del(cancelKey(found.id));
-    await queue.add('run', { taskID: found.id, schema: found.schema, inputs: found.inputs, ...job }, { jobId: `${found.id}:signal:${randomUUID()}`, removeOnComplete: true, removeOnFail: 1_000 });
+    await queued.promote().catch(() => undefined); // already due: a worker takes it anyway
   }
 
   async function requestCancel(taskID: string, reason: string): Promise<void> {

@@ -17,7 +17,7 @@ import { ErrorCodes, FlowgramError, errorMessage } from '../errors.js';
 import type { FlowgramMetrics } from '../metrics/metrics.js';
 import { createRuntime, type Runtime, type RuntimeOptions, type TaskHistory } from '../runtime.js';
 import { TaskJournal } from '../store/journal.js';
-import { INTERRUPTED_ERROR, interruptedReport, isResumable } from '../store/recovery.js';
+import { INTERRUPTED_ERROR, interruptedReport, isResumable, leftBehind } from '../store/recovery.js';
 import type { TaskRecord, TaskStore } from '../store/types.js';
 import { connectRedis, probeRedis } from './connection.js';
 import { cancelledBeforeStartReport } from './pending-report.js';
@@ -109,7 +109,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     const now = Date.now();
     const base = recordOf(job, record, now);
     const interrupted = outcome === 'interrupted';
-    const report = interrupted ? interruptedReport(base, await store.getEvents(job.taskID), now) : cancelledBeforeStartReport(base, outcome.cancelled, now);
+    const report = interrupted ? interruptedReport(base, await leftBehind(store, job.taskID), now) : cancelledBeforeStartReport(base, outcome.cancelled, now);
     const { startTime } = report.workflowStatus;
     const status = interrupted ? ('failed' as const) : ('canceled' as const);
     const error = interrupted ? INTERRUPTED_ERROR : { code: ErrorCodes.TASK_CANCELLED, message: outcome.cancelled };
@@ -133,25 +133,41 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     metrics?.countEnded(status);
   }
 
+  /**
+   * The waiting task a signal or cancel job is for, when the wait's claim is this job's: claimed by the
+   * API server (or now, here: it died before it could) and not continued yet. 'other' when another
+   * signal, timeout or cancel took the wait; undefined when this job's run was continued already.
+   */
+  async function claimedWait(data: TaskJob, redelivered: boolean): Promise<{ record: TaskRecord; history: TaskHistory } | 'other' | undefined> {
+    const { claim } = data;
+    const record = await store.getTask(data.taskID);
+    if (!record || ENDED.has(record.status) || claim === undefined) return 'other';
+    const ours = record.owner === claim || (record.status === 'waiting' && (await store.claimWaiting(data.taskID, claim)));
+    // Not ours and not waiting: continued by another job, or by an earlier delivery of this one (it wrote its journal).
+    if (!ours) return redelivered ? undefined : 'other';
+    const report = await store.getReport(data.taskID);
+    return report ? { record, history: { report } } : 'other';
+  }
+
   async function run(job: Job<TaskJob>): Promise<void> {
     const data = job.data;
-    /** What the task's earlier run left, to continue from: a dead worker's journal, or a resumed task's report. */
+    const redelivered = job.attemptsStarted > 1;
+    /** What the task's earlier run left, to continue from: a dead worker's journal, or a resumed or waiting task's report. */
     let earlier: { record: TaskRecord; history: TaskHistory } | undefined;
-    if (job.attemptsStarted > 1) {
+    if (data.signal || data.cancelWaiting !== undefined) {
+      const claimed = await claimedWait(data, redelivered);
+      if (claimed === 'other') return;
+      earlier = claimed;
+      if (earlier && redelivered) await publisher.reset(data.taskID);
+    }
+    if (!earlier && redelivered) {
       // Delivered again: the worker that had it stopped renewing its lock (died, or hung).
       const record = await store.getTask(data.taskID);
       if (record && ENDED.has(record.status)) return; // it had finished; only the acknowledgement was lost
       if (!isResumable(data.schema) || job.attemptsStarted > maxReruns + 1) return settle(data, record, 'interrupted');
       // A resumed task still pending had not started its new run: its report is still what to continue from.
-      if (record && !((data.resume || data.rerun) && record.status === 'pending')) earlier = { record, history: { events: await store.getEvents(data.taskID) } };
+      if (record && !((data.resume || data.rerun) && record.status === 'pending')) earlier = { record, history: await leftBehind(store, data.taskID) };
       await publisher.reset(data.taskID);
-    }
-    if (!earlier && (data.signal || data.cancelWaiting !== undefined)) {
-      // A waiting task an API server claimed for this job: continued from the report it waited with.
-      const record = await store.getTask(data.taskID);
-      const report = await store.getReport(data.taskID);
-      if (!record || !report || ENDED.has(record.status)) return;
-      earlier = { record, history: { report } };
     }
     if (!earlier && data.rerun) {
       // A re-run: a new task reusing the outputs the earlier task's report holds.

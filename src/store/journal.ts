@@ -4,7 +4,7 @@ import type { TaskEvent } from '../engine/types.js';
 import { ErrorCodes, FlowgramError, errorMessage } from '../errors.js';
 import { workflowTitle } from '../schema/workflow-title.js';
 import { isDeadLocalOwner } from './owner.js';
-import { INTERRUPTED_ERROR, interruptedReport, isResumable, journalReport } from './recovery.js';
+import { INTERRUPTED_ERROR, interruptedReport, isResumable, journalReport, leftBehind, type LeftBehind } from './recovery.js';
 import type { StoreBatch, TaskRecord, TaskStore, TaskUpdate } from './types.js';
 
 export interface JournalOptions {
@@ -29,8 +29,8 @@ export interface RecoveryOptions {
 
 export const DEFAULT_LEASE_MS = 30_000;
 
-/** Continues a task a dead runtime left, from its journal (the checkpoints its run wrote). */
-export type ResumeTask = (record: TaskRecord, events: TaskEvent[]) => void;
+/** Continues a task a dead runtime left, from its journal (the checkpoints its run wrote) or, with none, its stored report. */
+export type ResumeTask = (record: TaskRecord, left: LeftBehind) => void;
 
 /** What the journal holds for a task until the next write. */
 interface PendingTask {
@@ -208,7 +208,7 @@ export class TaskJournal {
     for (const record of claimed) {
       if (isResumable(record.schema)) {
         try {
-          resume(record, await this.store.getEvents(record.id));
+          resume(record, await leftBehind(this.store, record.id));
           continue;
         } catch {
           // Cannot continue (e.g. its node types are gone): it fails like any interrupted task.
@@ -220,7 +220,7 @@ export class TaskJournal {
     const now = Date.now();
     const batch = emptyBatch();
     for (const record of toFail) {
-      const report = interruptedReport(record, await this.store.getEvents(record.id), now);
+      const report = interruptedReport(record, await leftBehind(this.store, record.id), now);
       const { startTime } = report.workflowStatus;
       batch.updates.push({ id: record.id, status: 'failed', startTime, endTime: now, outputs: {}, error: INTERRUPTED_ERROR });
       batch.reports.push({ taskID: record.id, reportJSON: JSON.stringify(report) });

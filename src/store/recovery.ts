@@ -1,7 +1,7 @@
 import type { IReport } from '@flowgram.ai/runtime-interface';
 import type { MessageLevel, TaskEvent, WorkflowStatusName } from '../engine/types.js';
 import { ErrorCodes } from '../errors.js';
-import type { StoredTaskError, TaskRecord } from './types.js';
+import type { StoredTaskError, TaskRecord, TaskStore } from './types.js';
 
 /** The error of a task that was running when its process died. */
 export const INTERRUPTED_MESSAGE = 'interrupted: the runtime stopped while this task was running';
@@ -31,9 +31,38 @@ interface JournalMessage {
 type NodeReport = NodeReports[string];
 type Snapshot = NodeReport['snapshots'][number];
 
-/** The report of an interrupted task, rebuilt from its journal (see `journalReport`), failed as interrupted. */
-export function interruptedReport(record: TaskRecord, events: readonly TaskEvent[], now: number): IReport {
-  return journalReport(record, events, now, { id: `${record.id}:interrupted`, type: 'error', message: INTERRUPTED_MESSAGE, timestamp: now });
+/**
+ * What a task whose runtime died left to continue from: its journal, or, when it has none, the report
+ * it was stored with. A waiting task has only its report (writing it dropped the journal); claimed by a
+ * signal, it stays so until the continued run's first write, which holds its row and whole journal.
+ */
+export type LeftBehind = { events: TaskEvent[] } | { report: IReport };
+
+export async function leftBehind(store: TaskStore, taskID: string): Promise<LeftBehind> {
+  const events = await store.getEvents(taskID);
+  if (events.length > 0) return { events };
+  const report = await store.getReport(taskID);
+  return report ? { report } : { events };
+}
+
+/** The report of an interrupted task, rebuilt from its journal (see `journalReport`) or its stored report, failed as interrupted. */
+export function interruptedReport(record: TaskRecord, left: LeftBehind, now: number): IReport {
+  const message: JournalMessage = { id: `${record.id}:interrupted`, type: 'error', message: INTERRUPTED_MESSAGE, timestamp: now };
+  if ('events' in left) return journalReport(record, left.events, now, message);
+  const report = structuredClone(left.report);
+  for (const nodeReport of Object.values(report.reports)) {
+    if (nodeReport.terminated) continue;
+    finishNode(nodeReport, 'canceled', now);
+    const snapshot = lastSnapshot(nodeReport) as (Snapshot & { waiting?: boolean }) | undefined;
+    if (snapshot) {
+      delete snapshot.waiting;
+      snapshot.error = INTERRUPTED_MESSAGE;
+    }
+  }
+  const { startTime } = report.workflowStatus;
+  Object.assign(report.workflowStatus, { status: 'failed', terminated: true, endTime: now, timeCost: now - startTime });
+  (report.messages.error as JournalMessage[]).push(message);
+  return report;
 }
 
 /** The warning a task resumed after its process died carries in its report. */

@@ -15,9 +15,9 @@ export interface StoreServerProcess {
 /** Every child started and still running, for the test file's afterAll to kill. */
 export const storeServerChildren = new Set<ChildProcess>();
 
-/** `db` is a SQLite path or a postgres:// URL. */
-export function startStoreServer(db: string): Promise<StoreServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', helper, db], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `db` is a SQLite path or a postgres:// URL; `flags` go to the helper (e.g. `--die-after-claim`). */
+export function startStoreServer(db: string, ...flags: string[]): Promise<StoreServerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', helper, db, ...flags], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   storeServerChildren.add(child);
   child.on('exit', () => storeServerChildren.delete(child));
   return new Promise((resolve, reject) => {

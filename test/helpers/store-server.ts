@@ -1,8 +1,10 @@
 /**
  * A minimal HTTP front for a runtime with a SQLite store (or PostgreSQL, given a postgres:// URL), for
  * the crash tests: it must be a separate process that can be killed with SIGKILL.
- * Run: node --import tsx test/helpers/store-server.ts <db path | postgres URL>
+ * Run: node --import tsx test/helpers/store-server.ts <db path | postgres URL> [--die-after-claim] [--lease-ms=N]
  * Prints `listening <port>` once it accepts requests. Node types: the test nodes (`delay`, `echo`, `fail`).
+ * `--die-after-claim`: the process SIGKILLs itself as soon as a signal's claim of a waiting task is
+ * committed (before the continued run writes anything), the window a crash test needs to hit.
  *
  *   POST /run {schema, inputs}   → {taskID}         (answered only after the task is persisted)
  *   GET  /result?taskID=         → {status, outputs} | 404
@@ -16,7 +18,16 @@ import { testExecutors } from '../fixtures/test-nodes.js';
 const path = process.argv[2];
 if (!path) throw new Error('usage: store-server.ts <db path | postgres URL>');
 const store = path.startsWith('postgres://') ? await createPostgresStore({ url: path }) : createSqliteStore({ path });
-const runtime = createRuntime({ executors: testExecutors(), store });
+if (process.argv.includes('--die-after-claim')) {
+  const claimWaiting = store.claimWaiting.bind(store);
+  store.claimWaiting = async (taskID, owner) => {
+    const claimed = await claimWaiting(taskID, owner);
+    if (claimed) process.kill(process.pid, 'SIGKILL');
+    return claimed;
+  };
+}
+const leaseMs = Number(process.argv.find((arg) => arg.startsWith('--lease-ms='))?.slice('--lease-ms='.length) ?? 30_000);
+const runtime = createRuntime({ executors: testExecutors(), store, recovery: { leaseMs } });
 
 function send(response: ServerResponse, status: number, body: unknown): void {
   response.writeHead(status, { 'content-type': 'application/json' });
