@@ -135,6 +135,29 @@ describe('runtime.runNode', () => {
     expect(httpCalls()).toBe(calls + 1);
   });
 
+  it('runs a custom node type alone, validating the inputs given against its declaration', async () => {
+    const schema = {
+      nodes: [
+        { id: 'start_0', type: 'start', meta, data: { title: 'Start', outputs: { type: 'object', properties: { n: { type: 'integer' } } } } },
+        {
+          id: 'custom',
+          type: 'echo',
+          meta,
+          data: { title: 'Custom', inputs: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] }, inputsValues: { n: ref('start_0', 'n') }, outputs: { type: 'object', properties: { n: { type: 'integer' } } } },
+        },
+        { id: 'end_0', type: 'end', meta, data: { title: 'End', inputs: { type: 'object', properties: { n: { type: 'integer' } } }, inputsValues: { n: ref('custom', 'n') } } },
+      ],
+      edges: [
+        { sourceNodeID: 'start_0', targetNodeID: 'custom' },
+        { sourceNodeID: 'custom', targetNodeID: 'end_0' },
+      ],
+    };
+    const result = await runtime.runNode(schema, 'custom', { inputs: { n: 41 } });
+    expect(result).toMatchObject({ status: 'succeeded', outputs: { n: 41 } });
+    expect(reportNodes(result.report)).toEqual(['custom']);
+    await expect(runtime.runNode(schema, 'custom', { inputs: {} })).rejects.toMatchObject({ code: ErrorCodes.INPUTS_INVALID, message: expect.stringContaining('n') });
+  });
+
   it('runs a node as it ran in an earlier task: its refs read that task\'s outputs', async () => {
     const schema = kitchenSink();
     const task = runtime.start(schema, { name: 'Cy', flag: true, items: ['a'], key: 'sk-test' });
