@@ -142,7 +142,7 @@ export const routes: RouteSpec[] = [
     method: 'PUT',
     paths: both('/task/cancel'),
     operationId: 'TaskCancel',
-    summary: 'Cancel a task; `success` is false when it had already ended',
+    summary: 'Cancel a task; `success` is true once it is no longer running (also when it had already ended, which leaves it as it ended), false while it still runs elsewhere',
     tag: 'Task',
     body: TaskCancelRequest,
     response: UpstreamOutputs.cancel,
