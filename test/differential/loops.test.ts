@@ -286,6 +286,23 @@ describe('loops: intended behaviour where upstream 1.0.9 differs', () => {
     expect(report.outputs).toEqual({ keys: ['b', 'a', 'c'], names: ['Ada', null, null], items: [{ name: 'Ada' }, [1, 2], 7] });
   });
 
+  // Mirrors upstream's newer loop.test.ts ("should execute a workflow over object entries") with a null entry. No
+  // upstream test has one; its newer loop executor types each entry with WorkflowRuntimeType.getWorkflowType, which
+  // answers "null" for null (as in 1.0.9), so it iterates the entry too: it throws "contains unsupported object item"
+  // only for values JSON cannot carry. (Collecting such items with others into one loopOutputs array is where
+  // upstream throws "Array items type must be same": a listed difference, tested above.)
+  it('loop.test.ts › object entries: a null value is an iteration like any other (item null, its key and index)', async () => {
+    const loop = loopNode('loop_0', {
+      loopFor: ref('start_0', 'taskMap'),
+      ...body([echoNode('label', { text: input('string', template('{{loop_0_locals.index}}:{{loop_0_locals.key}}={{loop_0_locals.item}}')) })]),
+      loopOutputs: { keys: ref('loop_0_locals', 'key'), indexes: ref('loop_0_locals', 'index'), labels: ref('label', 'text') },
+    });
+    const schema = around(loop, { taskMap: 'object' }, { keys: strings, indexes: { type: 'array', items: { type: 'number' } }, labels: strings });
+    const report = await runOurs(runtime, schema, { taskMap: { first: 'TASK - A', second: null, third: 'TASK - C' } });
+    expect(outcomeOf(report).status).toBe('succeeded');
+    expect(report.outputs).toEqual({ keys: ['first', 'second', 'third'], indexes: [0, 1, 2], labels: ['0:first=TASK - A', '1:second=', '2:third=TASK - C'] });
+  });
+
   it('an empty object runs no iteration', async () => {
     const loop = loopNode('loop_0', { loopFor: ref('start_0', 'none'), ...body([]), loopOutputs: { keys: ref('loop_0_locals', 'key') } });
     const report = await runOurs(runtime, around(loop, { none: 'object' }, { keys: strings }), { none: {} });
