@@ -25,7 +25,7 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function call<T>(method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown): Promise<{ status: number; body: T }> {
+async function call<T>(method: 'GET' | 'POST' | 'PUT', url: string, payload?: Record<string, unknown>): Promise<{ status: number; body: T }> {
   const response = await server.app.inject({ method, url, ...(payload === undefined ? {} : { payload }) });
   return { status: response.statusCode, body: response.json<T>() };
 }
