@@ -30,6 +30,11 @@ export interface TaskLimits {
   maxSchemaBytes: number;
   /** Properties, at every depth, in the start node's declaration of the task inputs. Default 1,000. */
   maxDeclarationProperties: number;
+  /**
+   * Distinct secret values one task masks (secrets it references, secret inputs, credential headers):
+   * masking costs grow with their number, so a node that would add more fails. Default 256.
+   */
+  maxSecretsPerTask: number;
 }
 
 export type TaskLimitName = keyof TaskLimits;
@@ -45,6 +50,7 @@ export const DEFAULT_LIMITS: Readonly<TaskLimits> = Object.freeze({
   maxJsonDepth: 128,
   maxSchemaBytes: 16 * 1024 * 1024,
   maxDeclarationProperties: 1_000,
+  maxSecretsPerTask: 256,
 });
 
 export const LIMIT_NAMES = Object.keys(DEFAULT_LIMITS) as TaskLimitName[];

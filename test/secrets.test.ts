@@ -76,6 +76,70 @@ describe('secret references', () => {
   });
 });
 
+describe('maxSecretsPerTask', () => {
+  it('a node that would bring one distinct secret too many fails with FLOWGRAM_ERR_LIMIT_EXCEEDED before sending it', async () => {
+    const runtime = createRuntime({ limits: { maxSecretsPerTask: 3 }, secrets: new SecretStore({ env: false }) });
+    try {
+      const flow = {
+        nodes: [
+          { id: 'start_0', type: 'start', meta: { position: { x: 0, y: 0 } }, data: { title: 'Start', outputs: { type: 'object', properties: { items: { type: 'array', items: { type: 'string' } } } } } },
+          {
+            id: 'loop_0',
+            type: 'loop',
+            meta: { position: { x: 0, y: 0 } },
+            data: { title: 'Loop', loopFor: ref('start_0', 'items') },
+            blocks: [
+              { id: 'bs', type: 'block-start', meta: { position: { x: 0, y: 0 } }, data: {} },
+              {
+                id: 'http_0',
+                type: 'http',
+                meta: { position: { x: 0, y: 0 } },
+                data: {
+                  title: 'HTTP',
+                  api: { method: 'GET', url: constant(`${echo.origin}/echo?step=limited`) },
+                  headers: { type: 'object', properties: { Authorization: { type: 'string' } } },
+                  // A distinct credential per item, each masked from then on.
+                  headersValues: { Authorization: template('Bearer token-{{loop_0_locals.item}}') },
+                  body: { bodyType: 'none' },
+                  outputs: { type: 'object', properties: { statusCode: { type: 'integer' } } },
+                },
+              },
+              { id: 'be', type: 'block-end', meta: { position: { x: 0, y: 0 } }, data: {} },
+            ],
+            edges: [
+              { sourceNodeID: 'bs', targetNodeID: 'http_0' },
+              { sourceNodeID: 'http_0', targetNodeID: 'be' },
+            ],
+          },
+          { id: 'end_0', type: 'end', meta: { position: { x: 0, y: 0 } }, data: { title: 'End', inputs: { type: 'object', properties: {} }, inputsValues: {} } },
+        ],
+        edges: [
+          { sourceNodeID: 'start_0', targetNodeID: 'loop_0' },
+          { sourceNodeID: 'loop_0', targetNodeID: 'end_0' },
+        ],
+      };
+      const sent = (): number => echo.requestsTo('/echo').filter((request) => request.query.get('step') === 'limited').length;
+      const before = sent();
+      const error = await runFailing(runtime.run(flow, { items: ['aaaa', 'bbbb', 'cccc', 'dddd', 'eeee'] }));
+      expect(error.code).toBe(ErrorCodes.LIMIT_EXCEEDED);
+      expect(error.message).toContain('maxSecretsPerTask');
+      expect(sent() - before).toBe(3);
+      // Secrets of the store count too: four referenced with room for three fail before any node runs.
+      const many = createRuntime({ limits: { maxSecretsPerTask: 3 }, secrets: new SecretStore({ env: false, values: { A: 'value-a', B: 'value-b', C: 'value-c', D: 'value-d' } }) });
+      try {
+        const four = secretFlow(llm.baseURL, `${echo.origin}/echo`, { apiKey: ref('secrets', 'A'), authorization: ref('secrets', 'B'), param: ref('secrets', 'C'), prompt: ref('secrets', 'D') });
+        const refused = await runFailing(many.run(four));
+        expect(refused.code).toBe(ErrorCodes.LIMIT_EXCEEDED);
+        expect(Object.keys(refused.report.reports)).toEqual([]);
+      } finally {
+        await many.close();
+      }
+    } finally {
+      await runtime.close();
+    }
+  });
+});
+
 describe('error messages', () => {
   it('a node that fails with a secret in its error message: masked in the error, the report, the events and the result', async () => {
     const runtime = runtimeWith({ OPENAI_KEY: secret });

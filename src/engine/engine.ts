@@ -199,9 +199,14 @@ export class WorkflowExecution {
           this.finish('failed', { code: ErrorCodes.SECRET_UNKNOWN, message: unknown.join('; ') });
           return;
         }
-        for (const [name, value] of values) {
-          recorder.addSecret(value);
-          scope.set(SECRETS_SCOPE, name, { value, type: 'string' });
+        try {
+          for (const [name, value] of values) {
+            recorder.addSecret(value);
+            scope.set(SECRETS_SCOPE, name, { value, type: 'string' });
+          }
+        } catch (error) {
+          this.finish('failed', { code: error instanceof FlowgramError ? error.code : ErrorCodes.INTERNAL, message: errorMessage(error) });
+          return;
         }
         this.run(startedAt, scope);
       },

@@ -2,6 +2,7 @@ import type { IReport } from '@flowgram.ai/runtime-interface';
 import type { DocumentNode, WorkflowDocument } from '../schema/document.js';
 import type { WorkflowInputs, WorkflowOutputs } from '../schema/types.js';
 import type { IterationCheckpoint, MessageLevel, TaskEvent, TaskEventListener, WorkflowStatusName } from './types.js';
+import { limitExceeded } from '../limits.js';
 import { SecretMatcher, isRedactable, redactValue } from '../redact.js';
 import { EMPTY_RECORD, copyRecord, copyValue } from './value-types.js';
 
@@ -72,6 +73,7 @@ export interface RecorderLimits {
   readonly maxMessages: number;
   readonly maxEvents: number;
   readonly maxSnapshotsPerNode: number;
+  readonly maxSecretsPerTask: number;
 }
 
 interface StatusRecord {
@@ -152,6 +154,7 @@ export class TaskRecorder {
   /** Whether listeners were told that later events are not sent (`maxEvents`). */
   private eventsCapped = false;
   private readonly maxMessages: number;
+  private readonly maxSecrets: number;
   private readonly maxEvents: number;
   /** A node that runs more often keeps its first `firstKept` and last `lastKept` runs. */
   private readonly firstKept: number;
@@ -165,6 +168,7 @@ export class TaskRecorder {
     private readonly checkpoints = false,
   ) {
     this.maxMessages = limits.maxMessages;
+    this.maxSecrets = limits.maxSecretsPerTask;
     this.maxEvents = limits.maxEvents;
     this.lastKept = Math.max(1, Math.ceil(limits.maxSnapshotsPerNode / 2));
     this.firstKept = Math.max(0, limits.maxSnapshotsPerNode - this.lastKept);
@@ -176,6 +180,8 @@ export class TaskRecorder {
   /** Masks this value wherever it appears in events emitted from now on and in every report. */
   addSecret(value: unknown): void {
     if (isRedactable(value) && !this.secrets.includes(value)) {
+      // Thrown before the value is used: the node that brings one too many fails without sending it anywhere.
+      if (this.secrets.length >= this.maxSecrets) throw limitExceeded('maxSecretsPerTask', `the task uses more than ${this.maxSecrets} distinct secret values`);
       this.secrets.push(value);
       this.matcher = undefined;
     }
