@@ -7,11 +7,12 @@
 import type { IReport } from '@flowgram.ai/runtime-interface';
 import type { WaitAnswer } from './engine/checkpoint.js';
 import type { Task } from './engine/task.js';
-import { ErrorCodes, FlowgramError, errorMessage } from './errors.js';
+import { ErrorCodes, FlowgramError } from './errors.js';
 import type { WorkflowDocument } from './schema/document.js';
 import type { IJsonSchema } from './schema/types.js';
 import { validateInputs } from './schema/validate-inputs.js';
 import type { TaskRecord, TaskStore } from './store/types.js';
+import { WaitTimers, waitTimeoutError, waitingInReport } from './wait-timers.js';
 
 /** What the runtime lends: its tasks in memory, its store, and continuing a stored task. */
 export interface WaitingTasksHost {
@@ -29,24 +30,7 @@ export interface WaitingTasksHost {
   continueStored(record: TaskRecord, report: IReport, answer?: { nodeID: string; answer: WaitAnswer }): Task;
 }
 
-/** Stored waiting tasks whose timeouts are armed per scan of the store (beyond this, only new waits are). */
-const MAX_REARMED = 10_000;
-/** A stored waiting task's report is read again every this many scans: it may wait on another node by now. */
-const RESCAN_EVERY = 10;
-
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/** The nodes a task's report says wait for a signal, with their deadlines. */
-export function waitingInReport(report: IReport): Array<{ nodeID: string; deadline: number | undefined }> {
-  if (report.workflowStatus.terminated) return [];
-  const out: Array<{ nodeID: string; deadline: number | undefined }> = [];
-  for (const nodeID in report.reports) {
-    const nodeReport = report.reports[nodeID];
-    const latest = nodeReport.snapshots.at(-1) as { waiting?: boolean; deadline?: number } | undefined;
-    if (nodeReport.status === 'processing' && latest?.waiting === true) out.push({ nodeID, deadline: latest.deadline });
-  }
-  return out;
-}
 
 /**
  * Checks a signal before anything changes: the node exists, waits, and `data` fit its declared outputs
@@ -63,17 +47,14 @@ export function checkSignal(taskID: string, nodeID: string, node: { outputs?: IJ
 }
 
 export class WaitingTasks {
-  /** Armed wait timeouts, by `taskID` + node. */
-  private readonly timers = new Map<string, NodeJS.Timeout>();
-  /** Stored waiting tasks whose report a scan read, with the number of that scan. */
-  private readonly scanned = new Map<string, number>();
-  private scans = 0;
-  private scanTimer: NodeJS.Timeout | undefined;
-  /** The scan running now, if any: scans never overlap. */
-  private scanning: Promise<void> | undefined;
-  private closed = false;
+  private readonly timers: WaitTimers;
 
-  constructor(private readonly host: WaitingTasksHost) {}
+  constructor(private readonly host: WaitingTasksHost) {
+    this.timers = new WaitTimers(host.store, {
+      due: (taskID, nodeID) => this.timeOut(taskID, nodeID),
+      waitsHere: (taskID) => host.live(taskID)?.status === 'waiting',
+    });
+  }
 
   /**
    * Answers `nodeID` of the waiting task with `data` (checked against the node's declared outputs) and
@@ -111,81 +92,33 @@ export class WaitingTasks {
 
   /** Arms the wait timeouts of a task that has just started to wait here. */
   suspended(task: Task): void {
-    for (const { nodeID, deadline } of task.waitingNodes()) if (deadline !== undefined) this.arm(task.id, nodeID, deadline);
+    for (const { nodeID, deadline } of task.waitingNodes()) if (deadline !== undefined) this.timers.arm(task.id, nodeID, deadline);
   }
 
   /**
    * Arms the timeouts of the tasks the store holds waiting now and every `intervalMs`: after a restart,
-   * or once the runtime a task waited on has died, nothing else would fire them. Every runtime on the
-   * store arms them; when one fires, the store's claim lets one runtime through. Resolves after the first scan; never rejects.
+   * or once the runtime a task waited on has died, nothing else would fire them. Resolves after the first scan; never rejects.
    */
   watchStored(intervalMs: number): Promise<void> {
-    if (!this.host.store || this.closed) return Promise.resolve();
-    this.scanTimer ??= setInterval(() => void this.scanStored(), intervalMs);
-    this.scanTimer.unref();
-    return this.scanStored();
+    return this.timers.watchStore(intervalMs);
   }
 
   close(): void {
-    this.closed = true;
-    clearInterval(this.scanTimer);
-    for (const timer of this.timers.values()) clearTimeout(timer);
-    this.timers.clear();
+    this.timers.close();
   }
 
-  private scanStored(): Promise<void> {
-    this.scanning ??= this.rearmStored()
-      .catch((error: unknown) => process.emitWarning(`flowgram: reading the tasks waiting in the store failed: ${errorMessage(error)}`, 'FlowgramWaitWarning'))
-      .finally(() => (this.scanning = undefined));
-    return this.scanning;
-  }
-
-  /** Arms the timeouts of the waiting tasks the store lists; a report is read once per RESCAN_EVERY scans. */
-  private async rearmStored(): Promise<void> {
-    const store = this.host.store;
-    if (!store || this.closed) return;
-    const scan = ++this.scans;
-    const waiting = await store.listTasks({ status: 'waiting', limit: MAX_REARMED, offset: 0 });
-    const listed = new Set<string>();
-    for (const summary of waiting) {
-      listed.add(summary.id);
-      const seen = this.scanned.get(summary.id);
-      if (seen !== undefined && scan - seen < RESCAN_EVERY) continue;
-      this.scanned.set(summary.id, scan);
-      const report = await store.getReport(summary.id);
-      if (!report) continue;
-      for (const { nodeID, deadline } of waitingInReport(report)) if (deadline !== undefined) this.arm(summary.id, nodeID, deadline);
-    }
-    for (const taskID of this.scanned.keys()) if (!listed.has(taskID)) this.scanned.delete(taskID);
-    if (waiting.length === MAX_REARMED) return; // the listing is partial: an unlisted task may still wait
-    // Waits that ended elsewhere (answered, cancelled) hold no timer here until their deadline.
-    for (const key of this.timers.keys()) {
-      const taskID = key.slice(0, key.indexOf('\u0000'));
-      if (!listed.has(taskID) && this.host.live(taskID)?.status !== 'waiting') this.disarm(taskID, key.slice(taskID.length + 1));
-    }
-  }
-
-  private arm(taskID: string, nodeID: string, deadline: number): void {
-    const key = `${taskID}\u0000${nodeID}`;
-    if (this.closed || this.timers.has(key)) return;
-    // setTimeout holds at most ~24.8 days; a longer wait re-arms when that runs out.
-    const delay = Math.min(Math.max(0, deadline - Date.now()), 2_147_483_647);
-    const timer = setTimeout(() => {
-      this.timers.delete(key);
-      if (Date.now() < deadline) return this.arm(taskID, nodeID, deadline);
-      const error = new FlowgramError(ErrorCodes.NODE_TIMEOUT, `node "${nodeID}" timed out: no signal within its timeoutMs`, { nodeID });
-      this.answer(taskID, nodeID, { error }, (_document, waiting) => {
+  /** A wait's deadline passed: its node fails with FLOWGRAM_ERR_NODE_TIMEOUT (onError decides what follows). False when it no longer waits. */
+  private async timeOut(taskID: string, nodeID: string): Promise<boolean> {
+    try {
+      await this.answer(taskID, nodeID, { error: waitTimeoutError(nodeID) }, (_document, waiting) => {
         if (!waiting.includes(nodeID)) throw new FlowgramError(ErrorCodes.TASK_CONFLICT, 'answered meanwhile');
-      }).catch((failure: unknown) => {
-        // Answered, cancelled or taken by another runtime meanwhile: nothing to time out (the next scan reads what it waits on now).
-        this.scanned.delete(taskID);
-        if (!(failure instanceof FlowgramError && (failure.code === ErrorCodes.TASK_CONFLICT || failure.code === ErrorCodes.TASK_NOT_FOUND))) {
-          process.emitWarning(`flowgram: the wait of node "${nodeID}" in task ${taskID} could not time out: ${errorMessage(failure)}`, 'FlowgramWaitWarning');
-        }
       });
-    }, delay);
-    timer.unref(); // a wait alone keeps no process alive
-    this.timers.set(key, timer);
+      return true;
+    } catch (failure) {
+      // Answered, cancelled or taken by another runtime meanwhile: nothing to time out.
+      if (failure instanceof FlowgramError && (failure.code === ErrorCodes.TASK_CONFLICT || failure.code === ErrorCodes.TASK_NOT_FOUND)) return false;
+      throw failure;
+    }
   }
 
   /** Checks (`check` throws), claims the wait in the store, and answers it where the task is: in memory, or continued from the store. */
@@ -203,7 +136,7 @@ export class WaitingTasks {
         }
       }
       if (!live.answer(nodeID, answer)) throw this.takenMeanwhile(taskID);
-      this.disarm(taskID, nodeID);
+      this.timers.disarm(taskID, nodeID);
       return live;
     }
     const record = store ? await store.getTask(taskID) : undefined;
@@ -217,14 +150,8 @@ export class WaitingTasks {
     check(this.host.documentOf(record), waitingInReport(report).map((wait) => wait.nodeID));
     if (!(await store.claimWaiting(taskID, this.host.owner))) throw this.takenMeanwhile(taskID);
     if (live) this.host.forget(live); // a stale copy: the store's state is newer
-    this.disarm(taskID, nodeID);
+    this.timers.disarm(taskID, nodeID);
     return this.host.continueStored(record, report, { nodeID, answer });
-  }
-
-  private disarm(taskID: string, nodeID: string): void {
-    const key = `${taskID}\u0000${nodeID}`;
-    clearTimeout(this.timers.get(key));
-    this.timers.delete(key);
   }
 
   private takenMeanwhile(taskID: string): FlowgramError {

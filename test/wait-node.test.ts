@@ -478,6 +478,12 @@ describe.skipIf(!queueAvailable)('wait node in queue mode', () => {
       }
       expect(await serverB.cancel(other.taskID, 'no longer needed')).toEqual({ success: true });
       await expect(serverA.result(other.taskID, 20_000)).rejects.toMatchObject({ code: ErrorCodes.TASK_CANCELLED });
+
+      // A wait's timeout: no process holds the task, a worker times it out through the queue and onError decides.
+      const onError = { continue: { outputs: { approved: false, note: 'nobody in the fleet answered' } } };
+      const timed = await serverA.run({ schema: JSON.stringify(approvalFlow({ timeoutMs: 1_000, onError })), inputs: { q: 'anyone?' } });
+      expect(await serverB.result(timed.taskID, 20_000)).toEqual({ approved: false, note: 'nobody in the fleet answered' });
+      expect(reportsOf(await serverB.report(timed.taskID)).ask).toMatchObject({ status: 'failed', snapshots: [{ errorHandled: true, error: expect.stringContaining('timed out') }] });
     } finally {
       await worker.close(0);
       await Promise.all([serverA.close(), serverB.close()]);

@@ -14,10 +14,12 @@ export interface TaskJob {
   signal?: { nodeID: string; data: WorkflowOutputs };
   /** Cancel the task that waited for a signal (claimed, as for `signal`), with this reason. */
   cancelWaiting?: string;
+  /** Time out the wait of this node of the task that waited for a signal (claimed, as for `signal`): its deadline passed. */
+  timeout?: { nodeID: string };
   /**
-   * With `signal` or `cancelWaiting`: the owner the API server claims the wait with in the store. The job
-   * is queued (delayed) before that claim, so a server that dies in between leaves it to a worker, which
-   * continues the task if the claim is this one, or makes it (the wait is still unclaimed).
+   * With `signal`, `cancelWaiting` or `timeout`: the owner the wait is claimed with in the store. The job
+   * is queued (delayed) before that claim (see `handOffWaitingTask`), so a sender that dies in between
+   * leaves it to a worker, which continues the task if the claim is this one, or makes it (the wait is still unclaimed).
    */
   claim?: string;
 }

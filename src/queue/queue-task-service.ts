@@ -25,6 +25,7 @@ import type { CancelMessage, TaskJob } from './job.js';
 import { CANCEL_CHANNEL, KEY_PREFIX, QUEUE_NAME, cancelKey, eventsKey, reportKey } from './keys.js';
 import { pendingReport } from './pending-report.js';
 import { queueStats } from './queue-stats.js';
+import { DEFAULT_CLAIM_GRACE_MS, handOffWaitingTask, type WaitHandoff } from './wait-handoff.js';
 import { waitingInReport } from '../wait-timers.js';
 import { checkSignal } from '../waiting-tasks.js';
 
@@ -64,7 +65,7 @@ export async function connectQueueService(options: QueueServiceOptions): Promise
 export function createQueueTaskService(runtime: Runtime, options: QueueServiceOptions): QueueTaskService {
   const { store, metrics } = options;
   const cancelTTL = options.cancelTTLSeconds ?? 86_400;
-  const claimGraceMs = options.claimGraceMs ?? 30_000;
+  const claimGraceMs = options.claimGraceMs ?? DEFAULT_CLAIM_GRACE_MS;
   const commands: Redis = connectRedis(options.url, { enableAutoPipelining: true });
   const blocking: Redis = connectRedis(options.url);
   const queue = new Queue<TaskJob>(QUEUE_NAME, { connection: commands, prefix: KEY_PREFIX });
@@ -88,22 +89,11 @@ export function createQueueTaskService(runtime: Runtime, options: QueueServiceOp
     return text ? (JSON.parse(text) as IReport) : pendingReport(found);
   }
 
-  /**
-   * Hands a waiting task (claimed in the store: one signal or cancel wins) to a worker, which continues it
-   * from its report. The job is queued first, delayed, and claims with its own owner: a server dying
-   * between the claim and the hand-over leaves the job to run after `claimGraceMs`, never a task
-   * `processing` that no job will run.
-   */
-  async function continueWaiting(found: TaskRecord, job: Pick<TaskJob, 'signal' | 'cancelWaiting'>): Promise<void> {
-    const token = randomUUID();
-    const claim = `signal/${token}`;
-    const queued = await queue.add('run', { taskID: found.id, schema: found.schema, inputs: found.inputs, ...job, claim }, { jobId: `${found.id}:signal:${token}`, delay: claimGraceMs, removeOnComplete: true, removeOnFail: 1_000 });
-    if (!(await store.claimWaiting(found.id, claim))) {
-      await queued.remove().catch(() => undefined); // its worker would find the wait taken and drop it anyway
+  /** Hands a waiting task to a worker (see `handOffWaitingTask`): one signal or cancel wins. */
+  async function continueWaiting(found: TaskRecord, handoff: WaitHandoff): Promise<void> {
+    if (!(await handOffWaitingTask(queue, commands, store, found, handoff, claimGraceMs))) {
       throw new FlowgramError(ErrorCodes.TASK_CONFLICT, `taskID: task "${found.id}" is no longer waiting (another signal, a timeout or a cancel came first)`);
     }
-    await commands.del(cancelKey(found.id));
-    await queued.promote().catch(() => undefined); // already due: a worker takes it anyway
   }
 
   async function requestCancel(taskID: string, reason: string): Promise<void> {

@@ -25,6 +25,8 @@ import { TaskEventPublisher, type EventPublisherOptions } from './event-publishe
 import type { CancelMessage, TaskJob } from './job.js';
 import { CANCEL_CHANNEL, KEY_PREFIX, QUEUE_NAME, cancelKey } from './keys.js';
 import { queueStats } from './queue-stats.js';
+import { DEFAULT_CLAIM_GRACE_MS, handOffWaitingTask } from './wait-handoff.js';
+import { WaitTimers, waitTimeoutError, waitingInReport } from '../wait-timers.js';
 
 export interface QueueWorkerOptions {
   /** `redis://host:port` of the queue. */
@@ -154,7 +156,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     const redelivered = job.attemptsStarted > 1;
     /** What the task's earlier run left, to continue from: a dead worker's journal, or a resumed or waiting task's report. */
     let earlier: { record: TaskRecord; history: TaskHistory } | undefined;
-    if (data.signal || data.cancelWaiting !== undefined) {
+    if (data.signal || data.cancelWaiting !== undefined || data.timeout) {
       const claimed = await claimedWait(data, redelivered);
       if (claimed === 'other') return;
       earlier = claimed;
@@ -198,7 +200,11 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       return;
     }
     if (cancelReason) return settle(data, await store.getTask(data.taskID), { cancelled: cancelReason });
-    const answer = data.signal ? { nodeID: data.signal.nodeID, answer: { outputs: data.signal.data } } : undefined;
+    const answer = data.signal
+      ? { nodeID: data.signal.nodeID, answer: { outputs: data.signal.data } }
+      : data.timeout
+        ? { nodeID: data.timeout.nodeID, answer: { error: waitTimeoutError(data.timeout.nodeID) } }
+        : undefined;
     const task = earlier ? runtime.continueTask(earlier.record, earlier.history, data.resume?.inputs, answer) : runtime.start(data.schema, data.inputs, { taskID: data.taskID });
     journal.accept(task, data.schema);
     metrics?.observe(task);
@@ -210,11 +216,27 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     if (!task.ended && task.status === 'waiting') {
       // Waiting for a signal: durable in the store (status and report), held by no worker meanwhile.
       await journal.flush();
+      for (const { nodeID, deadline } of task.waitingNodes()) if (deadline !== undefined) waitTimers.arm(task.id, nodeID, deadline);
       runtime.release(task.id);
       return;
     }
     await published;
   }
+
+  /**
+   * A wait's deadline passed: the task goes to a worker (maybe this one) through the queue, which times
+   * the node out. False when it no longer waits on that node.
+   */
+  async function timeOut(taskID: string, nodeID: string): Promise<boolean> {
+    const record = await store.getTask(taskID);
+    const report = record?.status === 'waiting' ? await store.getReport(taskID) : undefined;
+    if (!record || !report || !waitingInReport(report).some((wait) => wait.nodeID === nodeID)) return false;
+    return handOffWaitingTask(handoffQueue, commands, store, record, { timeout: { nodeID } }, DEFAULT_CLAIM_GRACE_MS);
+  }
+  const handoffQueue = new Queue<TaskJob>(QUEUE_NAME, { connection: commands, prefix: KEY_PREFIX });
+  // Waits this worker left, and every other the store holds (a dead worker's too), time out from here.
+  const waitTimers = new WaitTimers(store, { due: timeOut });
+  await waitTimers.watchStore(lockMs);
 
   const worker = new Worker<TaskJob>(QUEUE_NAME, run, {
     connection: bullConnection,
@@ -245,6 +267,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
 
   let closing: Promise<'finished' | 'handed-back'> | undefined;
   async function shutdown(graceMs: number): Promise<'finished' | 'handed-back'> {
+    waitTimers.close(); // the other workers time the waits out
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<'handed-back'>((resolve) => (timer = setTimeout(() => resolve('handed-back'), graceMs)));
     const outcome = await Promise.race([worker.close().then(() => 'finished' as const), graceOver]);
@@ -257,6 +280,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       return outcome;
     }
     await statsQueue?.close();
+    await handoffQueue.close();
     await journal.close();
     await runtime.close();
     await store.close();
