@@ -153,6 +153,7 @@ describe('runtimes sharing one database', () => {
       await failed.done;
       await here.flush(); // what a client sees as failed is durable
       const resumed = await there.resume(failed.id, { inputs: { fail: false } });
+      await there.flush(); // as the server does before it answers: the resumed row is durable
       await expect(here.resume(failed.id, { inputs: { fail: false } })).rejects.toMatchObject({ code: ErrorCodes.TASK_CONFLICT, message: expect.stringContaining('processing') });
       expect(await resumed.wait()).toEqual({ checked: 200, after: 200 });
       expect(stepCalls(echo)).toEqual({ before: 1, after: 1 });
