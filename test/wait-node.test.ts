@@ -19,7 +19,7 @@ import { main } from '../src/cli/index.js';
 import { createRuntime, createSqliteStore, ErrorCodes, type FlowgramRouter, type TaskStore } from '../src/index.js';
 import { createMetrics } from '../src/metrics/metrics.js';
 import { createQueueTaskService } from '../src/queue/queue-task-service.js';
-import { startQueueWorker } from '../src/queue/worker.js';
+import { startQueueWorker, type QueueWorker } from '../src/queue/worker.js';
 import { createServer } from '../src/server/index.js';
 import { createPostgresStore } from '../src/store/postgres.js';
 import { RESUMED_MESSAGE } from '../src/store/recovery.js';
@@ -33,6 +33,7 @@ import { killStoreServer, startStoreServer, storeServerChildren } from './helper
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const queueSignalHelper = join(root, 'test/helpers/queue-signal-process.ts');
+const queueWorkerHelper = join(root, 'test/helpers/queue-worker-process.ts');
 const cliHelper = join(root, 'test/helpers/flowgram-cli.ts');
 const dir = mkdtempSync(join(tmpdir(), 'flowgram-wait-'));
 let echo: EchoServer;
@@ -488,6 +489,39 @@ describe.skipIf(!queueAvailable)('wait node in queue mode', () => {
       await worker.close(0);
       await Promise.all([serverA.close(), serverB.close()]);
       await Promise.all(runtimes.map((runtime) => runtime.close()));
+      await Promise.all([redis.stop(), postgres.stop()]);
+    }
+  }, 90_000);
+
+  it('a worker SIGKILLed after it took a signal, before it wrote anything: another continues the task from its report with that signal', async () => {
+    const [redis, postgres] = await Promise.all([startRedis(), startPostgres()]);
+    const runtime = createRuntime();
+    const server = createQueueTaskService(runtime, { url: redis.url, store: await createPostgresStore({ url: postgres.url }) });
+    const reader = await createPostgresStore({ url: postgres.url, retention: { intervalMs: 0 } });
+    const workers: QueueWorker[] = [];
+    echo.requests.length = 0;
+    try {
+      workers.push(await startQueueWorker({ url: redis.url, store: await createPostgresStore({ url: postgres.url }), lockMs: 1_000 }));
+      const { taskID } = await server.run({ schema: JSON.stringify(approvalFlow({}, echo.origin)), inputs: { q: 'worker dies?' } });
+      for (let status = ''; status !== 'waiting'; await sleep(50)) status = (await reader.getTask(taskID))?.status ?? '';
+      await workers[0].close();
+
+      // The only worker now dies as it starts writing the continued run.
+      const victim = spawn(process.execPath, ['--import', 'tsx', queueWorkerHelper, redis.url, postgres.url, '1000'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+      await new Promise((resolve) => victim.stdout.on('data', resolve));
+      const exited = once(victim, 'exit');
+      expect(await server.signal({ taskID, nodeID: 'ask', data: { approved: true, note: 'survived the worker' } })).toEqual({ taskID, status: 'processing' });
+      expect((await exited)[1]).toBe('SIGKILL');
+      expect({ status: (await reader.getTask(taskID))?.status, events: (await reader.getEvents(taskID)).length }).toEqual({ status: 'processing', events: 0 });
+
+      workers.push(await startQueueWorker({ url: redis.url, store: await createPostgresStore({ url: postgres.url }), lockMs: 1_000 }));
+      expect(await server.result(taskID, 20_000)).toEqual({ approved: true, note: 'survived the worker' });
+      expect(stepCalls(echo).before).toBe(1);
+    } finally {
+      await reader.close();
+      for (const worker of workers) await worker.close(0);
+      await server.close();
+      await runtime.close();
       await Promise.all([redis.stop(), postgres.stop()]);
     }
   }, 90_000);
