@@ -1,9 +1,13 @@
 /**
  * The `wait` node: a task pauses (status `waiting`, `processing` with a `waiting` snapshot in the
  * upstream report) until it is signalled through the SDK, REST, tRPC or the CLI; its data are checked
- * against the node's outputs. Timeouts follow onError; cancel works while it waits. It survives a
- * SIGKILL of the server before its signal (SQLite), and in queue mode a second API server signals a
- * task a worker left waiting (real Redis and PostgreSQL).
+ * against the node's outputs. Timeouts follow onError; cancel works while it waits; `flowgram run` stops
+ * at a wait (or, with --wait, waits for its timeout). Crashes, with real SIGKILLs, on SQLite and
+ * PostgreSQL: a server killed while the task waits, or just after a signal claimed the wait (continued
+ * from the stored report: nothing before the wait runs again); a wait's timeout after a restart, and on
+ * a peer when the task's server died. Queue mode (real Redis and PostgreSQL): a second API server
+ * signals a task a worker left waiting, a worker times a wait out, an API server killed between its
+ * claim and the hand-over, a worker killed before its first write.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
