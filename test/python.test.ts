@@ -73,6 +73,17 @@ describe('python contract', () => {
     expect((await failure('def main(p):\n    return 1\n\nx = (')).error).toMatch(/^SyntaxError: .+ \(line 4\)$/);
   });
 
+  it('answers the same source again from its compiled code: the same errors, fresh params and state each time', async () => {
+    const broken = 'def main(p):\n    return 1\n\nx = (';
+    const refused = 'import os\ndef main(p):\n    return 1';
+    for (let i = 0; i < 3; i++) {
+      expect((await failure(broken)).error).toMatch(/^SyntaxError: .+ \(line 4\)$/);
+      expect((await failure(refused)).error).toBe('sandbox: import of "os" is not allowed (line 1)');
+    }
+    const counting = 'seen = []\ndef main(p):\n    seen.append(p["params"]["x"])\n    return seen';
+    for (const x of [1, 2, 3]) expect(await value(counting, { x })).toEqual({ result: [x] });
+  });
+
   it('runs async def main to its end, and fails one that awaits what can never complete', async () => {
     const source = 'async def double(x):\n    return x * 2\n\nasync def main(p):\n    return {"value": await double(p["params"]["x"])}';
     expect(await value(source, { x: 21 })).toEqual({ value: 42 });

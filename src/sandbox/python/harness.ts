@@ -3,7 +3,8 @@
  * friendly layer, which gives scripts clear errors. The wall is the process it runs in (see
  * ./process.ts), and every run starts from the same memory image (./interpreter-process.ts).
  *
- * It defines `_flowgram_configure(allowed_json)` and `_flowgram_run(source, params_json, limits_json)`
+ * It defines `_flowgram_configure(allowed_json)`, `_flowgram_compile(source)` and
+ * `_flowgram_run(compiled, params_json, limits_json)`
  * and then removes every way from Python back to JavaScript. Layers, each enough on its own for the
  * common attacks and together for the known ones:
  *   1. an AST check before the script runs (no `_`-attributes, no dunder names, no eval/exec/open/...),
@@ -19,6 +20,7 @@ export const HARNESS_SOURCE = String.raw`
 import ast as _ast
 import builtins as _builtins
 import json as _json
+import marshal as _marshal
 import sys as _sys
 from opcode import opmap as _opmap
 
@@ -355,7 +357,22 @@ def _finish_coroutine(coroutine):
     raise RuntimeError('main awaited something that never completes (the sandbox has no event loop)')
 
 
-def _flowgram_run(source, params_json, limits_json):
+def _flowgram_compile(source):
+    """Parses, checks and compiles a script: 'C' + its marshalled code, or 'E' + the error as JSON.
+    No script code runs here, so the process may keep the answer for the next run of the same source."""
+    try:
+        tree = _ast.parse(source, _SCRIPT_FILE, 'exec')
+        _check_tree(tree, _state['allowed'])
+    except SyntaxError as error:
+        return 'E' + _json.dumps(_describe(error))
+    except SandboxViolation as error:
+        return 'E' + _json.dumps(f'sandbox: {error}')
+    except RecursionError as error:
+        return 'E' + _json.dumps(_describe(error))
+    return 'C' + _marshal.dumps(compile(tree, _SCRIPT_FILE, 'exec')).decode('latin-1')
+
+
+def _flowgram_run(compiled, params_json, limits_json):
     state = _state
     limits = _json.loads(limits_json)
     state['logs'] = logs = []
@@ -367,13 +384,10 @@ def _flowgram_run(source, params_json, limits_json):
     # generator is seeded afresh, or every run would draw the same numbers.
     if 'random' in _sys.modules:
         _sys.modules['random'].seed()
+    if compiled[0] == 'E':
+        return _json.dumps({'ok': False, 'error': _json.loads(compiled[1:]), 'logs': logs})
     try:
-        try:
-            tree = _ast.parse(source, _SCRIPT_FILE, 'exec')
-        except SyntaxError as error:
-            return _json.dumps({'ok': False, 'error': _describe(error), 'logs': logs})
-        _check_tree(tree, state['allowed'])
-        code = compile(tree, _SCRIPT_FILE, 'exec')
+        code = _marshal.loads(compiled[1:].encode('latin-1'))
         namespace = {'__builtins__': dict(_BUILTINS), '__name__': _SCRIPT_MODULE}
         params = _json.loads(params_json)
         state['code'] = code

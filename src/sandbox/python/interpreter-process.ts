@@ -47,6 +47,11 @@ interface PyodideModule {
 const apply = Reflect.apply;
 const setBytes = Uint8Array.prototype.set;
 const fillBytes = Uint8Array.prototype.fill;
+const subarray = Uint8Array.prototype.subarray;
+const mapGet = Map.prototype.get;
+const mapSet = Map.prototype.set;
+const mapClear = Map.prototype.clear;
+const mapSize = Object.getOwnPropertyDescriptor(Map.prototype, 'size')?.get as (this: Map<unknown, unknown>) => number;
 const memoryBuffer = Object.getOwnPropertyDescriptor(WebAssembly.Memory.prototype, 'buffer')?.get as (this: WasmMemory) => ArrayBuffer;
 const byteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength')?.get as (this: ArrayBuffer) => number;
 const grow = WebAssembly.Memory.prototype.grow;
@@ -127,6 +132,34 @@ function scrubGlobals(): void {
   }
 }
 
+/** Scripts whose compiled code is kept (then the cache starts over), and the longest source kept. */
+const MAX_CACHED_SCRIPTS = 256;
+const MAX_CACHED_SOURCE = 64 * 1024;
+
+/** Bytes in a zero run worth filling instead of copying. */
+const ZERO_RUN_BYTES = 64 * 1024;
+
+/** [start, end, start, end, …] of the stretches of `bytes` that are zeros, in ZERO_RUN_BYTES blocks. */
+function zeroRunsOf(bytes: Uint8Array): number[] {
+  const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2);
+  const blockWords = ZERO_RUN_BYTES >>> 2;
+  const runs: number[] = [];
+  for (let block = 0; block + blockWords <= words.length; block += blockWords) {
+    let zero = true;
+    for (let i = block; i < block + blockWords; i++) {
+      if (words[i] !== 0) {
+        zero = false;
+        break;
+      }
+    }
+    if (!zero) continue;
+    const start = block << 2;
+    if (runs.length > 0 && runs[runs.length - 1] === start) runs[runs.length - 1] = start + ZERO_RUN_BYTES;
+    else runs.push(start, start + ZERO_RUN_BYTES);
+  }
+  return runs;
+}
+
 const TRUNCATED_NOTICE: ScriptLog = { level: 'warning', message: 'console output truncated (consoleBytes limit reached)' };
 
 function limitMessage(limit: keyof ScriptLimits, limits: ScriptLimits): string {
@@ -192,24 +225,54 @@ async function serve(init: InterpreterInit & { harness: string }): Promise<void>
   if (!wasm) throw new Error('the interpreter memory was not found');
   pyodide.runPython(init.harness);
   const configure = pyodide.globals.get('_flowgram_configure') as PythonFunction;
+  const compile = pyodide.globals.get('_flowgram_compile') as PythonFunction;
   const run = pyodide.globals.get('_flowgram_run') as PythonFunction;
   configure(stringifyJSON(init.allowedModules));
   configure.destroy();
   // The harness functions stay reachable only from here: drop their names from Python's __main__.
-  pyodide.runPython('del _flowgram_configure, _flowgram_run');
+  pyodide.runPython('del _flowgram_configure, _flowgram_compile, _flowgram_run');
+
+  /**
+   * Compiled scripts by source. The memory restore forgets whatever Python cached, so the checked and
+   * compiled code is kept here instead; it is made before any script code runs, so no script shapes it.
+   */
+  const compiledBySource = new Map<string, string>();
+  function compiledFor(source: string): string {
+    let compiled = apply(mapGet, compiledBySource, [source]) as string | undefined;
+    if (compiled !== undefined) return compiled;
+    compiled = compile(source);
+    if (source.length <= MAX_CACHED_SOURCE) {
+      if (apply(mapSize, compiledBySource, []) >= MAX_CACHED_SCRIPTS) apply(mapClear, compiledBySource, []);
+      apply(mapSet, compiledBySource, [source, compiled]);
+    }
+    return compiled;
+  }
   const countRefs = pyodide._module._hiwire_num_refs;
   scrubGlobals();
   // One trusted run first, so what the interpreter sets up lazily is in the copy, not redone per script.
-  run('def main(p):\n    return p', '{"warm":[1,"a",1.5,null,true]}', stringifyJSON({ timeoutMs: 1000, memoryBytes: 1 << 24, stackBytes: 1 << 20, outputBytes: 1 << 16, consoleBytes: 1 << 16 }));
+  run(compiledFor('def main(p):\n    return p'), '{"warm":[1,"a",1.5,null,true]}', stringifyJSON({ timeoutMs: 1000, memoryBytes: 1 << 24, stackBytes: 1 << 20, outputBytes: 1 << 16, consoleBytes: 1 << 16 }));
   const pristine = new Uint8Array(apply(memoryBuffer, wasm, []).slice(0));
   const pristineBytes = pristine.length;
   const pristineRefs = countRefs();
+  const zeroRuns = zeroRunsOf(pristine);
   const coldStartMs = now() - started;
 
-  /** Writes the copy back: the next script finds the interpreter exactly as it was after start-up. */
+  /**
+   * Writes the copy back: the next script finds the interpreter exactly as it was after start-up.
+   * Stretches that were all zeros (unused stack, the heap above its top) are zeroed instead of copied:
+   * writing without reading is faster, and the result is the same bytes.
+   */
   function restore(): void {
     const heap = new Uint8Array(apply(memoryBuffer, wasm, []));
-    apply(setBytes, heap, [pristine]);
+    let copied = 0;
+    for (let i = 0; i < zeroRuns.length; i += 2) {
+      const start = zeroRuns[i] as number;
+      const end = zeroRuns[i + 1] as number;
+      if (start > copied) apply(setBytes, heap, [apply(subarray, pristine, [copied, start]), copied]);
+      apply(fillBytes, heap, [0, start, end]);
+      copied = end;
+    }
+    if (copied < pristineBytes) apply(setBytes, heap, [apply(subarray, pristine, [copied]), copied]);
     // Memory grown since is free again for the allocator, and must hold nothing of this run.
     if (heap.length > pristineBytes) apply(fillBytes, heap, [0, pristineBytes]);
   }
@@ -222,7 +285,7 @@ async function serve(init: InterpreterInit & { harness: string }): Promise<void>
     let answer: HarnessResult;
     let retire = false;
     try {
-      answer = parseJSON(run(message.request.source, message.request.paramsJSON, stringifyJSON(limits))) as HarnessResult;
+      answer = parseJSON(run(compiledFor(message.request.source), message.request.paramsJSON, stringifyJSON(limits))) as HarnessResult;
     } catch (error) {
       // Only a fatal interpreter error gets here (the harness catches every Python exception), most
       // often the JavaScript stack overflowing under deep C recursion: the wasm stack pointer is lost.
