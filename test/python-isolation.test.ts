@@ -213,6 +213,14 @@ def main(p):
     expectNoSecret(JSON.stringify(result));
   }, 180_000);
 
+  it('costs the script its process: what it left on JavaScript objects is gone for the next execution', async () => {
+    // JavaScript objects are not in the memory image, so only a new process makes them new again.
+    const left = await run('import pyodide_js\ndef main(p):\n    pyodide_js._module.flowgram_stash = "left behind"\n    return "set"');
+    expect(left).toMatchObject({ ok: true, value: 'set' });
+    const look = await run('import pyodide_js\ndef main(p):\n    return str(getattr(pyodide_js._module, "flowgram_stash", None))');
+    expect(look).toMatchObject({ ok: true, value: 'None' });
+  }, 180_000);
+
   it('leaves nothing for the next execution: patched harness code, recorded params, module state, garbage', async () => {
     const counts = 'import gc, sys\ndef main(p):\n    return [len(gc.get_objects()), len(sys.modules)]';
     const before = await run(counts);

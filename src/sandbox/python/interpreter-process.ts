@@ -76,15 +76,40 @@ function noteMemory(instance: WasmInstance): void {
   const exported = instance.exports.memory as WasmMemory | undefined;
   if (exported) memories.push(exported);
 }
+
+/**
+ * Whether Python touched a JavaScript object since it was last cleared. pyodide's interpreter reaches
+ * JavaScript only through the functions it imports; those that read, write, call or convert JavaScript
+ * objects are wrapped as it is instantiated, so using one sets this flag from a closure no script can
+ * reach. The few the harness itself needs to receive its arguments and answer are left out.
+ */
+let touchedJavaScript = false;
+const JAVASCRIPT_IMPORT = /^(Jsv|JsProxy|JsArray|JsBuffer|JsDoubleProxy|JsException|JsMap|JsModule|JsObjMap|_JsArray|_JsObject|__hiwire|_agen|_pyproxy|array_to_js|create_|destroy_|js2python|_python2js|python2js)/;
+const HARNESS_IMPORTS = new Set(['JsvArray_Get', 'JsvError_Check', 'JsvNoValue_Check', 'js2python_js', '_python2js_ascii', '_python2js_ucs1', '_python2js_ucs2', '_python2js_ucs4']);
+function watchJavaScriptImports(imports: unknown): void {
+  const env = (imports as { env?: Record<string, unknown> } | undefined)?.env;
+  if (!env || typeof env.JsProxy_GetAttr_js !== 'function') return;
+  for (const name of Object.keys(env)) {
+    const original = env[name];
+    if (typeof original !== 'function' || !JAVASCRIPT_IMPORT.test(name) || HARNESS_IMPORTS.has(name)) continue;
+    env[name] = function touching(this: unknown, ...args: unknown[]): unknown {
+      touchedJavaScript = true;
+      return apply(original as (...values: unknown[]) => unknown, this, args);
+    };
+  }
+}
+
 const instantiate = WebAssembly.instantiate;
 const Instance = WebAssembly.Instance;
 WebAssembly.instantiate = async function noteInstance(...args: unknown[]) {
+  watchJavaScriptImports(args[1]);
   const made = await apply(instantiate, WebAssembly, args);
   noteMemory('instance' in made ? made.instance : made);
   return made;
 };
 WebAssembly.Instance = new Proxy(Instance, {
   construct(target, args, newTarget) {
+    watchJavaScriptImports(args[1]);
     const instance = Reflect.construct(target, args, newTarget) as WasmInstance;
     noteMemory(instance);
     return instance;
@@ -282,6 +307,7 @@ async function serve(init: InterpreterInit & { harness: string }): Promise<void>
     const { limits } = message.request;
     heapCapBytes = pristineBytes + limits.memoryBytes;
     growthRefused = false;
+    touchedJavaScript = false;
     let answer: HarnessResult;
     let retire = false;
     try {
@@ -299,9 +325,9 @@ async function serve(init: InterpreterInit & { harness: string }): Promise<void>
     }
     // Even if the script caught its MemoryError: the cap was hit.
     if (growthRefused) answer = { ok: false, error: 'MemoryError', limit: 'memoryBytes', logs: answer.logs };
-    // A script that still holds references to JavaScript objects reached past the harness: JavaScript
+    // A script that touched a JavaScript object, or still holds one, got past the harness: JavaScript
     // state is not in the copy, so this process is not trusted with another script.
-    if (countRefs() !== pristineRefs) retire = true;
+    if (touchedJavaScript || countRefs() !== pristineRefs) retire = true;
     const result = toResult(answer, limits);
     result.heapBytes = apply(byteLength, apply(memoryBuffer, wasm, []), []);
     result.rssBytes = residentBytes();
