@@ -1,5 +1,5 @@
 import type { IReport } from '@flowgram.ai/runtime-interface';
-import { ErrorCodes, FlowgramError } from './errors.js';
+import { ErrorCodes, FlowgramError, type ErrorCode } from './errors.js';
 import { checkpointAnswering, checkpointFromEvents, checkpointFromReport, checkpointWithout, loopForCheckpoint, rerunCheckpoint, type TaskCheckpoint, type WaitAnswer } from './engine/checkpoint.js';
 import { WorkflowExecution, type WorkflowError } from './engine/engine.js';
 import { TaskRecorder } from './engine/recorder.js';
@@ -416,14 +416,16 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     };
   }
 
-  function check(input: SchemaInput, inputs: WorkflowInputs, checkInputs = true): { compiled: CompiledSchema; errors: string[] } {
+  /** The schema's problems and the inputs' (`code` says which: a sound workflow given bad inputs is INPUTS_INVALID). */
+  function check(input: SchemaInput, inputs: WorkflowInputs, checkInputs = true): { compiled: CompiledSchema; errors: string[]; code: ErrorCode } {
     if (measureJson(inputs, limits.maxJsonDepth, Number.POSITIVE_INFINITY).exceeded) {
       throw limitExceeded('maxJsonDepth', `inputs: nest deeper than ${limits.maxJsonDepth} levels`);
     }
     const compiled = compile(input);
     const errors = compiled.issues.map((issue) => issue.message);
+    const code = errors.length === 0 && compiled.document ? ErrorCodes.INPUTS_INVALID : ErrorCodes.SCHEMA_INVALID;
     if (checkInputs) errors.push(...validateInputs(compiled.inputsSchema, inputs));
-    return { compiled, errors };
+    return { compiled, errors, code };
   }
 
   /** What is stored and shown: the schema with literal keys replaced by references (those keys adopted by the secret store). */
@@ -470,7 +472,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     if (closed) throw new FlowgramError(ErrorCodes.SHUTTING_DOWN, 'runtime: closed, no new tasks are accepted');
     const inputs = parseInputsInput(rawInputs);
     // runNode gives the node its inputs: the workflow's own inputs are not needed.
-    const { compiled, errors } = check(schema, inputs, from?.checkpoint.only === undefined);
+    const { compiled, errors, code } = check(schema, inputs, from?.checkpoint.only === undefined);
     const { document } = compiled;
     const references = from?.checkpoint.only === undefined ? compiled.references : testedNodeReferences(compiled, from.checkpoint.only);
     const stored = prepared(schema, compiled);
@@ -482,8 +484,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       // An invalid workflow still becomes a (failed) task, as upstream does, so clients find its errors in the report.
       recorder.workflowStarted();
       for (const message of errors) recorder.message('error', message);
-      recorder.workflowFinished('failed', { code: ErrorCodes.SCHEMA_INVALID, message: errors.join('; ') });
-      const task = new Task(recorder, undefined, errors, stored);
+      recorder.workflowFinished('failed', { code, message: errors.join('; ') });
+      const task = new Task(recorder, undefined, { code, errors }, stored);
       track(task);
       journal?.accept(task, stored);
       return task;

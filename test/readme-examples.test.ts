@@ -151,6 +151,6 @@ describe('README TypeScript examples', () => {
     expect(lines[events.length + 3]).toBe('{ score: 1 }');
     expect(lines).toHaveLength(events.length + 4);
     // 5. the failure's code, message and the report's error messages, and nothing else on stderr.
-    expect(run.stderr).toMatch(/^FLOWGRAM_ERR_SCHEMA_INVALID inputs\.name: must be string \[\n  \{\n.*\n    type: 'error',\n    message: 'inputs\.name: must be string',\n.*\n  \}\n\]\n$/);
+    expect(run.stderr).toMatch(/^FLOWGRAM_ERR_INPUTS_INVALID inputs\.name: must be string \[\n  \{\n.*\n    type: 'error',\n    message: 'inputs\.name: must be string',\n.*\n  \}\n\]\n$/);
   }, 90_000);
 });

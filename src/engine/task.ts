@@ -1,5 +1,5 @@
 import type { IReport } from '@flowgram.ai/runtime-interface';
-import { ErrorCodes, FlowgramError } from '../errors.js';
+import { ErrorCodes, FlowgramError, type ErrorCode } from '../errors.js';
 import type { WorkflowInputs, WorkflowOutputs } from '../schema/types.js';
 import { workflowTitle } from '../schema/workflow-title.js';
 import type { WaitAnswer } from './checkpoint.js';
@@ -68,7 +68,8 @@ export class Task {
   constructor(
     private readonly recorder: TaskRecorder,
     private readonly execution: WorkflowExecution | undefined,
-    private readonly validationErrors: string[] | undefined,
+    /** Why the task never ran: its schema's problems, or only its inputs' (INPUTS_INVALID). */
+    private readonly validation: { code: ErrorCode; errors: string[] } | undefined,
     /** The workflow schema as submitted (for viewers and stores); never mutated. */
     readonly schema: unknown,
   ) {}
@@ -111,9 +112,7 @@ export class Task {
 
   /** The error that ended the task, if it failed or was cancelled. */
   get error(): WorkflowError | undefined {
-    if (this.validationErrors) {
-      return { code: ErrorCodes.SCHEMA_INVALID, message: this.validationErrors.join('; ') };
-    }
+    if (this.validation) return { code: this.validation.code, message: this.validation.errors.join('; ') };
     const error = this.execution?.error;
     return error && this.recorder.mask(error);
   }
@@ -197,7 +196,7 @@ export class Task {
   private outcome(): WorkflowOutputs {
     if (this.status === 'succeeded') return this.recorder.mask(this.recorder.outputs);
     const error = this.error ?? { code: ErrorCodes.INTERNAL, message: `task ended with status ${this.status}` };
-    throw new WorkflowRunError(this.id, error, this.report(), this.validationErrors);
+    throw new WorkflowRunError(this.id, error, this.report(), this.validation?.errors);
   }
 
   /** The outputs once the task has ended (`{}` unless it succeeded); undefined while it runs. */
