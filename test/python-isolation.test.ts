@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRuntime, type Runtime } from '../src/index.js';
 import { DEFAULT_CODE_LIMITS } from '../src/sandbox/limits.js';
 import { confinedNodeCommand, InterpreterProcess, preparePyodideFiles, probeConfinement } from '../src/sandbox/python/process.js';
-import type { InterpreterRequest, InterpreterResult } from '../src/sandbox/python/protocol.js';
+import type { HarnessResult, InterpreterRequest, InterpreterResult } from '../src/sandbox/python/protocol.js';
 import { WorkerPool } from '../src/sandbox/worker-pool.js';
 import { runCodeWorkflow } from './helpers/code-workflow.js';
 
@@ -147,11 +147,13 @@ describe('the interpreter, reached by a script that beat the harness', () => {
     (await setup).files.cleanup?.();
   });
 
-  async function run(source: string, params: unknown = {}): Promise<InterpreterResult> {
-    return pool.run(
+  /** The harness's answer for `source`. */
+  async function run(source: string, params: unknown = {}): Promise<HarnessResult> {
+    const { answer } = await pool.run(
       { source, paramsJSON: JSON.stringify(params), limits: { ...DEFAULT_CODE_LIMITS, timeoutMs: 20_000 } },
-      { deadlineMs: 20_000, onDeadline: () => ({ ok: false, error: 'deadline', logs: [] }) },
+      { deadlineMs: 20_000, onDeadline: () => ({ answer: { ok: false, error: 'deadline', logs: [] } }) },
     );
+    return answer;
   }
 
   it('reaches no host file, environment or network through pyodide’s JavaScript API', async () => {

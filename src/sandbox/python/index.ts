@@ -1,9 +1,9 @@
 import { availableParallelism } from 'node:os';
 import type { CodeLimits } from '../../engine/types.js';
-import type { ScriptRequest, ScriptResult, ScriptRunner } from '../types.js';
+import type { ScriptLog, ScriptRequest, ScriptResult, ScriptRunner } from '../types.js';
 import { WorkerPool } from '../worker-pool.js';
-import { limitExceededMessage } from '../limits.js';
-import type { InterpreterInit, InterpreterRequest, InterpreterResult } from './protocol.js';
+import { limitExceededMessage, type ScriptLimits } from '../limits.js';
+import type { HarnessResult, InterpreterInit, InterpreterRequest, InterpreterResult } from './protocol.js';
 import { InterpreterProcess, preparePyodideFiles, type Confinement, type PyodideFiles } from './process.js';
 
 /** Pure standard-library modules a script may import unless the runtime says otherwise. */
@@ -86,13 +86,13 @@ export function createPythonRunner(options: PythonRunnerOptions = {}): PythonRun
         return { ok: false, error: `code: the node's inputs are not JSON (${error instanceof Error ? error.message : String(error)})`, logs: [] };
       }
       const { limits } = request;
-      const { heapBytes, rssBytes, coldStartMs, image, ...result } = await getPool().run(
+      const { answer, heapBytes, rssBytes, coldStartMs, image } = await getPool().run(
         { source: request.source, paramsJSON, limits },
         {
           signal,
           // Python cannot be interrupted from inside: the deadline kills the process.
           deadlineMs: limits.timeoutMs,
-          onDeadline: () => ({ ok: false, error: limitExceededMessage('timeoutMs', limits), limit: 'timeoutMs', logs: [] }),
+          onDeadline: () => ({ answer: { ok: false, error: '', limit: 'timeoutMs', logs: [] } }),
         },
       );
       if (heapBytes !== undefined) lastHeapBytes = heapBytes;
@@ -100,7 +100,7 @@ export function createPythonRunner(options: PythonRunnerOptions = {}): PythonRun
       if (coldStartMs !== undefined) coldStartsMs.push(coldStartMs);
       // Interpreters started from now on begin from this image (made before any script ran).
       if (image && !init.image) init.image = image;
-      return result;
+      return scriptResult(answer, limits);
     },
     async close() {
       const current = pool;
@@ -111,6 +111,19 @@ export function createPythonRunner(options: PythonRunnerOptions = {}): PythonRun
       (await prepared?.catch(() => undefined))?.files.cleanup?.();
     },
   };
+}
+
+const TRUNCATED_NOTICE: ScriptLog = { level: 'warning', message: 'console output truncated (consoleBytes limit reached)' };
+
+/** The harness's answer as a runner result; limit failures are worded as for JavaScript. */
+function scriptResult(answer: HarnessResult, limits: ScriptLimits): ScriptResult {
+  const logs: ScriptLog[] = answer.logs.map((message) => ({ level: 'log', message }));
+  if (answer.truncated) logs.push(TRUNCATED_NOTICE);
+  if (answer.ok) return { ok: true, value: answer.value, logs };
+  if (!answer.limit) return { ok: false, error: answer.error, logs };
+  const named = limitExceededMessage(answer.limit, limits);
+  // A RecursionError carries the script's line; the other limits have nothing to add.
+  return { ok: false, error: answer.limit === 'stackBytes' ? `${named}: ${answer.error}` : named, limit: answer.limit, logs };
 }
 
 /** The runner a code executor builds from the runtime's code limits (`workers` caps the interpreters). */

@@ -7,15 +7,16 @@
  *   taken after start-up once a script has answered (so it costs nothing on the request path);
  * - what restores it was captured before any script ran, so a script that reaches JavaScript
  *   cannot switch the restore off by patching prototypes;
+ * - JavaScript objects are not in that memory: a script that touched one is answered, and then the
+ *   process asks to be replaced;
  * - nothing of Node is left in the global scope for such a script (no fetch, no process.binding).
  *
  * Messages (IPC, advanced serialization): the parent sends one `init`, then `job`s one at a time; this
- * process answers `ready` (WORKER_READY) once, then one reply per job (WorkerReplyMessage).
+ * process answers `ready` (WORKER_READY) once, then one reply per job (WorkerReplyMessage) carrying the
+ * harness's answer as it is; the runner words it (./index.ts).
  * It imports nothing of the project at run time: it runs from its own source text, not from a file.
  */
 import { constants as fsConstants } from 'node:fs';
-import type { ScriptLimits } from '../limits.js';
-import type { ScriptLog } from '../types.js';
 import type { WorkerJobMessage, WorkerReplyMessage } from '../worker-pool.js';
 import type { HarnessResult, InterpreterInit, InterpreterRequest, InterpreterResult } from './protocol.js';
 
@@ -185,24 +186,6 @@ function zeroRunsOf(bytes: Uint8Array): number[] {
   return runs;
 }
 
-const TRUNCATED_NOTICE: ScriptLog = { level: 'warning', message: 'console output truncated (consoleBytes limit reached)' };
-
-function limitMessage(limit: keyof ScriptLimits, limits: ScriptLimits): string {
-  const unit = limit === 'timeoutMs' ? 'ms' : 'bytes';
-  return `code: ${limit} exceeded (${limits[limit]} ${unit})`;
-}
-
-/** The harness's answer as a runner result; limit failures are worded as for JavaScript (sandbox/limits.ts). */
-function toResult(answer: HarnessResult, limits: ScriptLimits): InterpreterResult {
-  const logs: ScriptLog[] = answer.logs.map((message) => ({ level: 'log', message }));
-  if (answer.truncated) logs.push(TRUNCATED_NOTICE);
-  if (answer.ok) return { ok: true, value: answer.value, logs };
-  if (!answer.limit) return { ok: false, error: answer.error, logs };
-  const named = limitMessage(answer.limit, limits);
-  // A RecursionError carries the script's line; the other limits have nothing to add.
-  return { ok: false, error: answer.limit === 'stackBytes' ? `${named}: ${answer.error}` : named, limit: answer.limit, logs };
-}
-
 async function startInterpreter(init: InterpreterInit): Promise<{ pyodide: Pyodide; image?: Uint8Array }> {
   const { loadPyodide } = (await import(new URL('pyodide.mjs', `file://${pyodideDir}/`).href)) as PyodideModule;
   const config = {
@@ -328,7 +311,7 @@ async function serve(init: InterpreterInit & { harness: string }): Promise<void>
     // A script that touched a JavaScript object, or still holds one, got past the harness: JavaScript
     // state is not in the copy, so this process is not trusted with another script.
     if (touchedJavaScript || countRefs() !== pristineRefs) retire = true;
-    const result = toResult(answer, limits);
+    const result: InterpreterResult = { answer };
     result.heapBytes = apply(byteLength, apply(memoryBuffer, wasm, []), []);
     result.rssBytes = residentBytes();
     if (first) {

@@ -1,5 +1,4 @@
 import type { ScriptLimits } from '../limits.js';
-import type { ScriptResult } from '../types.js';
 
 /** What a Python interpreter process is started with (its first message). */
 export interface InterpreterInit {
@@ -16,8 +15,9 @@ export interface InterpreterRequest {
   limits: ScriptLimits;
 }
 
-/** The runner's result plus facts about the interpreter, for stats and benches. */
-export type InterpreterResult = ScriptResult & {
+/** What an interpreter process answers for one script: the harness's answer plus facts for stats and benches. */
+export interface InterpreterResult {
+  answer: HarnessResult;
   /** The interpreter's wasm heap after the run (bytes). */
   heapBytes?: number;
   /** The interpreter process's resident memory after the run (bytes). */
@@ -26,7 +26,7 @@ export type InterpreterResult = ScriptResult & {
   coldStartMs?: number;
   /** The memory image this interpreter made at start (only when it started without one); on its first result only. */
   image?: Uint8Array;
-};
+}
 
 /** The harness's JSON answer, parsed. */
 export type HarnessResult =
