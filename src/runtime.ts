@@ -811,10 +811,11 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     async close() {
       if (closed) return;
       closed = true;
-      waits.close();
+      const waitsClosed = waits.close();
       // A waiting task in a store is durable: it waits there for its signal (any runtime continues it).
       for (const task of tasks.values()) if (!(store && task.status === 'waiting')) task.cancel('runtime closed');
       await Promise.all([...new Set(executors.values())].map((executor) => executor.close?.()));
+      await waitsClosed; // a scan or timeout in flight ends before the store closes under it
       await recovered;
       await journal?.close();
       await store?.close();

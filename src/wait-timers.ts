@@ -48,6 +48,8 @@ export class WaitTimers {
   private scanTimer: NodeJS.Timeout | undefined;
   /** The scan running now, if any: scans never overlap. */
   private scanning: Promise<void> | undefined;
+  /** Timeouts being fired now (`due` in flight): close() waits for them, they use the store. */
+  private readonly firing = new Set<Promise<void>>();
   private closed = false;
 
   constructor(
@@ -62,7 +64,7 @@ export class WaitTimers {
     const timer = setTimeout(() => {
       this.timers.delete(key);
       if (Date.now() < deadline) return this.arm(taskID, nodeID, deadline);
-      this.options.due(taskID, nodeID).then(
+      const firing = this.options.due(taskID, nodeID).then(
         (timedOut) => {
           // Taken meanwhile: the next scan reads what the task waits on now.
           if (!timedOut) this.scanned.delete(taskID);
@@ -72,6 +74,8 @@ export class WaitTimers {
           process.emitWarning(`flowgram: the wait of node "${nodeID}" in task ${taskID} could not time out: ${errorMessage(error)}`, 'FlowgramWaitWarning');
         },
       );
+      this.firing.add(firing);
+      void firing.finally(() => this.firing.delete(firing));
     }, Math.min(Math.max(0, deadline - Date.now()), MAX_DELAY_MS));
     timer.unref(); // a wait alone keeps no process alive
     this.timers.set(key, timer);
@@ -91,11 +95,16 @@ export class WaitTimers {
     return this.scan();
   }
 
-  close(): void {
+  /**
+   * Disarms everything and stops scanning. Resolves once the scan and the timeouts already in flight
+   * have ended: the owner closes the store only after that, so none of them reads a closed store.
+   */
+  async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.scanTimer);
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
+    await Promise.all([this.scanning, ...this.firing]);
   }
 
   private scan(): Promise<void> {
@@ -113,6 +122,7 @@ export class WaitTimers {
     const waiting = await store.listTasks({ status: 'waiting', limit: MAX_REARMED, offset: 0 });
     const listed = new Set<string>();
     for (const summary of waiting) {
+      if (this.closed) return; // closing: what is left to read would arm nothing
       listed.add(summary.id);
       const seen = this.scanned.get(summary.id);
       if (seen !== undefined && scan - seen < RESCAN_EVERY) continue;

@@ -48,6 +48,7 @@ export function checkSignal(taskID: string, nodeID: string, node: { outputs?: IJ
 
 export class WaitingTasks {
   private readonly timers: WaitTimers;
+  private closing = false;
 
   constructor(private readonly host: WaitingTasksHost) {
     this.timers = new WaitTimers(host.store, {
@@ -103,8 +104,10 @@ export class WaitingTasks {
     return this.timers.watchStore(intervalMs);
   }
 
-  close(): void {
-    this.timers.close();
+  /** Stops the timeouts; resolves once those in flight have ended (the store may close after that). */
+  close(): Promise<void> {
+    this.closing = true;
+    return this.timers.close();
   }
 
   /** A wait's deadline passed: its node fails with FLOWGRAM_ERR_NODE_TIMEOUT (onError decides what follows). False when it no longer waits. */
@@ -115,8 +118,9 @@ export class WaitingTasks {
       });
       return true;
     } catch (failure) {
-      // Answered, cancelled or taken by another runtime meanwhile: nothing to time out.
-      if (failure instanceof FlowgramError && (failure.code === ErrorCodes.TASK_CONFLICT || failure.code === ErrorCodes.TASK_NOT_FOUND)) return false;
+      // Answered, cancelled or taken by another runtime meanwhile: nothing to time out. Closing: a peer
+      // or the next start times it out (a wait claimed just before is settled by their recovery).
+      if (failure instanceof FlowgramError && (failure.code === ErrorCodes.TASK_CONFLICT || failure.code === ErrorCodes.TASK_NOT_FOUND || failure.code === ErrorCodes.SHUTTING_DOWN)) return false;
       throw failure;
     }
   }
@@ -124,6 +128,8 @@ export class WaitingTasks {
   /** Checks (`check` throws), claims the wait in the store, and answers it where the task is: in memory, or continued from the store. */
   private async answer(taskID: string, nodeID: string, answer: WaitAnswer, check: (document: WorkflowDocument, waiting: string[]) => void): Promise<Task> {
     const { store } = this.host;
+    // Nothing is claimed once closing: a task continued now would only be cancelled by the close.
+    if (this.closing) throw new FlowgramError(ErrorCodes.SHUTTING_DOWN, 'runtime: closed, no new tasks are accepted');
     const live = this.host.live(taskID);
     if (live?.status === 'waiting' && live.document) {
       check(live.document, live.waitingNodes().map((wait) => wait.nodeID));

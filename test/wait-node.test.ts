@@ -31,6 +31,7 @@ import { testExecutors } from './fixtures/test-nodes.js';
 import { httpNode, stepCalls } from './helpers/counted-flow.js';
 import { startEchoServer, type EchoServer } from './helpers/echo-server.js';
 import { postgresBinDir, startPostgres, type PostgresInstance } from './helpers/postgres.js';
+import { hearWarnings } from './helpers/process-warnings.js';
 import { redisBinary, startRedis } from './helpers/redis.js';
 import { request, startTestServer } from './helpers/server-harness.js';
 import { killStoreServer, startStoreServer, storeServerChildren } from './helpers/store-server-process.js';
@@ -183,6 +184,82 @@ describe('wait node with the SDK', () => {
       edges: [{ sourceNodeID: 'start_0', targetNodeID: 'loop' }, { sourceNodeID: 'loop', targetNodeID: 'end_0' }],
     };
     expect(runtime.validate(flow).errors).toEqual(['nodes[1].blocks[1].type: a "wait" node must be on the workflow\'s top level, not inside a loop']);
+  });
+});
+
+describe('closing while a task waits', () => {
+  it('a runtime closed during its scan of the store for waiting tasks lets the scan end first: no warning, the task still waits in the store', async () => {
+    const path = join(dir, 'close-mid-scan.db');
+    const sqlite = createSqliteStore({ path });
+    // The scan's listing of waiting tasks can be held at a gate: close() then begins with a scan in flight.
+    let gate: { held: () => void; open: Promise<void> } | undefined;
+    const store: TaskStore = {
+      ...sqlite,
+      async listTasks(filter) {
+        const held = filter.status === 'waiting' ? gate : undefined;
+        if (held) {
+          gate = undefined;
+          held.held();
+          await held.open;
+        }
+        return sqlite.listTasks(filter);
+      },
+    };
+    const runtime = createRuntime({ store, recovery: { leaseMs: 50 } });
+    const task = runtime.start(approvalFlow({ timeoutMs: 60_000 }), { q: 'closing?' });
+    for (let waited = 0; task.status !== 'waiting'; waited += 10) {
+      if (waited > 10_000) throw new Error(`the task did not wait: ${task.status}`);
+      await sleep(10);
+    }
+    await runtime.flush();
+    let openGate!: () => void;
+    const scanHeld = new Promise<void>((held) => (gate = { held, open: new Promise<void>((open) => (openGate = open)) }));
+    await scanHeld;
+
+    const warnings = hearWarnings();
+    try {
+      const closed = runtime.close();
+      await sleep(100); // were close() not waiting for the scan, the store would be closed by now
+      openGate();
+      await closed;
+    } finally {
+      await warnings.stop();
+    }
+    expect(warnings.heard).toEqual([]);
+    const reopened = createSqliteStore({ path });
+    try {
+      expect((await reopened.getTask(task.id))?.status).toBe('waiting');
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it.skipIf(redisBinary() === undefined)('a queue worker closed while a task it left waiting has a live report refresh pending publishes nothing after its connection quits: no warning', async () => {
+    const redis = await startRedis();
+    const path = join(dir, 'queue-close.db');
+    const runtime = createRuntime();
+    const service = createQueueTaskService(runtime, { url: redis.url, store: createSqliteStore({ path }) });
+    const reader = createSqliteStore({ path });
+    // A live report refresh is due this long after the task's last event: after the worker has closed.
+    const worker = await startQueueWorker({ url: redis.url, store: createSqliteStore({ path }), lockMs: 5_000, publisher: { reportIntervalMs: 300 } });
+    const warnings = hearWarnings();
+    try {
+      const { taskID } = await service.run({ schema: JSON.stringify(approvalFlow()), inputs: { q: 'closing?' } });
+      for (let waited = 0; (await reader.getTask(taskID))?.status !== 'waiting'; waited += 10) {
+        if (waited > 20_000) throw new Error('the task did not wait');
+        await sleep(10);
+      }
+      expect(await worker.close()).toBe('finished');
+      await sleep(500); // past the refresh that was due
+    } finally {
+      await warnings.stop();
+      await worker.close();
+      await service.close();
+      await runtime.close();
+      await reader.close();
+      await redis.stop();
+    }
+    expect(warnings.heard).toEqual([]);
   });
 });
 

@@ -26,6 +26,9 @@ export class TaskEventPublisher {
   private readonly ttlSeconds: number;
   private readonly maxEvents: string;
   private readonly reportIntervalMs: number;
+  /** Live report refreshes not sent yet, by task: close() drops them. */
+  private readonly reportTimers = new Map<string, NodeJS.Timeout>();
+  private closed = false;
 
   constructor(
     private readonly redis: Redis,
@@ -43,19 +46,18 @@ export class TaskEventPublisher {
    */
   follow(task: Task, beforeFinish: () => Promise<void>): Promise<void> {
     const key = eventsKey(task.id);
-    let reportTimer: NodeJS.Timeout | undefined;
     const saveReport = (): void => {
-      reportTimer = undefined;
-      if (!task.ended) this.redis.set(reportKey(task.id), JSON.stringify(task.report()), 'EX', this.ttlSeconds).catch(warnPublishFailed);
+      this.reportTimers.delete(task.id);
+      if (!task.ended) this.send(() => this.redis.set(reportKey(task.id), JSON.stringify(task.report()), 'EX', this.ttlSeconds));
     };
     const publish = (event: TaskEvent): void => {
-      this.redis.xadd(key, 'MAXLEN', '~', this.maxEvents, '*', EVENT_FIELD, JSON.stringify(event)).catch(warnPublishFailed);
-      reportTimer ??= setTimeout(saveReport, this.reportIntervalMs);
+      this.send(() => this.redis.xadd(key, 'MAXLEN', '~', this.maxEvents, '*', EVENT_FIELD, JSON.stringify(event)));
+      if (!this.closed && !this.reportTimers.has(task.id)) this.reportTimers.set(task.id, setTimeout(saveReport, this.reportIntervalMs));
     };
     return new Promise<void>((resolve) => {
       const finish = (event: FinishedEvent): void => {
-        clearTimeout(reportTimer);
-        reportTimer = undefined;
+        clearTimeout(this.reportTimers.get(task.id));
+        this.reportTimers.delete(task.id);
         void beforeFinish()
           .catch(warnPublishFailed)
           .then(() => this.publishFinished(event, task.report()))
@@ -76,25 +78,45 @@ export class TaskEventPublisher {
         },
         { replay: false },
       );
-      this.redis.expire(key, this.ttlSeconds).catch(warnPublishFailed);
+      this.send(() => this.redis.expire(key, this.ttlSeconds));
     });
   }
 
   /** Publishes the end of a task (and its final report) in one transaction; never rejects. */
   async publishFinished(event: FinishedEvent, report: IReport): Promise<void> {
     const key = eventsKey(event.taskID);
-    await this.redis
-      .multi()
-      .set(reportKey(event.taskID), JSON.stringify(report), 'EX', this.ttlSeconds)
-      .xadd(key, 'MAXLEN', '~', this.maxEvents, '*', EVENT_FIELD, JSON.stringify(event))
-      .expire(key, this.ttlSeconds)
-      .exec()
-      .catch(warnPublishFailed);
+    await this.send(() =>
+      this.redis
+        .multi()
+        .set(reportKey(event.taskID), JSON.stringify(report), 'EX', this.ttlSeconds)
+        .xadd(key, 'MAXLEN', '~', this.maxEvents, '*', EVENT_FIELD, JSON.stringify(event))
+        .expire(key, this.ttlSeconds)
+        .exec(),
+    );
   }
 
   /** Forgets an earlier run's events (before a resumable task runs again). */
   async reset(taskID: string): Promise<void> {
-    await this.redis.del(eventsKey(taskID), reportKey(taskID)).catch(warnPublishFailed);
+    await this.send(() => this.redis.del(eventsKey(taskID), reportKey(taskID)));
+  }
+
+  /**
+   * Sends nothing more, from now on (the worker is about to quit its connection; a job run again
+   * elsewhere publishes its task anew). Commands sent before still complete: QUIT waits for them.
+   */
+  close(): void {
+    this.closed = true;
+    for (const timer of this.reportTimers.values()) clearTimeout(timer);
+    this.reportTimers.clear();
+  }
+
+  /** Sends a command unless closed; never rejects. */
+  private async send(command: () => Promise<unknown>): Promise<void> {
+    if (this.closed) return;
+    // A failure after close() is the connection this worker dropped on purpose (the grace ran out).
+    await command().catch((error: unknown) => {
+      if (!this.closed) warnPublishFailed(error);
+    });
   }
 }
 

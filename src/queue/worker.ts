@@ -267,11 +267,14 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
 
   let closing: Promise<'finished' | 'handed-back'> | undefined;
   async function shutdown(graceMs: number): Promise<'finished' | 'handed-back'> {
-    waitTimers.close(); // the other workers time the waits out
+    const waitTimersClosed = waitTimers.close(); // the other workers time the waits out
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<'handed-back'>((resolve) => (timer = setTimeout(() => resolve('handed-back'), graceMs)));
     const outcome = await Promise.race([worker.close().then(() => 'finished' as const), graceOver]);
     clearTimeout(timer);
+    // Nothing more goes to Redis: a job run again elsewhere publishes its task's events anew.
+    publisher.close();
+    await waitTimersClosed;
     if (outcome === 'handed-back') {
       // Leave the jobs active: their locks expire and another worker takes them. Nothing is written
       // for them here (cancelling would record them as canceled).
