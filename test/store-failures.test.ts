@@ -15,6 +15,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createRuntime, createSqliteStore, ErrorCodes, type NodeExecutor } from '../src/index.js';
 import { testExecutors } from './fixtures/test-nodes.js';
 import { chain, endNode, input, ref, startNode, workflow } from './fixtures/workflow-builders.js';
+import { hearWarnings } from './helpers/process-warnings.js';
 import { helloSchema, postJson, request, slowSchema, startTestServer, waitForEnd, type TestServer } from './helpers/server-harness.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -164,7 +165,10 @@ describe('a store that cannot write at all', () => {
     const running = await run(server.url, slowSchema(300), { name: 'ends during the outage' });
     expect(running.status).toBe(200);
 
-    // Another process takes the write lock and keeps it: every write of the server fails.
+    // Another process takes the write lock and keeps it: every write of the server fails, and is warned about
+    // (heard here instead of printed into the test run's output).
+    const warnings = hearWarnings();
+    cleanups.push(() => warnings.stop());
     const locker = new Database(path);
     cleanups.push(() => void (locker.open && locker.close()));
     locker.exec('BEGIN IMMEDIATE');
@@ -194,6 +198,9 @@ describe('a store that cannot write at all', () => {
     await waitForEnd(server.url, accepted.body.taskID);
     await server.server.close();
     await server.runtime.close();
+    await warnings.stop();
+    expect(warnings.heard).toContain('FlowgramStoreWarning: flowgram store: write failed: database is locked');
+    for (const warning of warnings.heard) expect(warning).toMatch(/^FlowgramStoreWarning: flowgram store: (write|heartbeat|recovering interrupted tasks) failed: database is locked$/);
 
     const reopened = createSqliteStore({ path });
     try {

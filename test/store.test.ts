@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createMemoryStore, createRuntime, createSqliteStore, ErrorCodes, type TaskStore } from '../src/index.js';
 import { INTERRUPTED_MESSAGE } from '../src/store/recovery.js';
 import { testExecutors } from './fixtures/test-nodes.js';
+import { hearWarnings } from './helpers/process-warnings.js';
 import { expectListingRules } from './helpers/store-contract.js';
 import { chain, delayNode, edge, endNode, failNode, input, ref, startNode, workflow } from './fixtures/workflow-builders.js';
 
@@ -35,7 +36,7 @@ const parseReport = (report: unknown): unknown => TaskReportDefine.schema.output
 const recovery = { leaseMs: 300 };
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A SQLite store that stops writing at `kill()`, as if its process had died there. */
+/** A SQLite store that stops writing and reading at `kill()`, as if its process had died there (its runtime's timers read nothing more). */
 async function killableStore(path: string): Promise<{ store: TaskStore; kill: () => void }> {
   const store = createSqliteStore({ path });
   // Its writer thread starts on the first write (slowly from TypeScript sources): start it before a test's clock runs.
@@ -48,6 +49,8 @@ async function killableStore(path: string): Promise<{ store: TaskStore; kill: ()
       heartbeat: (owner, beating) => (alive ? store.heartbeat(owner, beating) : undefined),
       listOwners: () => (alive ? store.listOwners() : []),
       claimAbandoned: (owner, leaseMs) => (alive ? store.claimAbandoned(owner, leaseMs) : []),
+      listTasks: (filter) => (alive ? store.listTasks(filter) : []),
+      getReport: (taskID) => (alive ? store.getReport(taskID) : undefined),
     },
     kill: () => {
       alive = false;
@@ -299,19 +302,15 @@ describe('runtimes sharing a SQLite file', () => {
       },
     };
     // The provoked failure is warned about: heard here instead of printed into the test run's output.
-    const printers = process.listeners('warning');
-    process.removeAllListeners('warning');
-    const warnings: string[] = [];
-    process.on('warning', (warning) => warnings.push(warning.message));
+    const warnings = hearWarnings();
     const runtime = createRuntime({ executors: testExecutors(), store, recovery: { leaseMs: 100 } });
     try {
       await eventually(async () => expect(await memory.getTask('t')).toMatchObject({ status: 'failed', error: { message: INTERRUPTED_MESSAGE } }));
       expect(failures).toBe(2);
-      await eventually(async () => expect(warnings).toContain('flowgram store: recovering interrupted tasks failed: disk full'));
+      await eventually(async () => expect(warnings.heard).toContain('FlowgramStoreWarning: flowgram store: recovering interrupted tasks failed: disk full'));
     } finally {
       await runtime.close();
-      process.removeAllListeners('warning');
-      for (const printer of printers) process.on('warning', printer);
+      await warnings.stop();
     }
   });
 
