@@ -7,7 +7,8 @@
  * from the stored report: nothing before the wait runs again); a wait's timeout after a restart, and on
  * a peer when the task's server died. Queue mode (real Redis and PostgreSQL): a second API server
  * signals a task a worker left waiting, a worker times a wait out, an API server killed between its
- * claim and the hand-over, a worker killed before its first write.
+ * claim and the hand-over, a worker killed before its first write. Closing while a task waits warns of
+ * nothing: a runtime mid-scan of its store, a queue worker with a live report refresh pending.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
