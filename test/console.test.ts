@@ -475,7 +475,8 @@ describe.skipIf(!available)('web console (chromium)', () => {
     await page.fill('.answer [data-field="labels"]', '[1]');
     allowed = /status of 400/;
     await page.click('[data-action="signal"]');
-    await expect.poll(() => page.textContent('.answer')).toContain('labels must be string');
+    // A round trip to the server (the 400 naming the field): more than the poll's default second on a loaded machine.
+    await expect.poll(() => page.textContent('.answer'), { timeout: 5_000 }).toContain('labels must be string');
     expect(await page.getAttribute('.answer [data-field="labels"]', 'aria-invalid')).not.toBeNull();
     await page.fill('.answer [data-field="labels"]', '');
     await page.click('[data-action="signal"]');
