@@ -8,15 +8,12 @@ import type { NetworkPolicy, NodeExecutor, RuntimeLimits, TaskEvent, WorkflowSta
 import { measureJson } from './json-bounds.js';
 import { limitExceeded, resolveLimits, type TaskLimits } from './limits.js';
 import { defaultExecutors } from './nodes/index.js';
-import { buildDocument, type DocumentNode, type WorkflowDocument } from './schema/document.js';
+import type { DocumentNode, WorkflowDocument } from './schema/document.js';
 import { parseInputsInput, parseSchemaInput } from './schema/parse.js';
-import type { IJsonSchema, WorkflowInputs, WorkflowOutputs, WorkflowSchema } from './schema/types.js';
-import { checkDeclaration } from './schema/declaration.js';
+import type { WorkflowInputs, WorkflowOutputs } from './schema/types.js';
 import { validateInputs } from './schema/validate-inputs.js';
-import { checkSchema, type ValidationReport } from './schema/check-schema.js';
-import type { SchemaIssue } from './schema/validate-schema.js';
-import { moveLiteralSecrets, type LiteralSecret } from './secrets/literals.js';
-import { referencesUnder, secretReferences, unknownSecretMessages, type SecretReference } from './secrets/references.js';
+import type { ValidationReport } from './schema/check-schema.js';
+import { referencesUnder, unknownSecretMessages, type SecretReference } from './secrets/references.js';
 import { SecretStore } from './secrets/store.js';
 import { DEFAULT_LEASE_MS, TaskJournal, type RecoveryOptions } from './store/journal.js';
 import { newOwnerID } from './store/owner.js';
@@ -25,20 +22,13 @@ import { newTaskID } from './store/task-id.js';
 import { emptyCounts, matchesCountFilter, matchesListFilter } from './store/list-filter.js';
 import type { TaskCounts, TaskRecord, TaskStore } from './store/types.js';
 import { WaitingTasks } from './waiting-tasks.js';
+import { Admission, type ConcurrencyOptions } from './runtime/admission.js';
+import { CompiledSchemas, type CompiledSchema, type SchemaInput } from './runtime/compiled-schemas.js';
+import { Retention, type RetentionOptions } from './runtime/retention.js';
 
-export interface RetentionOptions {
-  /** Finished tasks kept in memory. Default 1,000. */
-  maxTasks?: number;
-  /** How long a finished task stays in memory (ms). Default 1 hour. */
-  maxAgeMs?: number;
-}
-
-export interface ConcurrencyOptions {
-  /** Tasks running at once; more wait in a FIFO queue with status `pending`. Default: unlimited. */
-  maxRunningTasks?: number;
-  /** Tasks waiting for a slot; beyond it `start` throws FLOWGRAM_ERR_LIMIT_EXCEEDED. Default: unlimited. */
-  maxQueuedTasks?: number;
-}
+export type { ConcurrencyOptions } from './runtime/admission.js';
+export type { SchemaInput } from './runtime/compiled-schemas.js';
+export type { RetentionOptions } from './runtime/retention.js';
 
 export interface RuntimeOptions {
   /** Executors for custom node types; one with a built-in type replaces the built-in. */
@@ -122,9 +112,6 @@ export interface StartOptions {
   /** Use this task ID instead of a generated one (e.g. one a queue assigned). */
   taskID?: string;
 }
-
-/** A workflow schema as an object (the editor's shape; `meta` and `data` may be left out) or a JSON string. */
-export type SchemaInput = WorkflowSchema | string | object;
 
 export interface ListTasksFilter {
   status?: WorkflowStatusName;
@@ -236,23 +223,6 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-interface CompiledSchema {
-  document: WorkflowDocument | undefined;
-  issues: SchemaIssue[];
-  /** What works but looks wrong (e.g. a ref to an output key its node does not declare). */
-  warnings: string[];
-  /** The start node's declared outputs (the task inputs' schema), found even when the graph is invalid. */
-  inputsSchema: IJsonSchema | undefined;
-  /** The schema as stored and run: literal keys replaced by secret references (the parsed input when it had none). */
-  schema: WorkflowSchema;
-  /** Literal keys to store when a task is accepted. */
-  literals: LiteralSecret[];
-  references: readonly SecretReference[];
-}
-
-const DEFAULT_RETENTION: Required<RetentionOptions> = { maxTasks: 1_000, maxAgeMs: 60 * 60 * 1000 };
-const MAX_CACHED_SCHEMA_STRINGS = 256;
-
 /** The warning a task resumed after its process died gets in its report (one per takeover). */
 function resumedWarning(taskID: string): { id: string; type: 'warning'; message: string; timestamp: number } {
   const now = Date.now();
@@ -274,18 +244,10 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const executors = new Map<string, NodeExecutor>();
   const limits: RuntimeLimits & Readonly<TaskLimits> = { ...options.limits, ...resolveLimits(options.limits) };
   const network: NetworkPolicy = { ...options.network };
-  const retention = { ...DEFAULT_RETENTION, ...options.retention };
   const tasks = new Map<string, Task>();
-  /** Ended tasks in the order they ended, for retention. */
-  const ended: Task[] = [];
-  let endedHead = 0;
+  const retention = new Retention(tasks, options.retention);
+  const admission = new Admission<WorkflowExecution>(options.concurrency);
   let closed = false;
-  const maxRunning = options.concurrency?.maxRunningTasks ?? Number.POSITIVE_INFINITY;
-  const maxQueued = options.concurrency?.maxQueuedTasks ?? Number.POSITIVE_INFINITY;
-  let running = 0;
-  /** Executions waiting for a slot, FIFO; entries cancelled while waiting are skipped. */
-  const waiting: WorkflowExecution[] = [];
-  let waitingHead = 0;
   const store = options.store;
   const secrets = options.secrets ?? new SecretStore();
   const leaseMs = options.recovery?.leaseMs;
@@ -297,60 +259,30 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const journal = store ? new TaskJournal(store, { owner }) : undefined;
   const checkpoints = options.checkpoints ?? store !== undefined;
 
-  function admit(execution: WorkflowExecution): void {
-    running++;
-    execution.start();
-  }
-
-  /** Admits waiting executions into free slots; in a microtask, so a long queue never deepens the stack. */
-  let admitting = false;
-  function admitWaiting(): void {
-    if (admitting) return;
-    admitting = true;
-    queueMicrotask(() => {
-      admitting = false;
-      while (running < maxRunning && waitingHead < waiting.length) {
-        const next = waiting[waitingHead++];
-        if (!next.ended) admit(next);
-      }
-      if (waitingHead === waiting.length) {
-        waiting.length = 0;
-        waitingHead = 0;
-      }
-    });
-  }
-
   /** A task waits for a signal: it frees its slot; with a store it is durable and leaves memory like an ended task. */
   function executionSuspended(execution: WorkflowExecution): void {
-    running--;
-    if (waitingHead < waiting.length) admitWaiting();
+    admission.suspended();
     const task = tasks.get(execution.params.taskID);
     if (!task) return;
     waits.suspended(task);
-    if (store && task.endedAt === 0) retire(task);
+    if (store && !retention.retired(task)) retention.retire(task);
   }
 
   function executionContinued(execution: WorkflowExecution): void {
-    running++;
+    admission.continued();
     const task = tasks.get(execution.params.taskID);
-    if (task) task.endedAt = 0; // running again: retention keeps it until it ends (see prune)
+    if (task) retention.reopen(task);
   }
 
   /** Runs synchronously as each execution ends (no promise per task on the hot path). */
   function executionEnded(execution: WorkflowExecution): void {
     const task = tasks.get(execution.params.taskID);
-    if (execution.started && !execution.suspended) {
-      running--;
-      if (waitingHead < waiting.length) admitWaiting();
-    }
-    // endedAt is still 0 only for the task this execution belongs to (not a later one reusing a deleted ID).
-    if (task && task.ended && task.endedAt === 0) retire(task);
+    admission.ended(execution);
+    // Not retired yet only for the task this execution belongs to (not a later one reusing a deleted ID).
+    if (task && task.ended && !retention.retired(task)) retention.retire(task);
   }
 
-  // Schemas are compiled once: by identity for objects (treat a schema as immutable once passed in),
-  // by content for strings (the server's case).
-  let compiledObjects = new WeakMap<object, CompiledSchema>();
-  let compiledStrings = new Map<string, CompiledSchema>();
+  const compiledSchemas = new CompiledSchemas({ limits, executors, secrets });
 
   function register(executor: NodeExecutor): void {
     if (!isExecutor(executor)) {
@@ -358,70 +290,17 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     }
     executors.set(executor.type, executor);
     // Known types changed, so cached validation results may be stale.
-    compiledObjects = new WeakMap();
-    compiledStrings = new Map();
+    compiledSchemas.clear();
   }
   for (const executor of defaultExecutors()) register(executor);
   for (const executor of options.executors ?? []) register(executor);
-
-  /** Refuses a schema too big or too deep for anything recursive to touch, before anything does. */
-  function bounded(schema: WorkflowSchema, textLength: number | undefined): WorkflowSchema {
-    const measured = measureJson(schema, limits.maxJsonDepth, textLength === undefined ? limits.maxSchemaBytes : Number.POSITIVE_INFINITY);
-    if (measured.exceeded === 'depth') throw limitExceeded('maxJsonDepth', `schema: nests deeper than ${limits.maxJsonDepth} levels`);
-    if (measured.exceeded === 'bytes') throw limitExceeded('maxSchemaBytes', `schema: larger than ${limits.maxSchemaBytes} characters of JSON`);
-    return schema;
-  }
-
-  function compile(input: SchemaInput): CompiledSchema {
-    if (typeof input === 'string') {
-      const cached = compiledStrings.get(input);
-      if (cached) return cached;
-      if (input.length > limits.maxSchemaBytes) throw limitExceeded('maxSchemaBytes', `schema: larger than ${limits.maxSchemaBytes} characters`);
-      const compiled = compileSchema(bounded(parseSchemaInput(input), input.length));
-      if (compiledStrings.size >= MAX_CACHED_SCHEMA_STRINGS) compiledStrings.delete(compiledStrings.keys().next().value as string);
-      compiledStrings.set(input, compiled);
-      return compiled;
-    }
-    const schema = parseSchemaInput(input);
-    const cached = compiledObjects.get(schema);
-    if (cached) return cached;
-    const compiled = compileSchema(bounded(schema, undefined));
-    compiledObjects.set(schema, compiled);
-    return compiled;
-  }
-
-  function compileSchema(input: WorkflowSchema): CompiledSchema {
-    const moved = moveLiteralSecrets(input, (type) => executors.get(type)?.secretInputs, (value) => secrets.literalName(value));
-    const schema = moved.schema as WorkflowSchema;
-    const { issues, warnings } = checkSchema(schema, new Set(executors.keys()));
-    const nodes: unknown[] = Array.isArray(schema.nodes) ? schema.nodes : [];
-    const startIndex = nodes.findIndex((node) => (node as { type?: unknown } | null)?.type === 'start');
-    const outputs = (nodes[startIndex] as { data?: { outputs?: unknown } } | undefined)?.data?.outputs;
-    let inputsSchema: IJsonSchema | undefined;
-    if (outputs !== null && typeof outputs === 'object' && !Array.isArray(outputs)) {
-      const declarationIssues = checkDeclaration(outputs, `nodes[${startIndex}].data.outputs`, limits.maxDeclarationProperties);
-      issues.push(...declarationIssues);
-      // A declaration with odd shapes or unknown types is reported once, by path; ajv would add its own lines for it.
-      if (declarationIssues.length === 0 && !issues.some((issue) => issue.code === 'declaration_type')) inputsSchema = outputs as IJsonSchema;
-    }
-    const document = issues.length === 0 ? buildDocument(schema) : undefined;
-    return {
-      document,
-      issues,
-      warnings: warnings.map((issue) => issue.message),
-      inputsSchema,
-      schema,
-      literals: moved.literals,
-      references: secretReferences(schema),
-    };
-  }
 
   /** The schema's problems and the inputs' (`code` says which: a sound workflow given bad inputs is INPUTS_INVALID). */
   function check(input: SchemaInput, inputs: WorkflowInputs, checkInputs = true): { compiled: CompiledSchema; errors: string[]; code: ErrorCode } {
     if (measureJson(inputs, limits.maxJsonDepth, Number.POSITIVE_INFINITY).exceeded) {
       throw limitExceeded('maxJsonDepth', `inputs: nest deeper than ${limits.maxJsonDepth} levels`);
     }
-    const compiled = compile(input);
+    const compiled = compiledSchemas.compile(input);
     const errors = compiled.issues.map((issue) => issue.message);
     const code = errors.length === 0 && compiled.document ? ErrorCodes.INPUTS_INVALID : ErrorCodes.SCHEMA_INVALID;
     if (checkInputs) errors.push(...validateInputs(compiled.inputsSchema, inputs));
@@ -432,33 +311,6 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   function prepared(schema: SchemaInput, compiled: CompiledSchema): SchemaInput {
     for (const literal of compiled.literals) secrets.adoptLiteral(literal.name, literal.value);
     return compiled.literals.length > 0 ? compiled.schema : schema;
-  }
-
-  function prune(now: number): void {
-    while (endedHead < ended.length) {
-      const oldest = ended[endedHead];
-      const count = ended.length - endedHead;
-      if (count <= retention.maxTasks && now - oldest.endedAt <= retention.maxAgeMs) break;
-      // A task retired while it waited may run again since (a signal): it stays until it ends.
-      if (tasks.get(oldest.id) === oldest && oldest.endedAt !== 0) tasks.delete(oldest.id);
-      endedHead++;
-    }
-    if (endedHead > 1024 && endedHead * 2 > ended.length) {
-      ended.splice(0, endedHead);
-      endedHead = 0;
-    }
-  }
-
-  /** Keeps a task findable; `ended` moves it into retention once it has ended. */
-  function track(task: Task): void {
-    tasks.set(task.id, task);
-    if (task.ended) retire(task);
-  }
-
-  function retire(task: Task): void {
-    task.endedAt = task.endTime ?? Date.now();
-    ended.push(task);
-    prune(task.endedAt);
   }
 
   /** runNode: the secrets the node under test reads (not those of nodes that do not run, nor of inputs given in place of its own). */
@@ -486,13 +338,11 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       for (const message of errors) recorder.message('error', message);
       recorder.workflowFinished('failed', { code, message: errors.join('; ') });
       const task = new Task(recorder, undefined, { code, errors }, stored);
-      track(task);
+      retention.track(task);
       journal?.accept(task, stored);
       return task;
     }
-    if (running >= maxRunning && waiting.length - waitingHead >= maxQueued) {
-      throw limitExceeded('maxQueuedTasks', `${maxQueued} tasks are already waiting to run`);
-    }
+    admission.checkRoom();
     const execution = new WorkflowExecution({
       taskID,
       document,
@@ -508,10 +358,9 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       ...(references.length > 0 ? { secrets: { references, resolve: (names: readonly string[]) => secrets.resolve(names) } } : {}),
     });
     const task = new Task(recorder, execution, undefined, document.schema);
-    track(task);
-    if (running < maxRunning) admit(execution);
-    else waiting.push(execution);
-    // After admit: a workflow that completes synchronously has ended by the time the journal's
+    retention.track(task);
+    admission.submit(execution);
+    // After admission: a workflow that completes synchronously has ended by the time the journal's
     // accept write runs, so it is written once, already ended.
     journal?.accept(task, stored);
     return task;
@@ -649,7 +498,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   }
 
   async function runNode(schema: SchemaInput, nodeID: string, source: RunNodeSource): Promise<NodeRunResult> {
-    const { document, issues } = compile(schema);
+    const { document, issues } = compiledSchemas.compile(schema);
     if (!document || issues.length > 0) {
       const errors = issues.map((issue) => issue.message);
       throw new FlowgramError(ErrorCodes.SCHEMA_INVALID, `schema: ${errors.join('; ')}`, { details: errors });
@@ -705,7 +554,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         return Promise.reject(error);
       }
     },
-    prepareSchema: (schema) => prepared(schema, compile(schema)),
+    prepareSchema: (schema) => prepared(schema, compiledSchemas.compile(schema)),
     validate(schema, rawInputs) {
       let inputs: WorkflowInputs;
       try {
@@ -770,7 +619,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       return task !== undefined || removed === true;
     },
     async listTasks(filter = {}) {
-      prune(Date.now());
+      retention.prune(Date.now());
       const persisted = await stored();
       if (persisted) return persisted.listTasks({ ...filter, limit: filter.limit ?? 100, offset: filter.offset ?? 0 });
       const limit = filter.limit ?? 100;
@@ -799,7 +648,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       return counts;
     },
     registerExecutor: register,
-    stats: () => ({ running, queued: waiting.length - waitingHead, inMemory: tasks.size }),
+    stats: () => ({ running: admission.running, queued: admission.queued, inMemory: tasks.size }),
     storeFailure: () => journal?.failure,
     async flush() {
       // Literal keys first: a task row must never be durable before the secret it references.
