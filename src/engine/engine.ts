@@ -380,14 +380,14 @@ class GraphRun {
     while (this.head < this.tail) {
       if (execution.ended) break;
       if (launched && execution.executions > NODES_BEFORE_YIELDING) {
-        // The clock the last node's end left (no extra reading): past the task's deadline, or the slice's?
+        // The clock the last node's end left (no extra reading): past the task's deadline? (The slice keeps its own, finer clock.)
         const now = this.clock ?? Date.now();
         this.clock = now;
         if (now >= execution.deadline) {
           execution.timeOut();
           break;
         }
-        if (sliceOver(now)) {
+        if (sliceOver()) {
           this.pumping = false;
           this.clock = undefined;
           resumeLater(() => this.pump());

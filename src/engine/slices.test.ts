@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { nestedLoop } from '../../test/fixtures/workflow-builders.js';
 import { createRuntime } from '../runtime.js';
+import { resumeLater, SLICE_MS, sliceLeft } from './slices.js';
 
 const runtime = createRuntime();
 afterAll(() => runtime.close());
@@ -38,5 +39,27 @@ describe('time slices: one task never holds the event loop', () => {
   it('still ends a small workflow inside start()', () => {
     const task = runtime.start({ nodes: [{ id: 'start_0', type: 'start' }, { id: 'end_0', type: 'end' }], edges: [{ sourceNodeID: 'start_0', targetNodeID: 'end_0' }] });
     expect(task.status).toBe('succeeded');
+  });
+
+  it('counts work that began in a timer or I/O callback against the slice the following turn goes on with', async () => {
+    await new Promise<void>((resolve) => resumeLater(resolve));
+    // In a timer callback (work coming from a worker's reply or a deadline is the same): 3 ms of it.
+    const left = await new Promise<number>((resolve) => {
+      setTimeout(() => {
+        sliceLeft();
+        const started = performance.now();
+        while (performance.now() - started < SLICE_MS - 1);
+        // The turn runs next, in the same iteration of the event loop (no timer in between).
+        resumeLater(() => resolve(sliceLeft()));
+      }, 1);
+    });
+    expect(left).toBeLessThan(1);
+  });
+
+  it('opens a fresh slice for work that comes after a turn and its microtasks', async () => {
+    await new Promise<void>((resolve) => resumeLater(resolve));
+    await Promise.resolve();
+    const left = await new Promise<number>((resolve) => setTimeout(() => resolve(sliceLeft()), 1));
+    expect(left).toBeGreaterThan(SLICE_MS - 0.001);
   });
 });

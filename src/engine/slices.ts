@@ -1,37 +1,57 @@
 /**
- * Time slices of synchronous engine work, shared by every task of the process (they all share one
- * event loop). A slice opens when the engine first checks the clock after the event loop turned, and
- * lasts `SLICE_MS`; a run that finds it over hands its continuation to `resumeLater` and returns, so
- * timers and I/O (other requests) run before any task goes on. Continuations resume first in, first
- * out, as many per turn of the event loop as fit in one slice.
+ * Time slices of synchronous work on the main thread, shared by every task of the process (they all
+ * share one event loop): the engine's steps, code nodes tried inline and the sandbox pool's synchronous
+ * waits all count against the same slice. A run that finds the slice over (or too short for what it
+ * is about to do) hands its continuation to `resumeLater` and returns, so timers and I/O (other
+ * requests) run before any task goes on. Continuations resume first in, first out, as many per turn of
+ * the event loop as fit in one slice.
+ *
+ * A slice is one stretch of the event loop's time, not one callback: work that starts in an I/O or
+ * timer callback (a worker's reply, an expired deadline) opens a slice, and the turn that follows in the
+ * same loop iteration (setImmediate runs right after I/O, with no timer in between) goes on with that
+ * slice instead of opening a fresh one. A slice opened by a turn ends with the turn (after its
+ * microtasks): whatever runs next, after the loop polled I/O, opens its own.
  */
 
-/** Longest stretch of synchronous engine work (ms) before the event loop gets a turn. */
+/** Longest stretch of synchronous work (ms) before the event loop gets a turn. */
 export const SLICE_MS = 4;
 
-/** When the open slice ends (epoch ms); 0 while none is open. */
+/** When the open slice ends (performance.now() ms); 0 while none is open. */
 let sliceEnd = 0;
+/** The open slice began outside a turn: the next turn goes on with it rather than opening a fresh one. */
+let openedOutsideTurn = false;
 let turnScheduled = false;
 const waiting: Array<() => void> = [];
 let head = 0;
 
 /**
- * Whether the engine should yield now (`now` is a clock reading the caller has anyway). Opens a slice
- * when none is open; it closes when the event loop next reaches its check phase, i.e. after I/O ran.
+ * Time left in the open slice (ms, ≤ 0 when it is over). Opens a slice when none is open; the event
+ * loop's next turn closes it.
  */
-export function sliceOver(now: number): boolean {
+export function sliceLeft(): number {
+  const now = performance.now();
   if (sliceEnd === 0) {
     sliceEnd = now + SLICE_MS;
+    openedOutsideTurn = true;
     scheduleTurn();
-    return false;
   }
-  return now >= sliceEnd;
+  return sliceEnd - now;
+}
+
+/** Whether synchronous work should stop now and go on after the event loop turned (see `resumeLater`). */
+export function sliceOver(): boolean {
+  return sliceLeft() <= 0;
 }
 
 /** Runs `continuation` after the event loop has had a turn, in the order runs yielded. */
 export function resumeLater(continuation: () => void): void {
   waiting.push(continuation);
   scheduleTurn();
+}
+
+/** A promise that resolves after the event loop has had a turn (the same queue as `resumeLater`). */
+export function nextSlice(): Promise<void> {
+  return new Promise((resolve) => resumeLater(resolve));
 }
 
 function scheduleTurn(): void {
@@ -42,24 +62,41 @@ function scheduleTurn(): void {
 
 function turn(): void {
   turnScheduled = false;
-  sliceEnd = 0;
-  if (head === waiting.length) return;
-  // A new slice for those waiting; whoever does not fit in it waits for the next turn.
-  const now = Date.now();
-  sliceEnd = now + SLICE_MS;
-  scheduleTurn();
-  do {
+  const now = performance.now();
+  // Work that began in this iteration's I/O or timer callbacks already used part of the slice.
+  if (sliceEnd === 0 || !openedOutsideTurn) sliceEnd = now + SLICE_MS;
+  openedOutsideTurn = false;
+  if (head === waiting.length) {
+    sliceEnd = 0;
+    return;
+  }
+  // The continuations' microtasks (a resumed code node, the engine steps it leads to) run in this
+  // slice; once they are done, the loop moves on and the next work opens a slice of its own.
+  queueMicrotask(endTurnAfterMicrotasks);
+  while (head < waiting.length && performance.now() < sliceEnd) {
     const continuation = waiting[head];
     waiting[head++] = NOOP;
     continuation();
-  } while (head < waiting.length && Date.now() < sliceEnd);
+  }
   if (head === waiting.length) {
     waiting.length = 0;
     head = 0;
-  } else if (head > 1024) {
-    waiting.splice(0, head);
-    head = 0;
+  } else {
+    if (head > 1024) {
+      waiting.splice(0, head);
+      head = 0;
+    }
+    scheduleTurn();
   }
+}
+
+/** A tick queued from a microtask runs once the microtask queue is empty: after the turn's work. */
+function endTurnAfterMicrotasks(): void {
+  process.nextTick(endTurn);
+}
+
+function endTurn(): void {
+  if (!openedOutsideTurn) sliceEnd = 0;
 }
 
 const NOOP = (): void => undefined;

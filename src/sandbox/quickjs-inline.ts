@@ -28,6 +28,12 @@ import { POLL_FUNCTION, POLL_MODULE, STACK_POINTER_EXPORT } from './wasm-polling
 
 /** CPU time a script may take on the main thread before it goes to a worker (ms). */
 export const INLINE_BUDGET_MS = 1;
+/**
+ * Room an attempt needs in the current time slice (ms, see engine/slices.ts): its budget, the work
+ * between two looks at the clock and the restore of the snapshot. With less left, it waits for the
+ * next slice, so an attempt never stretches one.
+ */
+export const INLINE_SLICE_MS = INLINE_BUDGET_MS + 0.5;
 /** Heap a script may use on the main thread before it goes to a worker (bytes). */
 export const INLINE_MEMORY_BYTES = 8 * 1024 * 1024;
 /**
@@ -74,6 +80,25 @@ declare const WebAssembly: {
   Instance: new (module: CompiledWasm, imports: Record<string, Record<string, unknown>>) => WasmInstance;
 };
 
+/** Bytes of memory touched per turn of the event loop while the sandbox is made (about a ms of page faults). */
+const TOUCH_CHUNK = 2 * 1024 * 1024;
+const OS_PAGE = 4096;
+
+/**
+ * Writes every OS page of the memory once (each byte keeps its value), so that the OS backs it now:
+ * a script that first touches a stretch of it (a 16 MB typed array, a deep recursion through the
+ * stack) would otherwise pay the page faults inside its budget, ms at a time (a memset of 16 MB over
+ * fresh pages takes 8 ms, over backed ones under 1 ms).
+ */
+async function touchEveryPage(memory: WasmMemory): Promise<void> {
+  const bytes = new Uint8Array(memory.buffer);
+  for (let start = 0; start < bytes.length; start += TOUCH_CHUNK) {
+    const end = Math.min(bytes.length, start + TOUCH_CHUNK);
+    for (let at = start; at < end; at += OS_PAGE) bytes[at] = bytes[at];
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 /** Thrown by the poll once the budget is spent; it unwinds every WebAssembly frame of the attempt. */
 class BudgetSpent extends Error {}
 
@@ -88,7 +113,10 @@ export class InlineQuickJS {
 
   static async create(): Promise<InlineQuickJS> {
     const { module, layout } = await compiledPollingQuickJS();
-    const memory = new WebAssembly.Memory({ initial: BASE_MEMORY / PAGE, maximum: (BASE_MEMORY + INLINE_MEMORY_BYTES) / PAGE });
+    // All of it from the start: growing it inside a script would cost that script page faults (ms for a
+    // few MiB) and the process a garbage collection (V8 counts the growth as external memory).
+    const pages = (BASE_MEMORY + INLINE_MEMORY_BYTES) / PAGE;
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
     // Filled in below; the memory and the poll are made before them and reach them through this.
     const made: { sandbox?: QuickJSSandbox; inline?: InlineQuickJS } = {};
     const grow = memory.grow.bind(memory);
@@ -128,6 +156,7 @@ export class InlineQuickJS {
     });
     made.sandbox = sandbox;
     made.inline = new InlineQuickJS(sandbox);
+    await touchEveryPage(memory);
     for (const source of WARM_UP) sandbox.run({ language: 'javascript', source, paramsJSON: '{"x":1}', limits: WARM_UP_LIMITS });
     return made.inline;
   }
@@ -138,10 +167,7 @@ export class InlineQuickJS {
    * promise that never settles, a syntax error) is an answer: a worker would give the same.
    */
   try(request: SandboxRequest): SandboxResult | undefined {
-    // TypeScript's types are stripped by a compiler that takes ms to load and run: a worker's work.
-    if (request.language !== 'javascript' || request.source.length + request.paramsJSON.length > INLINE_MAX_INPUT || !this.sandbox.usable) {
-      return this.escalate();
-    }
+    if (!this.suits(request)) return this.escalate();
     const { limits } = request;
     this.capReached = false;
     const result = this.sandbox.attempt({ ...request, limits: { ...limits, timeoutMs: Math.min(limits.timeoutMs, INLINE_BUDGET_MS) } });
@@ -150,6 +176,12 @@ export class InlineQuickJS {
     if (stopped || this.capReached || (!result.ok && result.limit !== undefined)) return this.escalate();
     this.counts.inline++;
     return result;
+  }
+
+  /** Whether `request` is tried here at all (otherwise it goes straight to a worker). */
+  suits(request: SandboxRequest): boolean {
+    // TypeScript's types are stripped by a compiler that takes ms to load and run: a worker's work.
+    return request.language === 'javascript' && request.source.length + request.paramsJSON.length <= INLINE_MAX_INPUT && this.sandbox.usable;
   }
 
   private escalate(): undefined {

@@ -1,6 +1,10 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { sliceLeft } from '../engine/slices.js';
 import { DEFAULT_CODE_LIMITS } from './limits.js';
+import { INLINE_SLICE_MS } from './quickjs-inline.js';
 import { createQuickJSRunner } from './quickjs-runner.js';
+import { SANDBOX_THREAD_NICE } from './thread-priority.js';
 import type { ScriptRequest } from './types.js';
 
 const runner = createQuickJSRunner({ workers: 2 });
@@ -53,5 +57,45 @@ describe('QuickJS runner (jobs through each worker\'s shared slot)', () => {
     const sort = 'function main() { const a = new Float64Array(3e6); for (;;) { a.sort(); a.reverse() } }';
     expect(await runner.run(request(sort, { limits }), signal)).toMatchObject({ ok: false, limit: 'timeoutMs' });
     expect(await runner.run(request('function main({ params }) { return params.x }'), signal)).toMatchObject({ ok: true, value: { result: 1 } });
+  });
+
+  it('tries a script on the main thread at once when the time slice has room for its budget, after the event loop turned when not', async () => {
+    await runner.warm?.();
+    const short = request('function main({ params }) { return params.x }');
+    // Which comes first: the answer, or an immediate queued right after the call (the event loop's turn)?
+    const order = async (prepare: () => void): Promise<string[]> => {
+      const seen: string[] = [];
+      await new Promise<void>((resolve) => {
+        setTimeout(() => {
+          prepare();
+          const answered = runner.run(short, signal).then(() => seen.push('answered'));
+          setImmediate(() => seen.push('turned'));
+          void answered.then(() => setImmediate(resolve));
+        }, 1);
+      });
+      return seen;
+    };
+    // A fresh slice (the timer's own): answered before the event loop turns (unless a loaded machine
+    // stopped the thread for a ms in the middle of the attempt, which sends the script to a worker).
+    let fresh: string[] = [];
+    for (let attempt = 0; attempt < 10 && fresh[0] !== 'answered'; attempt++) fresh = await order(() => sliceLeft());
+    expect(fresh).toEqual(['answered', 'turned']);
+    // A slice with less left than an attempt may take: the attempt waits for the next slice.
+    expect(
+      await order(() => {
+        while (sliceLeft() >= INLINE_SLICE_MS - 0.5);
+      }),
+    ).toEqual(['turned', 'answered']);
+  });
+
+  it.skipIf(process.platform !== 'linux')('runs its workers at a lower CPU priority than the thread of the event loop (Linux)', async () => {
+    const niceOf = (stat: string): number => Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    const ownNice = niceOf(readFileSync('/proc/thread-self/stat', 'utf8'));
+    await runner.warm?.();
+    const nices = readdirSync('/proc/self/task').map((tid) => niceOf(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')));
+    expect(nices.filter((nice) => nice === SANDBOX_THREAD_NICE).length).toBeGreaterThanOrEqual(2);
+    // Only the workers' threads: the host's is as it was.
+    expect(niceOf(readFileSync('/proc/thread-self/stat', 'utf8'))).toBe(ownNice);
+    expect(ownNice).not.toBe(SANDBOX_THREAD_NICE);
   });
 });

@@ -1,8 +1,8 @@
 import { availableParallelism } from 'node:os';
 import type { CodeLimits } from '../engine/types.js';
-import { resumeLater, sliceOver } from '../engine/slices.js';
+import { nextSlice, resumeLater, sliceLeft } from '../engine/slices.js';
 import { DEFAULT_CODE_LIMITS, limitExceededMessage } from './limits.js';
-import { InlineQuickJS } from './quickjs-inline.js';
+import { INLINE_SLICE_MS, InlineQuickJS } from './quickjs-inline.js';
 import { decodeSandboxResult, encodeSandboxRequest } from './quickjs-frames.js';
 import type { SandboxRequest, SandboxResult } from './quickjs-sandbox.js';
 import { compiledQuickJS } from './quickjs-wasm.js';
@@ -25,9 +25,11 @@ const DEADLINE_GRACE_MS = 250;
  * travel as messages.
  */
 const CHANNEL_BYTES = 2 * 1024 * 1024;
-/** How long one script may hold the event loop while the host waits for it, and how long scripts may in a row. */
+/**
+ * How long the host may wait synchronously for a script that was not tried inline (TypeScript, large
+ * inputs), within what is left of the current time slice.
+ */
 const SYNC_WAIT_MS = 1;
-const SYNC_STRETCH_MS = 2;
 const LANGUAGES = ['javascript', 'typescript'] as const;
 
 /**
@@ -61,12 +63,12 @@ export function createQuickJSRunner(options: QuickJSRunnerOptions = {}): ScriptR
         size,
         ...workerEntry(new URL('./quickjs-worker.js', import.meta.url)),
         workerData,
+        // Replacing a killed worker counts against the host's time slices like any other work here.
+        schedule: resumeLater,
         channel: {
           bytes: CHANNEL_BYTES,
           encodeRequest: encodeSandboxRequest,
           decodeResult: decodeSandboxResult,
-          syncWaitMs: SYNC_WAIT_MS,
-          syncStretchMs: SYNC_STRETCH_MS,
         },
       });
     });
@@ -90,22 +92,24 @@ export function createQuickJSRunner(options: QuickJSRunnerOptions = {}): ScriptR
       }
       const limits = { ...request.limits, memoryBytes: Math.min(request.limits.memoryBytes, memoryBytes) };
       const job: SandboxRequest = { language: request.language, source: request.source, paramsJSON, limits };
+      let triedInline = false;
       if (!inline) void startInline();
-      else {
-        // Inline attempts share the engine's time slices: when the slice is used up, the event loop turns first.
-        if (sliceOver(Date.now())) await new Promise<void>((resolve) => resumeLater(resolve));
+      else if (inline.suits(job)) {
+        // Inline attempts share the engine's time slices and start only with room for their whole budget.
+        while (sliceLeft() < INLINE_SLICE_MS) await nextSlice();
         if (signal.aborted) throw signal.reason;
         const answered = inline.try(job);
         if (answered) return toScriptResult(answered);
+        triedInline = true;
       }
-      const result = await (await getPool()).run(
-        job,
-        {
-          signal,
-          deadlineMs: limits.timeoutMs + DEADLINE_GRACE_MS,
-          onDeadline: () => ({ ok: false, error: limitExceededMessage('timeoutMs', limits), limit: 'timeoutMs', logs: [] }),
-        },
-      );
+      const started = await getPool();
+      const result = await started.run(job, {
+        signal,
+        deadlineMs: limits.timeoutMs + DEADLINE_GRACE_MS,
+        onDeadline: () => ({ ok: false, error: limitExceededMessage('timeoutMs', limits), limit: 'timeoutMs', logs: [] }),
+        // A script that overran its inline budget will not answer within a moment: no synchronous wait for it.
+        syncWaitMs: triedInline ? 0 : Math.min(SYNC_WAIT_MS, sliceLeft()),
+      });
       return toScriptResult(result);
     },
     async close() {

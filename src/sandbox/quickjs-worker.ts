@@ -8,6 +8,7 @@ import { decodeSandboxRequest, encodeSandboxResult } from './quickjs-frames.js';
 import { QuickJSSandbox, type SandboxRequest, type SandboxResult } from './quickjs-sandbox.js';
 import type { CompiledWasm, MemoryLayout } from './quickjs-wasm.js';
 import { ChannelState, SharedChannel, type ChannelBuffers } from './shared-channel.js';
+import { lowerThreadPriority } from './thread-priority.js';
 import { WORKER_READY, type WorkerJobMessage, type WorkerReplyMessage } from './worker-pool.js';
 
 export interface QuickJSWorkerData {
@@ -30,6 +31,8 @@ const BASE_MEMORY = 16 * 1024 * 1024;
 const port = parentPort;
 if (!port) throw new Error('quickjs-worker must run in a worker thread');
 const { memoryBytes, wasmModule, layout, channel: buffers } = workerData as QuickJSWorkerData;
+// Before any script runs: a script spinning here never takes a core from the host's event loop.
+lowerThreadPriority();
 
 // QuickJS's own allocation accounting misses large strings and buffers in this build, so the hard
 // memory bound is the WebAssembly memory itself: growing past it makes malloc fail, and QuickJS

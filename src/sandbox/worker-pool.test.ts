@@ -13,6 +13,48 @@ parentPort.on('message', ({ id, request }) => {
 parentPort.postMessage('ready');
 `;
 
+/**
+ * A worker that takes jobs through the shared slot (see shared-channel.ts: state, length, retire, job):
+ * the request is how many ms to work; it answers 'done:<ms>' in place. Its thread stays in this loop.
+ */
+const SLOT_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const control = new Int32Array(workerData.channel.control);
+const data = new Uint8Array(workerData.channel.data);
+parentPort.postMessage('ready');
+for (;;) {
+  const state = Atomics.load(control, 0);
+  if (state !== 1) { Atomics.wait(control, 0, state, 50); continue; }
+  const request = Buffer.from(data.subarray(0, Atomics.load(control, 1))).toString();
+  const until = Date.now() + Number(request);
+  while (Date.now() < until);
+  const reply = Buffer.from('done:' + request);
+  data.set(reply);
+  Atomics.store(control, 1, reply.length);
+  Atomics.store(control, 2, 0);
+  Atomics.store(control, 0, 2);
+  Atomics.notify(control, 0);
+}
+`;
+
+const SLOT_CHANNEL = {
+  bytes: 1024,
+  encodeRequest: (request: string, bytes: Uint8Array): number => {
+    const encoded = Buffer.from(request);
+    bytes.set(encoded);
+    return encoded.length;
+  },
+  decodeResult: (bytes: Uint8Array): string => Buffer.from(bytes).toString(),
+};
+
+/** Whether `promise` settles while only microtasks run (the job was answered inside `run`, before the event loop turned). */
+async function settlesBeforeTheLoopTurns(promise: Promise<unknown>): Promise<boolean> {
+  let settled = false;
+  void promise.then(() => (settled = true));
+  for (let i = 0; i < 5; i++) await null;
+  return settled;
+}
+
 const pools: Array<WorkerPool<string, string>> = [];
 
 function createPool(options: Partial<WorkerPoolOptions<string, string>> = {}): WorkerPool<string, string> {
@@ -95,5 +137,36 @@ describe('WorkerPool', () => {
     await pool.close();
     await Promise.all([running, queued]);
     await expect(pool.run('late', job())).rejects.toBeInstanceOf(PoolClosedError);
+  });
+
+  it('waits synchronously for a reply through the slot only as long as the caller allows', async () => {
+    const pool = createPool({ size: 1, entry: SLOT_WORKER, workerData: {}, channel: SLOT_CHANNEL });
+    await pool.warm();
+    const allowed = pool.run('5', { ...job(), syncWaitMs: 5_000 });
+    expect(await settlesBeforeTheLoopTurns(allowed)).toBe(true);
+    expect(await allowed).toBe('done:5');
+    // Not allowed (the caller's time slice is used up, or the script is known to be long): the loop turns first.
+    const notAllowed = pool.run('5', job());
+    expect(await settlesBeforeTheLoopTurns(notAllowed)).toBe(false);
+    expect(await notAllowed).toBe('done:5');
+    const tooShort = pool.run('200', { ...job(), syncWaitMs: 1 });
+    expect(await settlesBeforeTheLoopTurns(tooShort)).toBe(false);
+    expect(await tooShort).toBe('done:200');
+  });
+
+  it('starts the replacement of a retired worker through `schedule`, not in the middle of what retired it', async () => {
+    const scheduled: Array<() => void> = [];
+    const pool = createPool({ size: 1, schedule: (work) => scheduled.push(work) });
+    expect(await pool.run('retire', job())).toBe('echo:retire');
+    expect(pool.workers).toBe(0);
+    expect(scheduled).toHaveLength(1);
+    scheduled[0]();
+    expect(pool.workers).toBe(1);
+    expect(await pool.run('after', job())).toBe('echo:after');
+    // A job that came first started a worker itself: the replacement does not add one beyond `size`.
+    expect(await pool.run('retire', job())).toBe('echo:retire');
+    expect(await pool.run('again', job())).toBe('echo:again');
+    scheduled[1]();
+    expect(pool.workers).toBe(1);
   });
 });

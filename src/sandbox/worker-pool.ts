@@ -55,6 +55,11 @@ export interface WorkerPoolOptions<Request = unknown, Result = unknown> {
   channel?: WorkerChannelOptions<Request, Result>;
   /** Starts a worker of another kind than a thread running `entry` (no `channel` then). */
   start?: () => PoolWorker;
+  /**
+   * Runs upkeep that need not happen at once (starting a replacement for a retired worker), e.g. in
+   * the host's time slices; default: setImmediate.
+   */
+  schedule?: (work: () => void) => void;
 }
 
 export interface WorkerChannelOptions<Request, Result> {
@@ -62,13 +67,6 @@ export interface WorkerChannelOptions<Request, Result> {
   bytes: number;
   encodeRequest(request: Request, bytes: Uint8Array): number | undefined;
   decodeResult(bytes: Uint8Array): Result;
-  /**
-   * How long one job may block the event loop waiting for its reply (ms) before the pool waits
-   * asynchronously, and how long jobs answered that way may keep it in a row (a stretch ends when
-   * the event loop turns). A short script then costs a few µs of hand-over instead of two event-loop hops.
-   */
-  syncWaitMs: number;
-  syncStretchMs: number;
 }
 
 export interface WorkerJobOptions<Result> {
@@ -76,6 +74,13 @@ export interface WorkerJobOptions<Result> {
   /** Kill the worker after this long (ms) and settle with `onDeadline()`: the last resort against a stuck job. */
   deadlineMs: number;
   onDeadline: () => Result;
+  /**
+   * With `channel`: how long the caller lets this job block the event loop waiting for its reply (ms),
+   * counted from the call to `run` (a job that has to wait for a worker does not wait synchronously
+   * later, outside the caller's time). A short job then costs a few µs of hand-over instead of two
+   * event-loop hops. Default 0: the pool always waits asynchronously.
+   */
+  syncWaitMs?: number;
 }
 
 interface Job<Request, Result> {
@@ -84,6 +89,8 @@ interface Job<Request, Result> {
   readonly options: WorkerJobOptions<Result>;
   resolve(result: Result): void;
   reject(error: unknown): void;
+  /** Until when (performance.now() ms) the caller lets the pool wait for the reply synchronously. */
+  readonly syncWaitUntil: number;
   slot?: Slot<Request, Result>;
   settled?: boolean;
   requeues?: number;
@@ -115,8 +122,6 @@ export class WorkerPool<Request, Result> {
   private nextID = 1;
   private closed = false;
   private readonly readyWaiters: Array<() => void> = [];
-  /** When the current run of synchronously answered jobs began (-1: none since the event loop last turned). */
-  private stretchStart = -1;
   /** Jobs answered synchronously whose callers have not had a microtask turn yet. */
   private undelivered = 0;
   /** Until when jobs are seen overlapping (several callers at once): none waits synchronously meanwhile. */
@@ -134,7 +139,8 @@ export class WorkerPool<Request, Result> {
     const signal = options.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<Result>((resolve, reject) => {
-      const job: Job<Request, Result> = { id: this.nextID++, request, options, resolve, reject };
+      const syncWaitUntil = options.syncWaitMs ? performance.now() + options.syncWaitMs : 0;
+      const job: Job<Request, Result> = { id: this.nextID++, request, options, resolve, reject, syncWaitUntil };
       if (signal) {
         job.onAbort = () => this.abort(job, signal.reason);
         signal.addEventListener('abort', job.onAbort, { once: true });
@@ -221,11 +227,12 @@ export class WorkerPool<Request, Result> {
     channel?.set(ChannelState.wake);
   }
 
-  /** Waits for a reply in the slot: synchronously for a moment when allowed, then without blocking. */
+  /** Waits for a reply in the slot: synchronously for the time the caller allows, then without blocking. */
   private awaitReply(slot: Slot<Request, Result>, job: Job<Request, Result>, channel: SharedChannel): void {
     let state = channel.state;
-    if (state === ChannelState.request && this.maySyncWait(slot)) {
-      state = channel.waitWhile(ChannelState.request, this.options.channel?.syncWaitMs ?? 0);
+    const left = job.syncWaitUntil - performance.now();
+    if (state === ChannelState.request && left > 0 && this.mayWaitSynchronously(slot)) {
+      state = channel.waitWhile(ChannelState.request, left);
     }
     if (state === ChannelState.request) {
       void channel.changeFrom(ChannelState.request).then(() => this.collect(slot, job, channel));
@@ -237,22 +244,14 @@ export class WorkerPool<Request, Result> {
   /**
    * Only a job that is alone may wait synchronously: none other in flight, none answered synchronously
    * whose caller has not run yet, and none of either for a while (several callers at once, e.g. many
-   * tasks, are better served by the workers in parallel while the host runs the engine). And only
-   * within the stretch, so the event loop turns every few ms.
+   * tasks, are better served by the workers in parallel while the host runs the engine).
    */
-  private maySyncWait(slot: Slot<Request, Result>): boolean {
+  private mayWaitSynchronously(slot: Slot<Request, Result>): boolean {
     const now = performance.now();
     let alone = this.undelivered === 0;
     for (const other of this.slots) if (other !== slot && other.job) alone = false;
     if (!alone) this.concurrentUntil = now + CONCURRENCY_MEMORY_MS;
-    if (now < this.concurrentUntil) return false;
-    if (this.stretchStart < 0) {
-      this.stretchStart = now;
-      setImmediate(() => {
-        this.stretchStart = -1;
-      }).unref();
-    }
-    return now - this.stretchStart < (this.options.channel?.syncStretchMs ?? 0);
+    return now >= this.concurrentUntil;
   }
 
   private collect(slot: Slot<Request, Result>, job: Job<Request, Result>, channel: SharedChannel, synchronous = false): void {
@@ -390,8 +389,14 @@ export class WorkerPool<Request, Result> {
     const index = this.slots.indexOf(slot);
     if (index >= 0) this.slots.splice(index, 1);
     void this.kill(slot);
-    // Replace it right away, so the next script does not wait for a worker to start.
-    if (!this.closed && slot.ready) this.spawn(false);
+    // Replaced soon, so the next script does not wait for a worker to start; not in the middle of what
+    // retired this one (a deadline, an abort, a reply): starting a thread holds the host for ~0.3 ms.
+    if (!this.closed && slot.ready) (this.options.schedule ?? setImmediate)(() => this.replenish());
+  }
+
+  /** Starts an idle worker in place of a retired one, unless jobs have started enough meanwhile. */
+  private replenish(): void {
+    if (!this.closed && this.slots.length < this.options.size) this.spawn(false);
   }
 
   private async kill(slot: Slot<Request, Result>): Promise<void> {
