@@ -16,8 +16,8 @@
  *
  * A short script never leaves the main thread (see src/sandbox/quickjs-inline.ts): each node costs
  * the script and the restore of the snapshot. A script that overruns the budget goes to a worker: the
- * host writes the job into the worker's slot and waits for the answer synchronously (at most 1 ms per
- * script, 2 ms in a row) or asynchronously.
+ * host writes the job into the worker's slot and waits for the answer without blocking (only a script
+ * never tried inline, e.g. TypeScript, is waited for synchronously, at most 1 ms within the time slice).
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';

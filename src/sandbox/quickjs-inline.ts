@@ -42,10 +42,11 @@ export const INLINE_MEMORY_BYTES = 8 * 1024 * 1024;
  */
 export const INLINE_MAX_INPUT = 64 * 1024;
 /**
- * Counted points (loop iterations, calls) between two looks at the clock: some µs to tens of µs of
- * work (a look costs ~0.1 µs). Larger values let the regex engine and promise jobs run for ms between looks.
+ * Counted points (loop iterations, calls) between two looks at the clock: tens of µs of work, up to
+ * ~0.2 ms in a deep recursion (a look costs ~0.1 µs). At 5,000 an attempt overran its budget by up to
+ * half a ms, which the host's time slice must leave room for.
  */
-const POLL_EVERY = 5_000;
+const POLL_EVERY = 1_000;
 /**
  * Run once when the sandbox is made: WebAssembly functions are compiled on their first call, on this
  * thread, and the first regex, sort or failure would otherwise pay tens of ms inside a script's budget.
