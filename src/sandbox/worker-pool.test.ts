@@ -154,19 +154,28 @@ describe('WorkerPool', () => {
     expect(await tooShort).toBe('done:200');
   });
 
-  it('starts the replacement of a retired worker through `schedule`, not in the middle of what retired it', async () => {
-    const scheduled: Array<() => void> = [];
-    const pool = createPool({ size: 1, schedule: (work) => scheduled.push(work) });
-    expect(await pool.run('retire', job())).toBe('echo:retire');
+  it('starts workers at its upkeep (`schedule`), never in the middle of what asked for them', async () => {
+    let upkeeps = 0;
+    const pool = createPool({
+      size: 1,
+      schedule: (work) => {
+        upkeeps++;
+        setImmediate(work);
+      },
+    });
+    const first = pool.run('retire', job());
+    // Not inside run() (the caller's time), nor inside the reply that retires a worker.
     expect(pool.workers).toBe(0);
-    expect(scheduled).toHaveLength(1);
-    scheduled[0]();
+    expect(await first).toBe('echo:retire');
+    expect(pool.workers).toBe(0);
+    await new Promise((resolve) => setImmediate(resolve));
     expect(pool.workers).toBe(1);
+    expect(upkeeps).toBe(2);
     expect(await pool.run('after', job())).toBe('echo:after');
-    // A job that came first started a worker itself: the replacement does not add one beyond `size`.
+    // A job that came before the upkeep has the worker started for it: the replacement adds none beyond `size`.
     expect(await pool.run('retire', job())).toBe('echo:retire');
     expect(await pool.run('again', job())).toBe('echo:again');
-    scheduled[1]();
+    await new Promise((resolve) => setImmediate(resolve));
     expect(pool.workers).toBe(1);
   });
 });

@@ -56,8 +56,10 @@ export interface WorkerPoolOptions<Request = unknown, Result = unknown> {
   /** Starts a worker of another kind than a thread running `entry` (no `channel` then). */
   start?: () => PoolWorker;
   /**
-   * Runs upkeep that need not happen at once (starting a replacement for a retired worker), e.g. in
-   * the host's time slices; default: setImmediate.
+   * Runs the pool's upkeep: starting workers (for waiting jobs, or in place of retired ones), which
+   * holds the host for ~0.3 ms and more while other workers are being torn down, so it never runs in
+   * the middle of what asked for it (a deadline, an abort, a reply, a new job). E.g. the host's time
+   * slices; default: setImmediate.
    */
   schedule?: (work: () => void) => void;
 }
@@ -126,6 +128,9 @@ export class WorkerPool<Request, Result> {
   private undelivered = 0;
   /** Until when jobs are seen overlapping (several callers at once): none waits synchronously meanwhile. */
   private concurrentUntil = 0;
+  /** Retired workers to replace at the next upkeep (idle ones, which do not keep the process alive). */
+  private replacements = 0;
+  private upkeepScheduled = false;
 
   constructor(private readonly options: WorkerPoolOptions<Request, Result>) {}
 
@@ -183,14 +188,33 @@ export class WorkerPool<Request, Result> {
       if (!slot) break;
       this.assign(slot, this.queue[this.queueHead++]);
     }
-    // Start workers for what still waits, counting those already starting.
-    const starting = this.slots.reduce((count, slot) => count + (slot.ready ? 0 : 1), 0);
-    const waiting = this.queue.length - this.queueHead - starting;
-    for (let i = 0; i < waiting && this.slots.length < this.options.size; i++) this.spawn(true);
+    if (this.queueHead < this.queue.length || this.replacements > 0) this.scheduleUpkeep();
     if (this.queueHead > 64 && this.queueHead * 2 > this.queue.length) {
       this.queue.splice(0, this.queueHead);
       this.queueHead = 0;
     }
+  }
+
+  private scheduleUpkeep(): void {
+    if (this.upkeepScheduled || this.closed) return;
+    this.upkeepScheduled = true;
+    (this.options.schedule ?? setImmediate)(() => {
+      this.upkeepScheduled = false;
+      this.startWorkers();
+    });
+  }
+
+  /**
+   * Starts workers for the jobs still waiting (counting those already starting), then in place of
+   * retired ones, up to `size`. Replacements that no longer fit are not needed: jobs started workers.
+   */
+  private startWorkers(): void {
+    if (this.closed) return;
+    const starting = this.slots.reduce((count, slot) => count + (slot.ready ? 0 : 1), 0);
+    const waiting = this.queue.length - this.queueHead - starting;
+    for (let i = 0; i < waiting && this.slots.length < this.options.size; i++) this.spawn(true);
+    for (; this.replacements > 0 && this.slots.length < this.options.size; this.replacements--) this.spawn(false);
+    this.replacements = 0;
   }
 
   /**
@@ -389,14 +413,11 @@ export class WorkerPool<Request, Result> {
     const index = this.slots.indexOf(slot);
     if (index >= 0) this.slots.splice(index, 1);
     void this.kill(slot);
-    // Replaced soon, so the next script does not wait for a worker to start; not in the middle of what
-    // retired this one (a deadline, an abort, a reply): starting a thread holds the host for ~0.3 ms.
-    if (!this.closed && slot.ready) (this.options.schedule ?? setImmediate)(() => this.replenish());
-  }
-
-  /** Starts an idle worker in place of a retired one, unless jobs have started enough meanwhile. */
-  private replenish(): void {
-    if (!this.closed && this.slots.length < this.options.size) this.spawn(false);
+    // Replaced at the next upkeep, so the next script does not wait for a worker to start.
+    if (!this.closed && slot.ready) {
+      this.replacements++;
+      this.scheduleUpkeep();
+    }
   }
 
   private async kill(slot: Slot<Request, Result>): Promise<void> {
