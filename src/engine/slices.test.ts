@@ -62,4 +62,23 @@ describe('time slices: one task never holds the event loop', () => {
     const left = await new Promise<number>((resolve) => setTimeout(() => resolve(sliceLeft()), 1));
     expect(left).toBeGreaterThan(SLICE_MS - 0.001);
   });
+
+  it('starts a continuation that needs room only in a slice that has it, and keeps those behind it waiting', async () => {
+    await new Promise<void>((resolve) => resumeLater(resolve));
+    const seen = await new Promise<Array<[string, number]>>((resolve) => {
+      const order: Array<[string, number]> = [];
+      setTimeout(() => {
+        sliceLeft();
+        while (sliceLeft() >= 2);
+        resumeLater(() => order.push(['needs 3 ms', sliceLeft()]), 3);
+        resumeLater(() => {
+          order.push(['behind it', sliceLeft()]);
+          resolve(order);
+        });
+      }, 1);
+    });
+    expect(seen.map(([name]) => name)).toEqual(['needs 3 ms', 'behind it']);
+    // A fresh slice, not what was left of the timer's (under 2 ms).
+    expect(seen[0][1]).toBeGreaterThan(2);
+  });
 });

@@ -1,10 +1,10 @@
 /**
  * Time slices of synchronous work on the main thread, shared by every task of the process (they all
- * share one event loop): the engine's steps, code nodes tried inline and the sandbox pool's synchronous
- * waits all count against the same slice. A run that finds the slice over (or too short for what it
- * is about to do) hands its continuation to `resumeLater` and returns, so timers and I/O (other
- * requests) run before any task goes on. Continuations resume first in, first out, as many per turn of
- * the event loop as fit in one slice.
+ * share one event loop): the engine's steps, code nodes tried inline, the sandbox pool's synchronous
+ * waits and its worker starts all count against the same slice. A run that finds the slice over (or
+ * too short for what it is about to do) hands its continuation to `resumeLater` and returns, so timers
+ * and I/O (other requests) run before any task goes on. Continuations resume first in, first out, as
+ * many per turn of the event loop as fit in one slice.
  *
  * A slice is one stretch of the event loop's time, not one callback: work that starts in an I/O or
  * timer callback (a worker's reply, an expired deadline) opens a slice, and the turn that follows in the
@@ -22,6 +22,8 @@ let sliceEnd = 0;
 let openedOutsideTurn = false;
 let turnScheduled = false;
 const waiting: Array<() => void> = [];
+/** For each waiting continuation, the time it needs left in the slice to start (ms). */
+const rooms: number[] = [];
 let head = 0;
 
 /**
@@ -43,15 +45,14 @@ export function sliceOver(): boolean {
   return sliceLeft() <= 0;
 }
 
-/** Runs `continuation` after the event loop has had a turn, in the order runs yielded. */
-export function resumeLater(continuation: () => void): void {
+/**
+ * Runs `continuation` after the event loop has had a turn, in the order runs yielded, once the slice
+ * has `room` ms left for it (a fresh slice always has: at most SLICE_MS is asked). Those behind it wait.
+ */
+export function resumeLater(continuation: () => void, room = 0): void {
   waiting.push(continuation);
+  rooms.push(Math.min(room, SLICE_MS));
   scheduleTurn();
-}
-
-/** A promise that resolves after the event loop has had a turn (the same queue as `resumeLater`). */
-export function nextSlice(): Promise<void> {
-  return new Promise((resolve) => resumeLater(resolve));
 }
 
 function scheduleTurn(): void {
@@ -73,17 +74,21 @@ function turn(): void {
   // The continuations' microtasks (a resumed code node, the engine steps it leads to) run in this
   // slice; once they are done, the loop moves on and the next work opens a slice of its own.
   queueMicrotask(endTurnAfterMicrotasks);
-  while (head < waiting.length && performance.now() < sliceEnd) {
+  while (head < waiting.length) {
+    const left = sliceEnd - performance.now();
+    if (left <= 0 || left < rooms[head]) break;
     const continuation = waiting[head];
     waiting[head++] = NOOP;
     continuation();
   }
   if (head === waiting.length) {
     waiting.length = 0;
+    rooms.length = 0;
     head = 0;
   } else {
     if (head > 1024) {
       waiting.splice(0, head);
+      rooms.splice(0, head);
       head = 0;
     }
     scheduleTurn();

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { CodeLimits } from '../engine/types.js';
-import { nextSlice, resumeLater, sliceLeft } from '../engine/slices.js';
+import { resumeLater, sliceLeft } from '../engine/slices.js';
 import { DEFAULT_CODE_LIMITS, limitExceededMessage } from './limits.js';
 import { INLINE_SLICE_MS, InlineQuickJS } from './quickjs-inline.js';
 import { decodeSandboxResult, encodeSandboxRequest } from './quickjs-frames.js';
@@ -95,10 +95,8 @@ export function createQuickJSRunner(options: QuickJSRunnerOptions = {}): ScriptR
       let triedInline = false;
       if (!inline) void startInline();
       else if (inline.suits(job)) {
-        // Inline attempts share the engine's time slices and start only with room for their whole budget.
-        while (sliceLeft() < INLINE_SLICE_MS) await nextSlice();
+        const answered = sliceLeft() >= INLINE_SLICE_MS ? inline.try(job) : await tryInLaterSlice(inline, job, signal);
         if (signal.aborted) throw signal.reason;
-        const answered = inline.try(job);
         if (answered) return toScriptResult(answered);
         triedInline = true;
       }
@@ -119,6 +117,16 @@ export function createQuickJSRunner(options: QuickJSRunnerOptions = {}): ScriptR
       await (await current?.catch(() => undefined))?.close();
     },
   };
+}
+
+/**
+ * Inline attempts share the engine's time slices and start only with room for their whole budget: this
+ * one runs in the first turn of the event loop whose slice has it, in its place in the queue.
+ */
+function tryInLaterSlice(inline: InlineQuickJS, job: SandboxRequest, signal: AbortSignal): Promise<SandboxResult | undefined> {
+  return new Promise((resolve) => {
+    resumeLater(() => resolve(signal.aborted ? undefined : inline.try(job)), INLINE_SLICE_MS);
+  });
 }
 
 function toScriptResult(result: SandboxResult): ScriptResult {
