@@ -72,6 +72,8 @@ const TERMINATING_TYPES: ReadonlySet<string> = new Set([
 
 /** Nodes a task runs before it first checks the slice clock: a small workflow always ends inside `start()`. */
 const NODES_BEFORE_YIELDING = 64;
+/** Then it looks at the slice's clock every this many nodes (a power of two): a look costs about as much as a small node. */
+const NODES_PER_SLICE_CHECK = 8;
 const RESOLVED: Promise<void> = Promise.resolve();
 const NOOP = (): void => undefined;
 const NO_ITERATIONS: readonly IterationCheckpoint[] = [];
@@ -387,7 +389,7 @@ class GraphRun {
           execution.timeOut();
           break;
         }
-        if (sliceOver()) {
+        if ((execution.executions & (NODES_PER_SLICE_CHECK - 1)) === 0 && sliceOver()) {
           this.pumping = false;
           this.clock = undefined;
           resumeLater(() => this.pump());
