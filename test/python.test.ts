@@ -3,6 +3,7 @@
  * One pool for the whole file, so the interpreter cold start (seconds) is paid once; tests that end
  * an interpreter (timeout, cancel, heap cap, fatal errors) run last and re-warm the pool.
  */
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CODE_LIMITS, type ScriptLimits } from '../src/sandbox/limits.js';
 import { createPythonRunner, DEFAULT_PYTHON_MODULES, type PythonRunner } from '../src/sandbox/python/index.js';
@@ -38,6 +39,15 @@ async function failure(source: string, limits: Partial<ScriptLimits> = {}): Prom
   if (result.ok) throw new Error(`expected a failure, got ${JSON.stringify(result.value)}`);
   return { error: result.error, ...(result.limit ? { limit: result.limit } : {}) };
 }
+
+describe('python interpreter processes', () => {
+  it('run below the host’s priority (nice 10), so a spinning script leaves the event loop its core', () => {
+    const children = execFileSync('ps', ['-o', 'ni=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' });
+    const interpreters = children.split('\n').filter((line) => line.includes('--experimental-permission'));
+    expect(interpreters.length).toBeGreaterThan(0);
+    for (const line of interpreters) expect(line.trim().split(/\s+/)[0]).toBe('10');
+  });
+});
 
 describe('python contract', () => {
   it('hands the params in p["params"] and uses a dict return as the outputs', async () => {

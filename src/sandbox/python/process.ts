@@ -12,9 +12,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { setPriority, tmpdir } from 'node:os';
 import { dirname, join, parse, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SANDBOX_THREAD_NICE } from '../thread-priority.js';
 import { WORKER_READY, type PoolWorker } from '../worker-pool.js';
 import { HARNESS_SOURCE } from './harness.js';
 import type { InterpreterInit } from './protocol.js';
@@ -174,6 +175,14 @@ export class InterpreterProcess extends EventEmitter implements PoolWorker {
     const [file, ...args] = confinedNodeCommand(found, dir, options.heapMb, interpreterProgram());
     const child = spawn(file as string, args, { env: {}, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], serialization: 'advanced' });
     this.child = child;
+    // A spinning script must not take a core from the host's event loop (as for the JavaScript workers).
+    if (child.pid !== undefined) {
+      try {
+        setPriority(child.pid, SANDBOX_THREAD_NICE);
+      } catch {
+        // not permitted here: it keeps the host's priority
+      }
+    }
     if (!this.referenced) this.unrefChild();
     child.on('message', (message: unknown) => {
       if (message !== null && typeof message === 'object' && 'startFailed' in message) {
