@@ -57,6 +57,22 @@ const HEALTH_REFRESH_MS = 1_000;
  * Connects to Redis (failing fast with a clear error when it cannot be reached) and returns a factory
  * for `createServer({ taskService })`, which hands it the server's runtime (used to validate only).
  */
+/** The record of a task the API server accepts and queues (a worker runs it). */
+function acceptedRecord(prepared: ReturnType<Runtime['prepareSchema']>, inputs: TaskRecord['inputs'], rerunOf?: string): TaskRecord {
+  const schema = typeof prepared === 'string' ? prepared : JSON.stringify(prepared);
+  return {
+    id: randomUUID(),
+    schemaHash: createHash('sha256').update(schema).digest('hex'),
+    schema,
+    inputs,
+    title: workflowTitle(typeof prepared === 'string' ? parseSchemaInput(prepared) : prepared),
+    status: 'pending',
+    createdAt: Date.now(),
+    startTime: 0,
+    ...(rerunOf === undefined ? {} : { rerunOf }),
+  };
+}
+
 export async function connectQueueService(options: QueueServiceOptions): Promise<(runtime: Runtime) => QueueTaskService> {
   await probeRedis(options.url);
   return (runtime) => createQueueTaskService(runtime, options);
@@ -126,21 +142,9 @@ export function createQueueTaskService(runtime: Runtime, options: QueueServiceOp
       // Literal keys go into the shared secret store (durable first); the queue and the store see references only.
       const prepared = runtime.prepareSchema(request.schema); // not JSON: refused here (400), as in local mode
       await runtime.secrets.flush();
-      const schema = typeof prepared === 'string' ? prepared : JSON.stringify(prepared);
-      const inputs = parseInputsInput(request.inputs);
-      const taskID = randomUUID();
-      const accepted: TaskRecord = {
-        id: taskID,
-        schemaHash: createHash('sha256').update(schema).digest('hex'),
-        schema,
-        inputs,
-        title: workflowTitle(typeof prepared === 'string' ? parseSchemaInput(prepared) : prepared),
-        status: 'pending',
-        createdAt: Date.now(),
-        startTime: 0,
-      };
+      const accepted = acceptedRecord(prepared, parseInputsInput(request.inputs));
       await admission.admit(accepted);
-      return { taskID };
+      return { taskID: accepted.id };
     },
     validate: (request) => local.validate(request),
     async signal(request) {
@@ -168,18 +172,7 @@ export function createQueueTaskService(runtime: Runtime, options: QueueServiceOp
       const inputs = request.inputs === undefined ? found.inputs : parseInputsInput(request.inputs);
       runtime.checkRerun(found.id, prepared, inputs, request.fromNodeID);
       await runtime.secrets.flush();
-      const schema = typeof prepared === 'string' ? prepared : JSON.stringify(prepared);
-      const accepted: TaskRecord = {
-        id: randomUUID(),
-        schemaHash: createHash('sha256').update(schema).digest('hex'),
-        schema,
-        inputs,
-        title: workflowTitle(typeof prepared === 'string' ? parseSchemaInput(prepared) : prepared),
-        status: 'pending',
-        createdAt: Date.now(),
-        startTime: 0,
-        rerunOf: found.id,
-      };
+      const accepted = acceptedRecord(prepared, inputs, found.id);
       await admission.admit(accepted, { rerun: { of: found.id, fromNodeID: request.fromNodeID, inputsChanged: request.inputs !== undefined } });
       return { taskID: accepted.id };
     },
