@@ -16,7 +16,7 @@ import { setPriority, tmpdir } from 'node:os';
 import { dirname, join, parse, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SANDBOX_THREAD_NICE } from '../thread-priority.js';
-import { WORKER_READY, type PoolWorker } from '../worker-pool.js';
+import type { PoolWorker } from '../worker-pool.js';
 import { HARNESS_SOURCE } from './harness.js';
 import type { InterpreterInit } from './protocol.js';
 
@@ -189,7 +189,7 @@ export class InterpreterProcess extends EventEmitter implements PoolWorker {
         this.emit('error', new Error(String((message as { startFailed: unknown }).startFailed)));
         return;
       }
-      this.emit('message', message === WORKER_READY ? WORKER_READY : message);
+      this.emit('message', message);
     });
     child.on('error', (error) => this.emit('error', error));
     child.on('exit', (code, signal) => this.emit('exit', code ?? (signal ? 128 : null)));
